@@ -1,0 +1,23 @@
+"""fastnn: the networks of Michael Nielsen's *Neural Networks and Deep
+Learning*, on compiled kernels.
+
+* ``fastnn.network``, ``fastnn.network2``, ``fastnn.mnist_loader``: drop-in
+  replacements for the book's modules (same API, same random draws, same
+  printed lines), many times faster.
+* ``fastnn.MLP``: the same networks behind an array API (``fit``,
+  ``predict``, ``score``, ``save``/``load``).
+* ``fastnn.set_backend("numpy")``: run the readable numpy reference path
+  instead of the compiled kernels (``"cython"``, the default).
+* ``fastnn.set_shuffle("python2")``: shuffle as Python 2.7 did, to retrace the
+  book's published runs.
+"""
+from ._config import get_backend, get_shuffle, set_backend, set_shuffle
+from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
+from .costs import CrossEntropyCost, QuadraticCost
+from .mlp import MLP
+from .trainer import TrainingDiverged
+
+__version__ = "0.1.0"
+
+__all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "TrainingDiverged",
+           "set_backend", "get_backend", "set_shuffle", "get_shuffle", "__version__"]

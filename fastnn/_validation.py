@@ -1,0 +1,125 @@
+"""Checks at the Python boundary.
+
+The compiled kernels run with bounds checks off, so everything they are handed
+is checked here, once, before any kernel runs: a bad argument becomes a Python
+exception that names the problem instead of a crash or silent garbage.
+Arrays of another float dtype or layout are converted (one copy), not refused.
+"""
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+_CHUNK_ROWS = 512   # finite checks run in chunks so they never allocate a full-size mask
+
+
+def check_dtype(dtype):
+    """Return ``dtype`` as np.float32 or np.float64, or raise TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float32 or float64, not {!r}".format(dtype)) from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError("dtype must be float32 or float64, not {}".format(dt))
+    return dt.type
+
+
+def check_sizes(sizes):
+    """Layer sizes: a sequence of at least two whole numbers, each >= 1."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError("sizes must be a list of layer sizes such as [784, 30, 10], "
+                        "not {!r}".format(sizes)) from None
+    if len(sizes) < 2:
+        raise ValueError("sizes must name at least an input and an output layer, got {!r}".format(sizes))
+    for i, s in enumerate(sizes):
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError("sizes[{}] = {!r} is not a whole number".format(i, s))
+        if s < 1:
+            raise ValueError("sizes[{}] = {} : every layer needs at least one neuron".format(i, s))
+    return [int(s) for s in sizes]
+
+
+def check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("{} must be a whole number, not {!r}".format(name, value))
+    if value < 1:
+        raise ValueError("{} must be at least 1, got {}".format(name, value))
+    return int(value)
+
+
+def check_epochs(epochs):
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral):
+        raise TypeError("epochs must be a whole number, not {!r}".format(epochs))
+    if epochs < 0:
+        raise ValueError("epochs must be >= 0, got {}".format(epochs))
+    return int(epochs)
+
+
+def check_real(value, name):
+    """A finite real number (eta, lmbda)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("{} must be a real number, not {!r}".format(name, value))
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError("{} must be finite, got {}".format(name, value))
+    return value
+
+
+def check_finite(a, name):
+    """Raise ValueError naming the first row of ``a`` holding NaN or inf."""
+    a2 = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+    for start in range(0, len(a2), _CHUNK_ROWS):
+        block = a2[start:start + _CHUNK_ROWS]
+        ok = np.isfinite(block).all(axis=1)
+        if not ok.all():
+            row = start + int(np.argmin(ok))
+            raise ValueError("{} holds NaN or inf (first at example {})".format(name, row))
+
+
+def as_float_matrix(a, width, dtype, name):
+    """``a`` as a C-contiguous (n, width) array of ``dtype``, n >= 1, all finite.
+
+    No copy is made when ``a`` already is one.
+    """
+    try:
+        a = np.asarray(a)
+    except ValueError as exc:   # ragged nested lists
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError("{} must be numeric, got an array of {}".format(name, a.dtype))
+    if a.ndim != 2:
+        raise ValueError("{} must be 2-D (examples, features), got shape {}".format(name, a.shape))
+    if a.shape[0] == 0:
+        raise ValueError("{} is empty".format(name))
+    if a.shape[1] != width:
+        raise ValueError("{} has {} features per example; the network's input layer has {}".format(
+            name, a.shape[1], width))
+    a = np.ascontiguousarray(a, dtype=dtype)
+    check_finite(a, name)
+    return a
+
+
+def check_labels(y, n, n_classes, name):
+    """Integer class labels: shape (n,), each in [0, n_classes)."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError("{} must hold one label per example, shape ({},), got {}".format(name, n, y.shape))
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.intp)
+        else:
+            raise TypeError("{} must be integer class labels, got {}".format(name, y.dtype))
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        bad = int(np.argmax((y < 0) | (y >= n_classes)))
+        raise ValueError("{}[{}] = {} is out of range: the output layer has {} classes (0..{})".format(
+            name, bad, y[bad], n_classes, n_classes - 1))
+    return y.astype(np.intp, copy=False)
+
+
+def one_hot(labels, n_classes, dtype):
+    """Rows of zeros with a 1.0 in each example's label column."""
+    Y = np.zeros((len(labels), n_classes), dtype=dtype)
+    Y[np.arange(len(labels)), labels] = 1.0
+    return Y

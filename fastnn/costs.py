@@ -1,0 +1,85 @@
+"""Cost functions, as small classes with ``fn`` and ``delta`` (book, chapter 3).
+
+``fn(a, y)`` is the cost of output ``a`` against desired output ``y``;
+``delta(z, a, y)`` is the error of the output layer, dC/dz.  Both work on a
+single column, as in the book, and equally on a whole mini-batch stored one
+example per row, which is how fastnn's kernels see the data.
+
+A new cost plugs in here.  The numpy backend calls ``fn`` and ``delta``
+directly, so any class with those two static methods trains with
+``backend="numpy"``.  The compiled backend has the two costs below built in,
+and says so when handed another.
+"""
+import numpy as np
+
+from .activations import sigmoid_prime
+
+
+class QuadraticCost(object):
+
+    @staticmethod
+    def fn(a, y):
+        """The cost of output ``a`` against desired output ``y``:
+        0.5 * ||a - y||^2, summed over every example given."""
+        return 0.5*np.linalg.norm(a-y)**2
+
+    @staticmethod
+    def delta(z, a, y):
+        """The error delta from the output layer."""
+        return (a-y) * sigmoid_prime(z)
+
+
+class CrossEntropyCost(object):
+
+    @staticmethod
+    def fn(a, y):
+        """The cross-entropy cost of output ``a`` against desired output ``y``.
+
+        ``np.nan_to_num`` keeps the cost finite when ``a`` and ``y`` both
+        have a 1.0 in the same slot: the expression ``(1-y)*np.log(1-a)``
+        then evaluates to nan, and nan_to_num makes it the correct 0.0.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(np.nan_to_num(-y*np.log(a)-(1-y)*np.log(1-a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        """The error delta from the output layer.  ``z`` is not used: the
+        sigmoid's derivative cancels out, which is the point of this cost."""
+        return (a-y)
+
+
+#: Costs the compiled kernels implement, by the code they know them by.
+KERNEL_CODES = {QuadraticCost: 0, CrossEntropyCost: 1}
+#: The book's cost classes by the name its saved files use.
+CLASSES = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost}
+#: Names the array API accepts for ``cost=``.
+BY_NAME = dict(CLASSES, quadratic=QuadraticCost, cross_entropy=CrossEntropyCost)
+
+
+def cost_class(cost):
+    """Accept a cost class, an instance of one (the book's scripts pass both)
+    or a name, and return the class."""
+    if isinstance(cost, str):
+        try:
+            return BY_NAME[cost]
+        except KeyError:
+            raise ValueError("unknown cost {!r}; expected one of {}".format(
+                cost, ", ".join(sorted(BY_NAME)))) from None
+    cls = cost if isinstance(cost, type) else type(cost)
+    if not (callable(getattr(cls, "fn", None)) and callable(getattr(cls, "delta", None))):
+        raise TypeError("a cost needs static methods fn(a, y) and delta(z, a, y); "
+                        "got {!r}".format(cost))
+    return cls
+
+
+def kernel_code(cost):
+    """The compiled kernels' code for ``cost``, or a ValueError saying to use
+    the numpy backend for a cost they do not implement."""
+    try:
+        return KERNEL_CODES[cost]
+    except KeyError:
+        raise ValueError(
+            "the compiled backend implements QuadraticCost and CrossEntropyCost only; "
+            "to train with {} pass backend='numpy' (or call "
+            "fastnn.set_backend('numpy'))".format(getattr(cost, "__name__", cost))) from None

@@ -1,0 +1,35 @@
+"""Comparison helpers for the equivalence and gradient tests (import as ``from helpers import ...``)."""
+import numpy as np
+
+
+def assert_close(actual, desired, what, rtol=None, atol=None):
+    """Assert two arrays agree, naming ``what`` (layer and tensor) and the worst index.
+
+    ``rtol`` is *normwise*: the largest absolute difference must not exceed
+    ``rtol * max|desired|`` (elementwise relative error is meaningless for
+    entries that cancel to nearly zero).  ``atol`` bounds the largest absolute
+    difference directly.  Give one or both.
+    """
+    assert rtol is not None or atol is not None, "assert_close needs rtol or atol"
+    actual = np.asarray(actual)
+    desired = np.asarray(desired)
+    assert actual.shape == desired.shape, "{}: shape {} != {}".format(what, actual.shape, desired.shape)
+    assert actual.dtype == desired.dtype, "{}: dtype {} != {}".format(what, actual.dtype, desired.dtype)
+    assert np.all(np.isfinite(actual)), "{}: non-finite values at {}".format(
+        what, np.argwhere(~np.isfinite(actual))[:5].tolist())
+    diff = np.abs(actual.astype(np.float64) - desired.astype(np.float64))
+    if diff.size == 0:
+        return
+    worst = np.unravel_index(np.argmax(diff), diff.shape)
+    scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    limits = []
+    ok = True
+    if rtol is not None:
+        limits.append("rtol {:g} (normwise, max|desired| = {:.3g})".format(rtol, scale))
+        ok &= diff[worst] <= rtol * scale
+    if atol is not None:
+        limits.append("atol {:g}".format(atol))
+        ok &= diff[worst] <= atol
+    assert ok, "{}: max |diff| = {:.3g} at index {} (actual {!r}, desired {!r}) exceeds {}".format(
+        what, diff[worst], tuple(int(i) for i in worst), actual[worst].item(), desired[worst].item(),
+        " and ".join(limits))

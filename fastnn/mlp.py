@@ -72,7 +72,8 @@ class MLP(object):
     # -- training ------------------------------------------------------------
 
     def fit(self, X, y, epochs=30, batch_size=10, learning_rate=0.5, l2=0.0,
-            validation_data=None, monitor_training=False, shuffle=True, verbose=False):
+            validation_data=None, monitor_training=False, shuffle=True, verbose=False,
+            on_epoch=None):
         """Train for ``epochs`` epochs of mini-batch SGD; return ``self.history``.
 
         ``l2`` is the book's regularization parameter lambda: each step
@@ -82,7 +83,8 @@ class MLP(object):
         ``val_accuracy``; with ``monitor_training`` also ``train_cost`` and
         ``train_accuracy`` (an extra pass over the training set).  The
         training order is reshuffled each epoch from the network's seeded
-        generator unless ``shuffle=False``.  ``verbose`` prints each record.
+        generator unless ``shuffle=False``.  ``verbose`` prints each record;
+        ``on_epoch(record)``, when given, is called with each one.
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -110,6 +112,8 @@ class MLP(object):
                 entry["val_cost"] = self._cost_of(kernels, X_val, Y_val, lmbda)
                 entry["val_accuracy"] = self._accuracy_of(kernels, X_val, Y_val)
             self.history.append(entry)
+            if on_epoch is not None:
+                on_epoch(entry)
             if verbose:
                 print("epoch {}/{}: {:.2f} s".format(epoch + 1, epochs, entry["seconds"]) + "".join(
                     "  {} {:.4f}".format(k, v) for k, v in entry.items() if k not in ("epoch", "seconds")))

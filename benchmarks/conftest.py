@@ -1,0 +1,27 @@
+"""Shared pieces of the benchmarks: MNIST arrays and the thread settings."""
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # book_port: the book's per-example code
+
+
+def blas_threads():
+    """Threads each BLAS library in this process will use (threadpoolctl when installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "default")}
+    return {"{}:{}".format(i["internal_api"], os.path.basename(i["filepath"])): i["num_threads"]
+            for i in threadpool_info()}
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    from fastnn.datasets import load_mnist
+    (X, y), _, _ = load_mnist(os.environ.get("FASTNN_DATA") or
+                              os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
+    return X, y

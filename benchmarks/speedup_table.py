@@ -1,0 +1,43 @@
+"""Print the speedup table the README quotes from a pytest-benchmark JSON file.
+
+    pytest benchmarks/bench_dense.py --benchmark-json=bench.json
+    python benchmarks/speedup_table.py bench.json
+"""
+import json
+import platform
+import sys
+from collections import defaultdict
+
+
+def main(path):
+    with open(path) as f:
+        data = json.load(f)
+    groups = defaultdict(dict)
+    for b in data["benchmarks"]:
+        info = b["extra_info"]
+        if "implementation" in info:
+            groups[(info["sizes"], info["dtype"])][info["implementation"]] = b["stats"]["median"]
+    machine = data.get("machine_info", {})
+    print("Machine: {}, {} cores, Python {}, numpy via {}; {}".format(
+        machine.get("cpu", {}).get("brand_raw", platform.processor() or "?"),
+        machine.get("cpu", {}).get("count", "?"), machine.get("python_version", "?"),
+        "pytest-benchmark", data.get("datetime", "")[:10]))
+    print()
+    print("| sizes | dtype | per-example (book) s | numpy s | compiled s | vs per-example | vs numpy |")
+    print("|---|---|---|---|---|---|---|")
+    f64 = {}
+    for (sizes, dtype), t in sorted(groups.items()):
+        pe, np_, cy = t.get("per_example"), t.get("numpy"), t.get("cython")
+        fmt = lambda v: "{:.3f}".format(v) if v else "-"
+        ratio = lambda a, b: "{:.1f}x".format(a / b) if a and b else "-"
+        print("| {} | {} | {} | {} | {} | {} | {} |".format(
+            sizes, dtype, fmt(pe), fmt(np_), fmt(cy), ratio(pe, cy), ratio(np_, cy)))
+        f64.setdefault(sizes, {})[dtype] = cy
+    print()
+    for sizes, t in sorted(f64.items()):
+        if t.get("float64") and t.get("float32"):
+            print("compiled float32 vs float64, {}: {:.2f}x".format(sizes, t["float64"] / t["float32"]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench.json")

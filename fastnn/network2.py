@@ -263,13 +263,4 @@ def load(filename, backend=None):
     return net
 
 #### Miscellaneous functions
-def vectorized_result(j):
-    """Return a 10-dimensional unit vector with a 1.0 in the j'th position
-    and zeroes elsewhere.  This is used to convert a digit (0...9)
-    into a corresponding desired output from the neural network.
-
-    """
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
-
+from .mnist_loader import vectorized_result  # noqa: E402,F401  (the book defines it in both modules)

@@ -87,7 +87,10 @@ class BookNetwork(object):
 
     def _feedforward(self, a):
         weights, biases = self._parameters(fresh=False)
-        a = np.asarray(a, dtype=np.float64)
+        a = np.asarray(a)
+        if a.dtype.kind not in "biuf":
+            raise TypeError("feedforward input must be numeric, got an array of {}".format(a.dtype))
+        a = a.astype(np.float64, copy=False)
         if a.shape[:1] != (self.sizes[0],) or a.ndim > 2:
             raise ValueError("feedforward expects an input of shape ({}, 1), got {}".format(
                 self.sizes[0], a.shape))

@@ -49,7 +49,7 @@ def load(filename):
     def bad(problem):
         return ValueError("{!r} is not a valid saved network: {}".format(str(filename), problem))
 
-    with open(filename, "r") as f:
+    with open(filename, "rb") as f:
         text = f.read()
     try:
         data = json.loads(text)
@@ -76,9 +76,12 @@ def load(filename):
     for l, (x, y) in enumerate(zip(sizes[:-1], sizes[1:])):
         for key, shape, out in (("weights", (y, x), weights), ("biases", (y, 1), biases)):
             try:
-                a = np.array(data[key][l], dtype=np.float64)
+                a = np.array(data[key][l])
             except (TypeError, ValueError):
-                raise bad("{}[{}] is not a rectangular array of numbers".format(key, l)) from None
+                a = None
+            if a is None or a.dtype.kind not in "iuf":
+                raise bad("{}[{}] is not a rectangular array of numbers".format(key, l))
+            a = a.astype(np.float64)
             if a.shape != shape:
                 raise bad("{}[{}] has shape {}; sizes {} need {}".format(key, l, a.shape, sizes, shape))
             if not np.all(np.isfinite(a)):

@@ -107,9 +107,7 @@ def check_labels(y, n, n_classes, name):
     if y.shape != (n,):
         raise ValueError("{} must hold one label per example, shape ({},), got {}".format(name, n, y.shape))
     if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.intp)
-        else:
+        if not (y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
             raise TypeError("{} must be integer class labels, got {}".format(name, y.dtype))
     if n and (y.min() < 0 or y.max() >= n_classes):
         bad = int(np.argmax((y < 0) | (y >= n_classes)))

@@ -94,6 +94,9 @@ class MLP(object):
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
         Y = self._targets(y, len(X), "y")
         if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a pair (X_val, y_val), not {}".format(
+                    type(validation_data).__name__))
             X_val, Y_val = validation_data
             X_val = as_float_matrix(X_val, self.sizes[0], self.dtype, "validation X")
             Y_val = self._targets(Y_val, len(X_val), "validation y")
@@ -138,11 +141,13 @@ class MLP(object):
     def score(self, X, y):
         """The fraction of rows classified correctly (``y``: labels or one-hot)."""
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        self._check_parameters()
         return self._accuracy_of(self._kernels(), X, self._targets(y, len(X), "y"))
 
     def cost_of(self, X, y, l2=0.0):
         """The book's total cost on ``(X, y)``: mean cost plus the L2 term."""
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        self._check_parameters()
         return self._cost_of(self._kernels(), X, self._targets(y, len(X), "y"), check_real(l2, "l2"))
 
     # -- saving --------------------------------------------------------------
@@ -150,6 +155,7 @@ class MLP(object):
     def save(self, filename):
         """Write the network to ``filename`` atomically, in the book's JSON
         format (so ``fastnn.network2.load`` and the book's program read it)."""
+        self._check_parameters()
         _serialize.save(filename, self.sizes, self.weights, self.biases, self.cost.__name__,
                         dtype=np.dtype(self.dtype).name)
 
@@ -192,6 +198,10 @@ class MLP(object):
 
     def _check_parameters(self):
         """Parameters assigned from outside must still fit: shape, dtype, layout, finite."""
+        layers = len(self.sizes) - 1
+        if len(self.weights) != layers or len(self.biases) != layers:
+            raise ValueError("sizes {} need {} weights and biases arrays; the network has {} weights "
+                             "and {} biases".format(self.sizes, layers, len(self.weights), len(self.biases)))
         for l, (w, b, x, yy) in enumerate(zip(self.weights, self.biases, self.sizes[:-1], self.sizes[1:])):
             if w.shape != (yy, x) or b.shape != (yy,):
                 raise ValueError("layer {}: weights {} and biases {} do not fit sizes {}".format(

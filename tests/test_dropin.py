@@ -258,3 +258,24 @@ def test_network2_loads_a_file_written_by_the_book(tmp_path):
     book = book_port.Network(sizes)
     book.weights, book.biases = weights, biases
     assert_close(net.feedforward(x), book.feedforward(x), "output of the loaded network", rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lists_are_converted_once_per_sgd_call(backend, monkeypatch):
+    """The book's lists become arrays once per SGD call, never per epoch or
+    per mini-batch: with 4 epochs, training inputs, targets and the test
+    data's inputs are stacked exactly once each."""
+    from fastnn import _book
+    calls = []
+    real_stack = _book._stack
+
+    def counting_stack(columns, width, name, expected):
+        calls.append(name)
+        return real_stack(columns, width, name, expected)
+
+    monkeypatch.setattr(_book, "_stack", counting_stack)
+    rng = np.random.default_rng(12)
+    train, test = toy_data(rng, 50, 6, 3), toy_data(rng, 10, 6, 3, labels=True)
+    net = network.Network([6, 4, 3], backend=backend)
+    net.SGD(train, 4, 5, 1.0, test_data=test)
+    assert sorted(calls) == ["test_data inputs", "training_data inputs", "training_data targets"]

@@ -1,0 +1,675 @@
+# cython: language_level=3
+"""Compiled twins of ``fastnn.reference``: sigmoid fully connected networks.
+
+Every ``def`` here has the reference's name, arguments and return values and
+does the same arithmetic, written once for float32 and float64 with Cython's
+fused ``floating`` type.  The layout is the reference's: one example per
+*row*, ``weights[l]`` C-contiguous ``(n_l, n_{l-1})``, ``biases[l]`` 1-D
+``(n_l,)`` (updated in place, so views into the book's ``(n_l, 1)`` columns
+see the change).
+
+The ``def`` functions check their arguments once, cheaply, and then run the
+whole computation in ``cdef ... noexcept nogil`` kernels: the checks are what
+stands between a wrong argument and a segfault, since bounds checking is off.
+
+A mini-batch step follows the book's backpropagation equations:
+
+* forward:  ``Z = A_prev W^T + b`` (one gemm), ``A = sigmoid(Z)``;
+* (BP1) output error, quadratic cost ``(a-y) * a(1-a)``, cross-entropy ``a-y``;
+* (BP2) ``delta_prev = (delta W) * a_prev(1-a_prev)``, with the *old* ``W``;
+* (BP3) ``nabla_b = delta`` summed over the rows (in row order, as numpy);
+* (BP4) ``nabla_w = delta^T A_prev``, fused with the step into one gemm,
+  ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``.
+
+Threads (``num_threads``, OpenMP when the module is built with it): the first
+layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
+neurons (rows of ``W_0``) across the threads, which also share the gathering
+of each mini-batch; the small layers above it run on thread 0 between two
+barriers.  The arithmetic is the same whatever the thread count, up to
+rounding: BLAS may block the two halves of a gemm differently than the whole,
+so results differ from one thread's in the last bits.  Only worth it on cores
+that nothing else is using: a barrier whose partner thread is descheduled
+waits for it, three times per mini-batch.  BLAS is called from inside the parallel region: with more than one
+thread, keep BLAS itself to one thread (threadpoolctl) unless every gemm is
+small enough for OpenBLAS's single-threaded small-matrix path (mini-batches of
+10 are).
+"""
+import numbers
+
+import numpy as np
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport parallel
+from libc.math cimport exp, expf, isfinite
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+from ._blas cimport gemm
+from ..costs import cost_class, kernel_code
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #include <sched.h>
+    #define FASTNN_DENSE_OPENMP 1
+    /* A sense-reversing barrier that spins briefly, then yields the core
+       (OpenMP's own barrier spins long: a spinning thread would hold the core
+       that a descheduled partner needs). */
+    typedef struct { int count; int sense; } fastnn_dense_bar_t;
+    static void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) {
+        int s = !*local_sense, spins = 0;
+        *local_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+        } else {
+            while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+                if (++spins > 4000) sched_yield();
+    #if defined(__x86_64__) || defined(__i386__)
+                else __builtin_ia32_pause();
+    #endif
+            }
+        }
+    }
+    static int fastnn_dense_thread_num(void) { return omp_get_thread_num(); }
+    static int fastnn_dense_num_threads(void) { return omp_get_num_threads(); }
+    static int fastnn_dense_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    #define FASTNN_DENSE_OPENMP 0
+    typedef struct { int count; int sense; } fastnn_dense_bar_t;
+    static void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) { }
+    static int fastnn_dense_thread_num(void) { return 0; }
+    static int fastnn_dense_num_threads(void) { return 1; }
+    static int fastnn_dense_max_threads(void) { return 1; }
+    #endif
+    """
+    int FASTNN_DENSE_OPENMP
+    ctypedef struct fastnn_dense_bar_t:
+        int count
+        int sense
+    void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) noexcept nogil
+    int fastnn_dense_thread_num() noexcept nogil
+    int fastnn_dense_num_threads() noexcept nogil
+    int fastnn_dense_max_threads() noexcept nogil
+
+#: True when this module was compiled with OpenMP (else ``num_threads`` > 1
+#: runs on one thread, with the same results).
+OPENMP = bool(FASTNN_DENSE_OPENMP)
+
+cdef enum:
+    # cost codes, as fastnn.costs.kernel_code gives them
+    QUADRATIC = 0
+    CROSS_ENTROPY = 1
+    # rows feedforward pushes through the network at a time
+    CHUNK = 256
+
+ctypedef cnp.npy_intp intp
+
+
+def max_threads():
+    """The number of threads OpenMP would use by default (1 without OpenMP)."""
+    return fastnn_dense_max_threads()
+
+
+# ---------------------------------------------------------------------------
+# nogil kernels
+# ---------------------------------------------------------------------------
+
+cdef inline floating sigmoid(floating z) noexcept nogil:
+    """``1/(1+e^-z)``, in the reference's order; ``e^-z = inf`` gives 0."""
+    cdef floating one = 1     # a literal 1.0 would be a C double
+    if floating is float:
+        return one / (one + expf(-z))
+    else:
+        return one / (one + exp(-z))
+
+
+cdef void layer_forward(int m, int n_in, int n_out, int j0, int j1,
+                        const floating* a_prev, const floating* w, const floating* b,
+                        floating* a) noexcept nogil:
+    """Neurons ``j0..j1-1`` of one layer for ``m`` rows: ``a[:, j0:j1] =
+    sigmoid(a_prev W[j0:j1]^T + b[j0:j1])``; ``a`` is ``m`` by ``n_out``."""
+    cdef int i, j
+    if j1 <= j0:
+        return
+    gemm(False, True, m, j1 - j0, n_in, 1.0, a_prev, n_in, w + <Py_ssize_t>j0 * n_in,
+         n_in, 0.0, a + j0, n_out)
+    for i in range(m):
+        for j in range(j0, j1):
+            a[j] = sigmoid(a[j] + b[j])
+        a += n_out
+
+
+cdef void forward(int L, const int* sizes, floating** W, floating** B,
+                  const floating* A0, floating** acts, int m) noexcept nogil:
+    """Feed ``m`` rows ``A0`` through the ``L`` layers: ``acts[l+1]`` (``m`` by
+    ``sizes[l+1]``) receives ``sigmoid(acts[l] W_l^T + b_l)``, ``acts[0]``
+    being ``A0``."""
+    cdef int l
+    cdef const floating* a_prev = A0
+    for l in range(L):
+        layer_forward(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], a_prev, W[l], B[l],
+                      acts[l + 1])
+        a_prev = acts[l + 1]
+
+
+cdef void output_error(int cost, const floating* a, const floating* y,
+                       floating* delta, Py_ssize_t size) noexcept nogil:
+    """(BP1) The output layer's error for ``size`` outputs: quadratic cost
+    ``(a-y) * sigma'(z)`` with ``sigma'(z) = a(1-a)``; cross-entropy ``a-y``
+    (the sigmoid's derivative cancels)."""
+    cdef Py_ssize_t i
+    if cost == QUADRATIC:
+        for i in range(size):
+            delta[i] = (a[i] - y[i]) * (a[i] * (1 - a[i]))
+    else:
+        for i in range(size):
+            delta[i] = a[i] - y[i]
+
+
+cdef void hidden_error(int m, int n_out, int n_in, const floating* delta,
+                       const floating* w, const floating* a_prev,
+                       floating* delta_prev) noexcept nogil:
+    """(BP2) ``delta_prev = (delta W) * a_prev(1-a_prev)``: the error one layer
+    down, ``m`` by ``n_in``, from ``delta`` (``m`` by ``n_out``) and ``W``."""
+    cdef Py_ssize_t i, size = <Py_ssize_t>m * n_in
+    gemm(False, False, m, n_in, n_out, 1.0, delta, n_out, w, n_in, 0.0, delta_prev, n_in)
+    for i in range(size):
+        delta_prev[i] = delta_prev[i] * (a_prev[i] * (1 - a_prev[i]))
+
+
+cdef void column_sums(int m, int n, const floating* delta, floating* out) noexcept nogil:
+    """(BP3) ``out = delta.sum(axis=0)`` for an ``m`` by ``n`` ``delta``, adding
+    the rows in order ``0..m-1`` as numpy does."""
+    cdef int i, j
+    for j in range(n):
+        out[j] = delta[j]
+    for i in range(1, m):
+        delta += n
+        for j in range(n):
+            out[j] += delta[j]
+
+
+cdef void layer_step(int m, int n_in, int n_out, int j0, int j1,
+                     const floating* delta, const floating* a_prev,
+                     floating* w, floating* b, floating decay, floating step) noexcept nogil:
+    """(BP3), (BP4) and the gradient step for neurons ``j0..j1-1`` of a layer:
+    ``W = decay*W - step * delta^T A_prev`` in one gemm, ``b = b - step *
+    (column sums of delta)``.  ``delta`` is ``m`` by ``n_out``."""
+    cdef int i, j
+    cdef floating s
+    if j1 <= j0:
+        return
+    gemm(True, False, j1 - j0, n_in, m, -step, delta + j0, n_out, a_prev, n_in,
+         decay, w + <Py_ssize_t>j0 * n_in, n_in)
+    for j in range(j0, j1):
+        s = delta[j]
+        for i in range(1, m):
+            s += delta[<Py_ssize_t>i * n_out + j]
+        b[j] = b[j] - step * s
+
+
+cdef struct Work:
+    # the network: L layers, sizes[0..L], weights and biases
+    int L
+    int* sizes
+    void** W
+    void** B
+    # buffers for up to m_max rows: acts[l] (l = 1..L) and deltas[l]
+    # (l = 0..L-1) are m_max by sizes[l] and sizes[l+1]; two gathered input
+    # buffers (alternate mini-batches use alternate ones) and the targets
+    void** acts
+    void** deltas
+    void* Xb[2]
+    void* Yb
+    # the training step
+    int cost
+    double eta, lmbda, n
+    fastnn_dense_bar_t bar
+
+
+cdef struct Team:
+    int tid         # this thread's number
+    int nthreads    # threads actually running the region
+    int sense
+    fastnn_dense_bar_t* bar
+
+
+cdef inline void sync(Team* T) noexcept nogil:
+    if T.nthreads > 1:
+        fastnn_dense_bar_wait(T.bar, T.nthreads, &T.sense)
+
+
+cdef void upper_layers(Work* wk, const floating* Yb, int m, floating decay,
+                       floating step) noexcept nogil:
+    """Thread 0's part of a step: forward through layers 1..L-1, (BP1), and
+    backwards (BP2)-(BP4) down to the first layer's error ``deltas[0]``, each
+    layer's error computed from the old ``W`` before the layer steps."""
+    cdef int l, L = wk.L
+    cdef int* sizes = wk.sizes
+    cdef floating** W = <floating**>wk.W
+    cdef floating** B = <floating**>wk.B
+    cdef floating** acts = <floating**>wk.acts
+    cdef floating** deltas = <floating**>wk.deltas
+    for l in range(1, L):
+        layer_forward(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], acts[l], W[l], B[l],
+                      acts[l + 1])
+    output_error(wk.cost, acts[L], Yb, deltas[L - 1], <Py_ssize_t>m * sizes[L])
+    for l in range(L - 1, 0, -1):
+        hidden_error(m, sizes[l + 1], sizes[l], deltas[l], W[l], acts[l], deltas[l - 1])
+        layer_step(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], deltas[l], acts[l],
+                   W[l], B[l], decay, step)
+
+
+cdef void train_worker(Work* wk, const floating* X, const floating* Y,
+                       const intp* order, intp n_rows, int mini_batch_size) noexcept nogil:
+    """What every thread runs: all the mini-batches, in step with the others.
+
+    The mini-batches are consecutive runs of ``order`` (the last possibly
+    shorter), each gathered into a contiguous buffer; with ``order`` NULL they
+    are consecutive runs of rows of ``X`` and ``Y``, used in place.  Thread
+    ``t`` of ``T`` owns the first layer's neurons ``n_1*t/T .. n_1*(t+1)/T``.
+    """
+    cdef Team T
+    T.tid = fastnn_dense_thread_num()
+    T.nthreads = fastnn_dense_num_threads()
+    T.sense = 0
+    T.bar = &wk.bar
+    cdef int L = wk.L
+    cdef int n0 = wk.sizes[0], n1 = wk.sizes[1], nL = wk.sizes[L]
+    cdef int j0 = <int>((<long long>n1 * T.tid) // T.nthreads)
+    cdef int j1 = <int>((<long long>n1 * (T.tid + 1)) // T.nthreads)
+    cdef floating* W0 = (<floating**>wk.W)[0]
+    cdef floating* B0 = (<floating**>wk.B)[0]
+    cdef floating* A1 = (<floating**>wk.acts)[1]
+    cdef floating* D0 = (<floating**>wk.deltas)[0]
+    # the reference's scalars: (1-eta*(lmbda/n))*w - (eta/m)*nw, b - (eta/m)*nb
+    cdef floating decay = <floating>(1 - wk.eta * (wk.lmbda / wk.n))
+    cdef floating step
+    cdef const floating* Xb
+    cdef const floating* Yb
+    cdef floating* buf
+    cdef intp k = 0
+    cdef int i, m, parity = 0
+    while k < n_rows:
+        m = <int>min(<intp>mini_batch_size, n_rows - k)
+        step = <floating>(wk.eta / m)
+        if order != NULL:
+            # gather the mini-batch, its rows shared out among the threads
+            buf = <floating*>wk.Xb[parity]
+            for i in range(<int>((<long long>m * T.tid) // T.nthreads),
+                           <int>((<long long>m * (T.tid + 1)) // T.nthreads)):
+                memcpy(buf + <Py_ssize_t>i * n0, X + order[k + i] * n0, n0 * sizeof(floating))
+            if T.tid == 0:
+                for i in range(m):
+                    memcpy(<floating*>wk.Yb + <Py_ssize_t>i * nL, Y + order[k + i] * nL,
+                           nL * sizeof(floating))
+            Xb = buf
+            Yb = <floating*>wk.Yb
+            parity ^= 1
+        else:
+            Xb = X + k * n0
+            Yb = Y + k * nL
+        sync(&T)
+        # forward through the first layer: this thread's neurons
+        layer_forward(m, n0, n1, j0, j1, Xb, W0, B0, A1)
+        sync(&T)
+        # the layers above, and the first layer's error deltas[0]
+        if T.tid == 0:
+            upper_layers(wk, Yb, m, decay, step)
+        sync(&T)
+        # the first layer's step: this thread's neurons.  No barrier before
+        # the next gather: it fills the other input buffer.
+        layer_step(m, n0, n1, j0, j1, D0, Xb, W0, B0, decay, step)
+        k += m
+
+
+cdef void train_run(Work* wk, const floating* X, const floating* Y, const intp* order,
+                    intp n_rows, int mini_batch_size, int num_threads) noexcept nogil:
+    """Train on all the mini-batches in one parallel region."""
+    wk.bar.count = 0
+    wk.bar.sense = 0
+    if num_threads <= 1:
+        train_worker(wk, X, Y, order, n_rows, mini_batch_size)
+        return
+    with parallel(num_threads=num_threads):
+        train_worker(wk, X, Y, order, n_rows, mini_batch_size)
+
+
+cdef void feedforward_kernel(int L, const int* sizes, floating** W, floating** B,
+                             const floating* X, intp n_rows, floating** acts,
+                             floating* out) noexcept nogil:
+    """The output activations for every row of ``X``, ``CHUNK`` rows at a time;
+    the last layer of each chunk is copied into ``out``."""
+    cdef intp r = 0
+    cdef int m
+    cdef int n0 = sizes[0]
+    cdef int nL = sizes[L]
+    while r < n_rows:
+        m = <int>min(<intp>CHUNK, n_rows - r)
+        forward(L, sizes, W, B, X + r * n0, acts, m)
+        memcpy(out + r * nL, acts[L], <Py_ssize_t>m * nL * sizeof(floating))
+        r += m
+
+
+cdef void backprop_kernel(int L, const int* sizes, floating** W, floating** B,
+                          const floating* X, const floating* Y, int m,
+                          floating** acts, floating** deltas,
+                          floating** nabla_w, floating** nabla_b, int cost) noexcept nogil:
+    """The reference's ``backprop``: (BP1)-(BP4) summed over the ``m`` rows,
+    into ``nabla_w[l]`` and ``nabla_b[l]``."""
+    cdef int l, n_in, n_out
+    acts[0] = <floating*>X
+    forward(L, sizes, W, B, X, acts, m)
+    output_error(cost, acts[L], Y, deltas[L - 1], <Py_ssize_t>m * sizes[L])    # (BP1)
+    for l in range(L - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        column_sums(m, n_out, deltas[l], nabla_b[l])                           # (BP3)
+        gemm(True, False, n_out, n_in, m, 1.0, deltas[l], n_out, acts[l], n_in,
+             0.0, nabla_w[l], n_in)                                             # (BP4)
+        if l > 0:
+            hidden_error(m, n_out, n_in, deltas[l], W[l], acts[l], deltas[l - 1])  # (BP2)
+
+
+# ---------------------------------------------------------------------------
+# Argument checks (once per call, with the GIL) and work buffers
+# ---------------------------------------------------------------------------
+
+cdef Py_ssize_t INT_LIMIT = 2**31 - 1
+
+
+cdef _float_dtype(arr, str name):
+    """The array's dtype, if float32 or float64, else a TypeError naming it."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError("{} must be a numpy array, not {}".format(name, type(arr).__name__))
+    if arr.dtype != np.float32 and arr.dtype != np.float64:
+        raise TypeError("{} has dtype {}; the compiled kernels take float32 or float64"
+                        .format(name, arr.dtype))
+    return arr.dtype
+
+
+cdef _check_array(arr, str name, int ndim, dtype, bint writeable=False, bint blas=False):
+    _float_dtype(arr, name)
+    if arr.dtype != dtype:
+        raise TypeError("{} has dtype {} but weights[0] has dtype {}: every array must "
+                        "have one dtype".format(name, arr.dtype, dtype))
+    if arr.ndim != ndim:
+        raise ValueError("{} must be {}-D, got shape {}".format(name, ndim, arr.shape))
+    if not arr.flags.c_contiguous:
+        raise ValueError("{} must be C-contiguous (use np.ascontiguousarray)".format(name))
+    if writeable and not arr.flags.writeable:
+        raise ValueError("{} is read-only but is updated in place".format(name))
+    if blas and arr.size > INT_LIMIT:
+        raise ValueError("{} has {} elements, more than BLAS's 32-bit indices allow"
+                         .format(name, arr.size))
+
+
+cdef class _Net:
+    """The checked network, and work space for up to ``m`` rows at a time.
+
+    Holds pointers to every layer's weights and biases and one block of
+    buffers, allocated once per call and freed with the object: ``acts[l]``
+    (``m`` by ``sizes[l]``, l = 1..L), ``deltas[l]`` (``m`` by
+    ``sizes[l+1]``, l = 0..L-1), and with ``gather`` two ``m`` by
+    ``sizes[0]`` input buffers and an ``m`` by ``sizes[L]`` target buffer.
+    """
+    cdef Work wk
+    cdef object dtype
+    cdef list keep        # the arrays the pointers point into
+    cdef void* block
+
+    def __cinit__(self, weights, biases, bint writeable):
+        cdef int l, L
+        if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
+            raise TypeError("weights and biases must be lists of arrays")
+        if len(weights) == 0 or len(weights) != len(biases):
+            raise ValueError("weights and biases must be non-empty lists of one length, "
+                             "got {} and {}".format(len(weights), len(biases)))
+        L = self.wk.L = len(weights)
+        self.dtype = _float_dtype(weights[0], "weights[0]")
+        self.keep = list(weights) + list(biases)
+        self.wk.sizes = <int*>malloc((L + 1) * sizeof(int))
+        self.wk.W = <void**>malloc(4 * (L + 1) * sizeof(void*))
+        if self.wk.sizes == NULL or self.wk.W == NULL:
+            raise MemoryError()
+        self.wk.B = self.wk.W + (L + 1)
+        self.wk.acts = self.wk.B + (L + 1)
+        self.wk.deltas = self.wk.acts + (L + 1)
+        for l in range(L):
+            _check_array(weights[l], "weights[{}]".format(l), 2, self.dtype, writeable, True)
+            _check_array(biases[l], "biases[{}]".format(l), 1, self.dtype, writeable)
+            w = weights[l]
+            b = biases[l]
+            if w.shape[0] == 0 or w.shape[1] == 0:
+                raise ValueError("weights[{}] has an empty shape {}".format(l, w.shape))
+            if l == 0:
+                self.wk.sizes[0] = w.shape[1]
+            elif w.shape[1] != self.wk.sizes[l]:
+                raise ValueError("weights[{}] has shape {} but layer {} has {} neurons "
+                                 "(weights[{}] is {})".format(l, w.shape, l, self.wk.sizes[l],
+                                                              l - 1, weights[l - 1].shape))
+            if b.shape[0] != w.shape[0]:
+                raise ValueError("biases[{}] has shape {} but weights[{}] has shape {}"
+                                 .format(l, b.shape, l, w.shape))
+            self.wk.sizes[l + 1] = w.shape[0]
+            self.wk.W[l] = cnp.PyArray_DATA(<cnp.ndarray>w)
+            self.wk.B[l] = cnp.PyArray_DATA(<cnp.ndarray>b)
+
+    def __dealloc__(self):
+        free(self.block)
+        free(self.wk.sizes)
+        free(self.wk.W)
+
+    cdef allocate(self, intp m, bint gather):
+        """The work space for ``m`` rows at a time, in one block."""
+        cdef int l, L = self.wk.L
+        cdef int* sizes = self.wk.sizes
+        cdef Py_ssize_t item = self.dtype.itemsize, total = 0
+        cdef char* p
+        for l in range(1, L + 1):
+            if m * sizes[l] > INT_LIMIT:
+                raise ValueError("{} rows at a time is too many for BLAS".format(m))
+            total += 2 * m * sizes[l]
+        if gather:
+            if m * sizes[0] > INT_LIMIT:
+                raise ValueError("{} rows at a time is too many for BLAS".format(m))
+            total += 2 * m * sizes[0] + m * sizes[L]
+        self.block = malloc(max(total, 1) * item)
+        if self.block == NULL:
+            raise MemoryError("could not allocate {} bytes of work space".format(total * item))
+        p = <char*>self.block
+        self.wk.acts[0] = NULL
+        for l in range(1, L + 1):
+            self.wk.acts[l] = p
+            p += m * sizes[l] * item
+            self.wk.deltas[l - 1] = p
+            p += m * sizes[l] * item
+        self.wk.Xb[0] = self.wk.Xb[1] = self.wk.Yb = NULL
+        if gather:
+            self.wk.Xb[0] = p
+            p += m * sizes[0] * item
+            self.wk.Xb[1] = p
+            p += m * sizes[0] * item
+            self.wk.Yb = p
+
+    cdef check_X(self, X):
+        _check_array(X, "X", 2, self.dtype)
+        if X.shape[1] != self.wk.sizes[0]:
+            raise ValueError("X has shape {} but weights[0] has shape ({}, {}): X needs "
+                             "{} columns".format(X.shape, self.wk.sizes[1], self.wk.sizes[0],
+                                                 self.wk.sizes[0]))
+
+    cdef check_XY(self, X, Y):
+        self.check_X(X)
+        _check_array(Y, "Y", 2, self.dtype)
+        if Y.shape[0] != X.shape[0] or Y.shape[1] != self.wk.sizes[self.wk.L]:
+            raise ValueError("Y has shape {} but should be ({}, {}): a row per row of X "
+                             "and a column per output neuron"
+                             .format(Y.shape, X.shape[0], self.wk.sizes[self.wk.L]))
+
+    cdef set_step(self, cost, eta, lmbda, n):
+        """Check and store the training step's cost and scalars."""
+        self.wk.cost = _cost_code(cost)
+        self.wk.eta = _finite(eta, "eta")
+        self.wk.lmbda = _finite(lmbda, "lmbda")
+        self.wk.n = _finite(n, "n")
+        if self.wk.n < 1:
+            raise ValueError("n (the training set size) must be >= 1, got {!r}".format(n))
+
+
+cdef double _finite(x, str name) except? -1.0:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) \
+            or not isfinite(float(x)):
+        raise ValueError("{} must be a finite number, got {!r}".format(name, x))
+    return float(x)
+
+
+cdef int _positive_int(x, str name) except -1:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
+        raise TypeError("{} must be an integer, not {!r}".format(name, x))
+    if x < 1:
+        raise ValueError("{} must be >= 1, got {}".format(name, x))
+    return <int>min(x, INT_LIMIT)
+
+
+cdef int _cost_code(cost) except -1:
+    """The kernels' code for ``cost`` (a cost class or an instance of one):
+    fastnn.costs.kernel_code, which raises a ValueError for a cost the kernels
+    do not implement."""
+    cdef int code = kernel_code(cost_class(cost))
+    if code != QUADRATIC and code != CROSS_ENTROPY:
+        raise ValueError("unknown cost code {}".format(code))
+    return code
+
+
+# ---------------------------------------------------------------------------
+# Python-visible twins of fastnn.reference
+# ---------------------------------------------------------------------------
+
+def feedforward(weights, biases, X):
+    """Return the output layer's activations for every row of ``X``, a new
+    ``(len(X), sizes[-1])`` array of ``X``'s dtype."""
+    cdef _Net net = _Net(weights, biases, False)
+    net.check_X(X)
+    cdef intp n_rows = X.shape[0]
+    cdef int L = net.wk.L
+    out = np.empty((n_rows, net.wk.sizes[L]), dtype=net.dtype)
+    if n_rows == 0:
+        return out
+    net.allocate(min(n_rows, <intp>CHUNK), False)
+    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if net.dtype == np.float32:
+        with nogil:
+            feedforward_kernel(L, net.wk.sizes, <float**>net.wk.W, <float**>net.wk.B,
+                               <float*>x, n_rows, <float**>net.wk.acts, <float*>o)
+    else:
+        with nogil:
+            feedforward_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
+                               <double*>x, n_rows, <double**>net.wk.acts, <double*>o)
+    return out
+
+
+def backprop(weights, biases, X, Y, cost):
+    """Return ``(nabla_b, nabla_w)``, the gradient of the cost summed over the
+    rows of ``X``: new arrays shaped like ``biases`` and ``weights``."""
+    cdef _Net net = _Net(weights, biases, False)
+    net.check_XY(X, Y)
+    cdef int code = _cost_code(cost)
+    cdef intp m = X.shape[0]
+    cdef int l, L = net.wk.L
+    nabla_b = [np.zeros(net.wk.sizes[l + 1], dtype=net.dtype) for l in range(L)]
+    nabla_w = [np.zeros((net.wk.sizes[l + 1], net.wk.sizes[l]), dtype=net.dtype)
+               for l in range(L)]
+    if m == 0:
+        return nabla_b, nabla_w
+    net.allocate(m, False)
+    cdef void** nw = <void**>malloc(2 * L * sizeof(void*))
+    if nw == NULL:
+        raise MemoryError()
+    cdef void** nb = nw + L
+    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef void* y = cnp.PyArray_DATA(<cnp.ndarray>Y)
+    try:
+        for l in range(L):
+            nw[l] = cnp.PyArray_DATA(<cnp.ndarray>nabla_w[l])
+            nb[l] = cnp.PyArray_DATA(<cnp.ndarray>nabla_b[l])
+        if net.dtype == np.float32:
+            with nogil:
+                backprop_kernel(L, net.wk.sizes, <float**>net.wk.W, <float**>net.wk.B,
+                                <float*>x, <float*>y, <int>m, <float**>net.wk.acts,
+                                <float**>net.wk.deltas, <float**>nw, <float**>nb, code)
+        else:
+            with nogil:
+                backprop_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
+                                <double*>x, <double*>y, <int>m, <double**>net.wk.acts,
+                                <double**>net.wk.deltas, <double**>nw, <double**>nb, code)
+    finally:
+        free(nw)
+    return nabla_b, nabla_w
+
+
+cdef _train(_Net net, X, Y, cnp.ndarray order, intp n_rows, int mini_batch_size,
+            int num_threads):
+    """Run ``train_run`` without the GIL on the checked arguments."""
+    cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef void* y = cnp.PyArray_DATA(<cnp.ndarray>Y)
+    cdef intp* o = NULL if order is None else <intp*>cnp.PyArray_DATA(order)
+    if net.dtype == np.float32:
+        with nogil:
+            train_run(&net.wk, <float*>x, <float*>y, o, n_rows, mini_batch_size, num_threads)
+    else:
+        with nogil:
+            train_run(&net.wk, <double*>x, <double*>y, o, n_rows, mini_batch_size, num_threads)
+
+
+def update_mini_batch(weights, biases, X, Y, eta, lmbda, n, cost, *, num_threads=1):
+    """One step of gradient descent on the mini-batch ``X, Y``, in place:
+    ``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``, ``b -> b - (eta/m) nabla_b``."""
+    cdef _Net net = _Net(weights, biases, True)
+    net.check_XY(X, Y)
+    net.set_step(cost, eta, lmbda, n)
+    cdef int threads = _positive_int(num_threads, "num_threads")
+    cdef intp m = X.shape[0]
+    if m == 0:
+        raise ValueError("update_mini_batch needs at least one row in X")
+    if m > INT_LIMIT:
+        raise ValueError("a mini-batch of {} rows is too large".format(m))
+    net.allocate(m, False)
+    _train(net, X, Y, None, m, <int>m, threads)
+
+
+def sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost, *,
+              num_threads=1):
+    """One epoch of mini-batch SGD, in place, without the GIL.
+
+    ``order`` lists the rows of ``X`` in the order this epoch visits them;
+    consecutive runs of ``mini_batch_size`` rows form the mini-batches (the
+    last may be shorter, as in the book).  ``num_threads`` > 1 splits the
+    first layer's neurons across OpenMP threads (see the module docstring).
+    """
+    cdef _Net net = _Net(weights, biases, True)
+    net.check_XY(X, Y)
+    net.set_step(cost, eta, lmbda, n)
+    cdef int mbs = _positive_int(mini_batch_size, "mini_batch_size")
+    cdef int threads = _positive_int(num_threads, "num_threads")
+    order_arr = np.asarray(order)
+    if order_arr.ndim == 1 and order_arr.size == 0:
+        return                                  # an empty epoch, as in the reference
+    if order_arr.ndim != 1 or order_arr.dtype.kind not in "iu":
+        raise ValueError("order must be a 1-D array of integers, got dtype {} and shape {}"
+                         .format(order_arr.dtype, order_arr.shape))
+    cdef intp n_rows = X.shape[0]
+    if order_arr.min() < 0 or order_arr.max() >= n_rows:
+        raise ValueError("order has values in [{}, {}] but X has {} rows: every value "
+                         "must be in [0, {})".format(order_arr.min(), order_arr.max(),
+                                                     n_rows, n_rows))
+    cdef cnp.ndarray order_ = np.ascontiguousarray(order_arr, dtype=np.intp)
+    cdef intp n_order = order_.shape[0]
+    mbs = <int>min(<intp>mbs, n_order)
+    net.allocate(mbs, True)
+    _train(net, X, Y, order_, n_order, mbs, threads)

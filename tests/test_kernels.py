@@ -1,0 +1,313 @@
+"""The compiled kernels (fastnn._core._dense) against the numpy reference.
+
+Tensor by tensor, as llm.c checks its C against its PyTorch: the output of
+``feedforward``, every layer's gradient from ``backprop``, the weights and
+biases after one ``update_mini_batch``, after an ``sgd_epoch`` with a short
+last mini-batch, and after a full epoch on MNIST.  A failure names the layer
+(``layer l`` is ``weights[l]`` / ``biases[l]``), the tensor and the worst index.
+
+Tolerances are normwise (``max|diff| <= rtol * max|reference|``).  float64 is
+held to 1e-12 throughout.  float32 tolerances were measured (30 seeds, both
+sizes, both costs, lmbda 0 and 5) and set about 10-20x above the worst seen:
+
+* one forward pass, one gradient, one step: worst 5e-7, i.e. a few ulps
+  (2**-23 = 1.2e-7) of the largest entry; the kernels sum in a different
+  order than numpy's BLAS and exp differs by an ulp.  Allowed: 1e-5.
+* an epoch of 43 steps on random data: each step's rounding differences are
+  carried into the next step and amplified by the training dynamics; worst
+  7e-5.  Allowed: 1e-3.
+* a full MNIST epoch (5000 steps): worst absolute difference 3e-5 on weights
+  of magnitude up to ~4 (float64 reaches ~3e-14).  Allowed: 3e-4 absolute.
+"""
+import numpy as np
+import pytest
+
+from fastnn import costs, reference
+from fastnn._core import _dense
+from helpers import assert_close
+
+DTYPES = [np.float64, np.float32]
+COSTS = [costs.QuadraticCost, costs.CrossEntropyCost]
+SIZES = [[7, 5, 4, 3], [784, 30, 10], [6, 4]]
+
+RTOL_STEP = {np.float64: 1e-12, np.float32: 1e-5}
+RTOL_EPOCH = {np.float64: 1e-12, np.float32: 1e-3}
+ATOL_MNIST = {np.float64: 1e-8, np.float32: 3e-4}
+
+
+def make_net(sizes, dtype, rng):
+    """Weights N(0, 1/fan-in) as network2 draws them, and biases N(0, 1) held
+    as the book holds them, (n, 1) columns; returns the 1-D views the kernels
+    take, whose updates land in the columns."""
+    weights = [(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    columns = [rng.standard_normal((n, 1)).astype(dtype) for n in sizes[1:]]
+    return weights, [c[:, 0] for c in columns]
+
+
+def make_data(sizes, n, dtype, rng):
+    X = rng.random((n, sizes[0])).astype(dtype)
+    Y = rng.random((n, sizes[-1])).astype(dtype)
+    return X, Y
+
+
+def copy_net(weights, biases):
+    return [w.copy() for w in weights], [b.copy() for b in biases]
+
+
+def assert_net_close(weights, biases, ref_weights, ref_biases, what, rtol=None, atol=None):
+    for l, (w, b, rw, rb) in enumerate(zip(weights, biases, ref_weights, ref_biases)):
+        assert_close(w, rw, "{}: layer {} weights".format(what, l), rtol=rtol, atol=atol)
+        assert_close(b, rb, "{}: layer {} biases".format(what, l), rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------------------
+# One pass, one gradient, one step
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", SIZES, ids=str)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_feedforward(dtype, sizes):
+    rng = np.random.default_rng(1)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, _ = make_data(sizes, 300, dtype, rng)        # more than one 256-row chunk
+    out = _dense.feedforward(weights, biases, X)
+    assert_close(out, reference.feedforward(weights, biases, X), "feedforward output",
+                 rtol=RTOL_STEP[dtype])
+    empty = _dense.feedforward(weights, biases, X[:0])
+    assert empty.shape == (0, sizes[-1]) and empty.dtype == dtype
+
+
+@pytest.mark.parametrize("sizes", SIZES, ids=str)
+@pytest.mark.parametrize("cost", COSTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_backprop(dtype, cost, sizes):
+    rng = np.random.default_rng(2)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 37, dtype, rng)
+    nabla_b, nabla_w = _dense.backprop(weights, biases, X, Y, cost)
+    ref_b, ref_w = reference.backprop(weights, biases, X, Y, cost)
+    assert len(nabla_b) == len(nabla_w) == len(weights)
+    for l in range(len(weights)):
+        assert_close(nabla_b[l], ref_b[l], "layer {} nabla_b".format(l), rtol=RTOL_STEP[dtype])
+        assert_close(nabla_w[l], ref_w[l], "layer {} nabla_w".format(l), rtol=RTOL_STEP[dtype])
+
+
+@pytest.mark.parametrize("sizes", SIZES, ids=str)
+@pytest.mark.parametrize("lmbda", [0.0, 5.0])
+@pytest.mark.parametrize("cost", COSTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_update_mini_batch(dtype, cost, lmbda, sizes):
+    rng = np.random.default_rng(3)
+    weights, biases = make_net(sizes, dtype, rng)
+    ref_weights, ref_biases = copy_net(weights, biases)
+    X, Y = make_data(sizes, 10, dtype, rng)
+    _dense.update_mini_batch(weights, biases, X, Y, 3.0, lmbda, 1000, cost)
+    reference.update_mini_batch(ref_weights, ref_biases, X, Y, 3.0, lmbda, 1000, cost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "update_mini_batch",
+                     rtol=RTOL_STEP[dtype])
+
+
+def test_cost_instance_and_single_row():
+    """The book's scripts pass cost instances; a 1-row batch is a batch."""
+    rng = np.random.default_rng(4)
+    weights, biases = make_net([5, 4, 2], np.float64, rng)
+    ref_weights, ref_biases = copy_net(weights, biases)
+    X, Y = make_data([5, 4, 2], 1, np.float64, rng)
+    _dense.update_mini_batch(weights, biases, X, Y, 0.5, 1.0, 10, costs.CrossEntropyCost())
+    reference.update_mini_batch(ref_weights, ref_biases, X, Y, 0.5, 1.0, 10,
+                                costs.CrossEntropyCost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "one row", rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# An epoch
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", [[7, 5, 4, 3], [784, 30, 10]], ids=str)
+@pytest.mark.parametrize("lmbda", [0.0, 5.0])
+@pytest.mark.parametrize("cost", COSTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_sgd_epoch(dtype, cost, lmbda, sizes):
+    """300 rows in mini-batches of 7: 42 full ones and a last one of 6."""
+    rng = np.random.default_rng(5)
+    weights, biases = make_net(sizes, dtype, rng)
+    ref_weights, ref_biases = copy_net(weights, biases)
+    X, Y = make_data(sizes, 300, dtype, rng)
+    order = rng.permutation(300)
+    _dense.sgd_epoch(weights, biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
+    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "sgd_epoch",
+                     rtol=RTOL_EPOCH[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_sgd_epoch_partial_order_and_threads(dtype):
+    """``order`` may repeat or skip rows, and be an int32 list; with two
+    threads (the first layer split by neurons) the result is the same up to
+    rounding, as BLAS blocks the halves differently."""
+    sizes = [784, 30, 10]
+    rng = np.random.default_rng(6)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 200, dtype, rng)
+    order = rng.integers(0, 200, size=123).astype(np.int32)
+    results = []
+    for num_threads in (1, 2):
+        w, b = copy_net(weights, biases)
+        _dense.sgd_epoch(w, b, X, Y, list(order), 10, 0.5, 5.0, 200,
+                         costs.CrossEntropyCost, num_threads=num_threads)
+        results.append((w, b))
+    ref_weights, ref_biases = copy_net(weights, biases)
+    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 10, 0.5, 5.0, 200,
+                        costs.CrossEntropyCost)
+    for num_threads, (w, b) in zip((1, 2), results):
+        assert_net_close(w, b, ref_weights, ref_biases, "{} thread(s)".format(num_threads),
+                         rtol=RTOL_EPOCH[dtype])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cost,eta,lmbda", [(costs.QuadraticCost, 3.0, 0.0),
+                                            (costs.CrossEntropyCost, 0.5, 5.0)],
+                         ids=["quadratic", "cross_entropy"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_mnist_epoch(mnist_path, dtype, cost, eta, lmbda):
+    """A whole epoch on the 50,000 training images, [784, 30, 10], mini-batches
+    of 10: 5000 steps, each one's rounding differences carried into the next."""
+    from fastnn.datasets import load_mnist
+    (train_x, train_y), _, _ = load_mnist(mnist_path)
+    X = train_x.astype(dtype)
+    Y = np.zeros((len(train_y), 10), dtype=dtype)
+    Y[np.arange(len(train_y)), train_y] = 1
+    weights, biases = make_net([784, 30, 10], dtype, np.random.default_rng(0))
+    ref_weights, ref_biases = copy_net(weights, biases)
+    order = np.random.default_rng(1).permutation(len(X))
+    _dense.sgd_epoch(weights, biases, X, Y, order, 10, eta, lmbda, len(X), cost)
+    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 10, eta, lmbda, len(X), cost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "MNIST epoch",
+                     atol=ATOL_MNIST[dtype])
+
+
+# ---------------------------------------------------------------------------
+# Boundary guards: a wrong argument raises, naming the problem, never segfaults
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def net():
+    rng = np.random.default_rng(7)
+    weights, biases = make_net([6, 5, 3], np.float64, rng)
+    X, Y = make_data([6, 5, 3], 20, np.float64, rng)
+    return weights, biases, X, Y
+
+
+def epoch(weights, biases, X, Y, order=None, mini_batch_size=4, eta=0.5, lmbda=0.0, n=20,
+          cost=costs.QuadraticCost):
+    if order is None:
+        order = np.arange(len(X))
+    _dense.sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost)
+
+
+def test_guard_dtypes(net):
+    weights, biases, X, Y = net
+    with pytest.raises(TypeError, match="X has dtype float32"):
+        epoch(weights, biases, X.astype(np.float32), Y)
+    with pytest.raises(TypeError, match="Y has dtype float32"):
+        _dense.backprop(weights, biases, X, Y.astype(np.float32), costs.QuadraticCost)
+    with pytest.raises(TypeError, match=r"biases\[1\] has dtype float32"):
+        _dense.feedforward(weights, [biases[0], biases[1].astype(np.float32)], X)
+    with pytest.raises(TypeError, match="X has dtype int64"):
+        _dense.feedforward(weights, biases, X.astype(np.int64))
+    with pytest.raises(TypeError, match=r"weights\[0\] has dtype float16"):
+        _dense.feedforward([w.astype(np.float16) for w in weights], biases, X)
+    with pytest.raises(TypeError, match="X must be a numpy array"):
+        _dense.feedforward(weights, biases, X.tolist())
+
+
+def test_guard_shapes(net):
+    weights, biases, X, Y = net
+    with pytest.raises(ValueError, match="X has shape .* needs 6 columns"):
+        epoch(weights, biases, X[:, :5].copy(), Y)
+    with pytest.raises(ValueError, match="Y has shape"):
+        epoch(weights, biases, X, Y[:, :2].copy())
+    with pytest.raises(ValueError, match="Y has shape"):
+        epoch(weights, biases, X, Y[:10].copy())
+    with pytest.raises(ValueError, match=r"weights\[1\] has shape"):
+        epoch([weights[0], np.zeros((3, 4))], biases, X, Y)
+    with pytest.raises(ValueError, match=r"biases\[0\] has shape"):
+        epoch(weights, [np.zeros(4), biases[1]], X, Y)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        _dense.feedforward(weights, biases, X[0])
+    with pytest.raises(ValueError, match="one length"):
+        _dense.feedforward(weights, biases[:1], X)
+    with pytest.raises(ValueError, match="one length"):
+        _dense.feedforward([], [], X)
+
+
+def test_guard_contiguity_and_writeable(net):
+    weights, biases, X, Y = net
+    with pytest.raises(ValueError, match="X must be C-contiguous"):
+        epoch(weights, biases, np.asfortranarray(X), Y)
+    with pytest.raises(ValueError, match=r"weights\[0\] must be C-contiguous"):
+        _dense.feedforward([np.asfortranarray(weights[0]), weights[1]], biases, X)
+    strided = np.zeros((5, 2))[:, 0]
+    with pytest.raises(ValueError, match=r"biases\[0\] must be C-contiguous"):
+        epoch(weights, [strided, biases[1]], X, Y)
+    frozen = weights[1].copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"weights\[1\] is read-only"):
+        epoch([weights[0], frozen], biases, X, Y)
+    _dense.feedforward([weights[0], frozen], biases, X)      # reading it is fine
+
+
+def test_guard_order(net):
+    weights, biases, X, Y = net
+    before = [w.copy() for w in weights]
+    for bad in ([0, 1, 20], [-1, 3], np.array([5, 2**40])):
+        with pytest.raises(ValueError, match=r"order has values .* must be in \[0, 20\)"):
+            epoch(weights, biases, X, Y, order=bad)
+    with pytest.raises(ValueError, match="order must be a 1-D array of integers"):
+        epoch(weights, biases, X, Y, order=np.arange(20.0))
+    with pytest.raises(ValueError, match="order must be a 1-D array of integers"):
+        epoch(weights, biases, X, Y, order=np.arange(20).reshape(4, 5))
+    for w, w0 in zip(weights, before):                       # nothing ran
+        np.testing.assert_array_equal(w, w0)
+    epoch(weights, biases, X, Y, order=[])                   # an empty epoch does nothing
+    for w, w0 in zip(weights, before):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_guard_scalars(net):
+    weights, biases, X, Y = net
+    with pytest.raises(ValueError, match="mini_batch_size must be >= 1"):
+        epoch(weights, biases, X, Y, mini_batch_size=0)
+    with pytest.raises(TypeError, match="mini_batch_size must be an integer"):
+        epoch(weights, biases, X, Y, mini_batch_size=2.5)
+    with pytest.raises(ValueError, match="n .* must be >= 1"):
+        epoch(weights, biases, X, Y, n=0)
+    with pytest.raises(ValueError, match="eta must be a finite number"):
+        epoch(weights, biases, X, Y, eta=float("nan"))
+    with pytest.raises(ValueError, match="lmbda must be a finite number"):
+        epoch(weights, biases, X, Y, lmbda=float("inf"))
+    with pytest.raises(ValueError, match="update_mini_batch needs at least one row"):
+        _dense.update_mini_batch(weights, biases, X[:0], Y[:0], 0.5, 0.0, 1,
+                                 costs.QuadraticCost)
+    with pytest.raises(ValueError, match="num_threads must be >= 1"):
+        _dense.sgd_epoch(weights, biases, X, Y, np.arange(20), 4, 0.5, 0.0, 20,
+                         costs.QuadraticCost, num_threads=0)
+
+
+def test_guard_cost(net):
+    weights, biases, X, Y = net
+
+    class LogCost:
+        @staticmethod
+        def fn(a, y):
+            return 0.0
+
+        @staticmethod
+        def delta(z, a, y):
+            return a - y
+
+    with pytest.raises(ValueError, match="implements QuadraticCost and CrossEntropyCost only"):
+        epoch(weights, biases, X, Y, cost=LogCost)
+    with pytest.raises(ValueError, match="implements QuadraticCost and CrossEntropyCost only"):
+        _dense.backprop(weights, biases, X, Y, LogCost)

@@ -173,9 +173,9 @@ def test_loaders_reject_unknown_backend(tmp_path):
 
 
 @pytest.mark.parametrize("var, value", [("FASTNN_BACKEND", "torch"), ("FASTNN_SHUFFLE", "python4")])
-def test_bad_environment_setting_names_the_variable(var, value):
+def test_bad_environment_setting_names_the_variable(var, value, tmp_path):
     env = dict(os.environ, **{var: value})
-    proc = subprocess.run([sys.executable, "-c", "import fastnn"], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-c", "import fastnn"], cwd=str(tmp_path), env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "ValueError" in proc.stderr and var in proc.stderr and value in proc.stderr

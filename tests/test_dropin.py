@@ -131,17 +131,20 @@ def test_python2_shuffle_differs_from_python3_but_is_a_permutation():
 
 @pytest.mark.parametrize("variable,value,getter", [
     ("FASTNN_SHUFFLE", "python2", "get_shuffle"), ("FASTNN_BACKEND", "numpy", "get_backend")])
-def test_settings_from_the_environment(variable, value, getter):
-    """Programs that cannot be edited switch through the environment."""
+def test_settings_from_the_environment(variable, value, getter, tmp_path):
+    """Programs that cannot be edited switch through the environment.
+    (Run outside the source tree, so the installed package is imported.)"""
     import os
     import subprocess
     import sys
     env = dict(os.environ, **{variable: value})
     code = "import fastnn; print(fastnn.{}())".format(getter)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=str(tmp_path))
     assert out.returncode == 0 and out.stdout.strip() == value, out.stderr
     env[variable] = "bogus"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=str(tmp_path))
     assert out.returncode != 0 and variable in out.stderr
 
 

@@ -14,10 +14,6 @@ book's ``network.py``; the arithmetic runs in fastnn's compiled kernels
 """
 
 #### Libraries
-# Standard library
-import random  # noqa: F401  (the book's module imports it; programs sometimes reach it here)
-
-# Third-party libraries
 import numpy as np
 
 from . import trainer

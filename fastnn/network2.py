@@ -14,12 +14,6 @@ and the other way round.
 """
 
 #### Libraries
-# Standard library
-import json  # noqa: F401  (the book's module imports these; programs sometimes reach them here)
-import random  # noqa: F401
-import sys  # noqa: F401
-
-# Third-party libraries
 import numpy as np
 
 from . import _serialize, trainer

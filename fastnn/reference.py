@@ -19,8 +19,6 @@ Every function here has a twin with the same name and arguments in
 
 Inputs are validated by the callers, once, before any kernel runs.
 """
-import numpy as np
-
 from .activations import sigmoid, sigmoid_prime
 
 

@@ -1,7 +1,6 @@
 """Shared fixtures: where the MNIST files are."""
 import os
 
-import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -33,3 +33,15 @@ def assert_close(actual, desired, what, rtol=None, atol=None):
     assert ok, "{}: max |diff| = {:.3g} at index {} (actual {!r}, desired {!r}) exceeds {}".format(
         what, diff[worst], tuple(int(i) for i in worst), actual[worst].item(), desired[worst].item(),
         " and ".join(limits))
+
+
+def fastnn_env(**variables):
+    """The environment for a child Python that must import the same fastnn as
+    this process (installed, or built in place), plus ``variables``."""
+    import os
+
+    import fastnn
+    env = dict(os.environ, **variables)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env

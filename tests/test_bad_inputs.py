@@ -21,13 +21,13 @@ import pytest
 
 import fastnn
 from fastnn import MLP, TrainingDiverged, network, network2
-from fastnn.costs import CrossEntropyCost, QuadraticCost
+from fastnn.costs import QuadraticCost
+from helpers import fastnn_env
 
 SIZES = [4, 3, 2]
 N_IN, N_OUT = SIZES[0], SIZES[-1]
 BACKENDS = ["cython", "numpy"]
 BOOKS = ["network", "network2"]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_loaders_reject_unknown_backend(tmp_path):
 
 @pytest.mark.parametrize("var, value", [("FASTNN_BACKEND", "torch"), ("FASTNN_SHUFFLE", "python4")])
 def test_bad_environment_setting_names_the_variable(var, value, tmp_path):
-    env = dict(os.environ, **{var: value})
+    env = fastnn_env(**{var: value})
     proc = subprocess.run([sys.executable, "-c", "import fastnn"], cwd=str(tmp_path), env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0

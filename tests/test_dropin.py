@@ -11,7 +11,7 @@ import pytest
 import book_port
 import fastnn
 from fastnn import network, network2, trainer
-from helpers import assert_close
+from helpers import assert_close, fastnn_env
 
 BACKENDS = ["cython", "numpy"]
 
@@ -134,10 +134,9 @@ def test_python2_shuffle_differs_from_python3_but_is_a_permutation():
 def test_settings_from_the_environment(variable, value, getter, tmp_path):
     """Programs that cannot be edited switch through the environment.
     (Run outside the source tree, so the installed package is imported.)"""
-    import os
     import subprocess
     import sys
-    env = dict(os.environ, **{variable: value})
+    env = fastnn_env(**{variable: value})
     code = "import fastnn; print(fastnn.{}())".format(getter)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=str(tmp_path))

@@ -30,17 +30,15 @@ def main(argv=None):
     print("Training the book's chapter 1 network [784, 30, 10] on {} MNIST images "
           "({}, mini-batch 10, eta 3.0)".format(len(X), args.dtype))
 
-    def report(net):
-        def after_epoch(entry):
-            print("Epoch {}: {} / {}  ({:.2f} s)".format(
-                entry["epoch"], int(round(entry["val_accuracy"] * len(X_test))), len(X_test),
-                entry["seconds"]), flush=True)
-        return after_epoch
+    def report(entry):
+        print("Epoch {}: {} / {}  ({:.2f} s)".format(
+            entry["epoch"], int(round(entry["val_accuracy"] * len(X_test))), len(X_test),
+            entry["seconds"]), flush=True)
 
     net = MLP([784, 30, 10], cost="quadratic", init="large", dtype=args.dtype,
               backend="cython", seed=args.seed)
     history = net.fit(X, y, epochs=args.epochs, batch_size=10, learning_rate=3.0,
-                      validation_data=(X_test, y_test), on_epoch=report(net))
+                      validation_data=(X_test, y_test), on_epoch=report)
     if not history:
         return
     compiled = float(np.median([h["seconds"] for h in history]))

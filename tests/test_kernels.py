@@ -165,6 +165,46 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
                          rtol=RTOL_EPOCH[dtype])
 
 
+def at_offset(a, offset):
+    """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    raw = np.empty(a.nbytes + 128, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
+    return out
+
+
+@pytest.mark.parametrize("rows", [300, 7], ids=["many_batches", "one_batch"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_sgd_epoch_weights_alignment(dtype, rows):
+    """sgd_epoch trains an aligned copy of a weights[0] that is off a cache
+    line (numpy aligns to 16 bytes) and copies it back: the caller's arrays
+    are updated in place, the results match the reference and do not depend
+    on where weights[0] starts."""
+    sizes = [784, 30, 10]
+    rng = np.random.default_rng(8)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 300, dtype, rng)
+    order = rng.permutation(300)[:rows]
+    ref_weights, ref_biases = copy_net(weights, biases)
+    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 7, 0.5, 5.0, 300,
+                        costs.CrossEntropyCost)
+    results = []
+    for offset in (0, 16, 8 if dtype == np.float64 else 4):
+        w, b = copy_net(weights, biases)
+        w[0] = at_offset(w[0], offset)
+        address = w[0].ctypes.data
+        _dense.sgd_epoch(w, b, X, Y, order, 7, 0.5, 5.0, 300, costs.CrossEntropyCost)
+        assert w[0].ctypes.data == address
+        assert_net_close(w, b, ref_weights, ref_biases, "weights[0] at offset {}".format(offset),
+                         rtol=RTOL_EPOCH[dtype])
+        results.append((offset, w, b))
+    for offset, w, b in results[1:]:
+        assert_net_close(w, b, results[0][1], results[0][2],
+                         "weights[0] at offset {} vs 0".format(offset), rtol=RTOL_STEP[dtype])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cost,eta,lmbda", [(costs.QuadraticCost, 3.0, 0.0),
                                             (costs.CrossEntropyCost, 0.5, 5.0)],

@@ -61,7 +61,9 @@ class BookNetwork(object):
     def _arrays(self, data, name, targets):
         """Convert a list of (x, y) pairs, once, into arrays for the kernels.
 
-        Returns ``(X, Y)``: X is (n, sizes[0]) float64.  With ``targets ==
+        Returns ``(X, Y)``: X is (n, sizes[0]), float32 when every x is
+        float32 (as mnist_loader's are: the kernels convert each row exactly,
+        as they use it, and no float64 copy is held), else float64.  With ``targets ==
         "vector"`` each y is a (sizes[-1], 1) vector and Y is (n, sizes[-1]);
         with ``"label"`` each y is an integer digit and Y is an (n,) array of
         them; with ``"argmax"`` each y is a vector and Y holds their argmax
@@ -78,6 +80,7 @@ class BookNetwork(object):
                                      "label here".format(name, i, np.shape(y)))
             return X, check_labels(np.array(ys), len(ys), n_out, name + " labels")
         Y = _stack(ys, n_out, name + " targets", "({}, 1) (a vectorized result)".format(n_out))
+        Y = Y.astype(np.float64, copy=False)        # targets have the network's dtype
         check_finite(Y, name + " targets")
         if targets == "argmax":
             return X, np.argmax(Y, axis=1)
@@ -137,12 +140,14 @@ def _split_pairs(data, name):
 
 
 def _stack(columns, width, name, expected):
-    """Stack columns (each (width, 1) or (width,)) into a C-contiguous (n, width) float64 array."""
+    """Stack columns (each (width, 1) or (width,)) into a C-contiguous (n, width)
+    array: float32 if every column is float32, else float64."""
     try:
         arr = np.stack(columns)
         if arr.dtype.kind not in "biuf":
             raise TypeError(arr.dtype)
-        arr = arr.astype(np.float64, copy=False)
+        if arr.dtype != np.float32:
+            arr = arr.astype(np.float64, copy=False)
     except (ValueError, TypeError):
         for i, c in enumerate(columns):
             shape = np.shape(c) if not isinstance(c, (str, bytes)) else "a string"

@@ -78,10 +78,13 @@ def check_finite(a, name):
             raise ValueError("{} holds NaN or inf (first at example {})".format(name, row))
 
 
-def as_float_matrix(a, width, dtype, name):
+def as_float_matrix(a, width, dtype, name, inputs=False):
     """``a`` as a C-contiguous (n, width) array of ``dtype``, n >= 1, all finite.
 
-    No copy is made when ``a`` already is one.
+    No copy is made when ``a`` already is one.  With ``inputs`` (the X a
+    network reads, never writes), float32 is also accepted for a float64
+    network: the kernels convert each row exactly as they use it, so a
+    float32 data set need not be held twice, once as float64.
     """
     try:
         a = np.asarray(a)
@@ -96,6 +99,8 @@ def as_float_matrix(a, width, dtype, name):
     if a.shape[1] != width:
         raise ValueError("{} has {} features per example; the network's input layer has {}".format(
             name, a.shape[1], width))
+    if inputs and dtype == np.float64 and a.dtype == np.float32:
+        dtype = np.float32
     a = np.ascontiguousarray(a, dtype=dtype)
     check_finite(a, name)
     return a

@@ -13,7 +13,8 @@ Data is one example per row, as in scikit-learn and PyTorch: ``X`` is
 ``(n_samples, n_features)`` and ``y`` either integer class labels ``(n,)`` or
 target vectors ``(n, n_outputs)``.  Training runs the same trainer and
 kernels as the drop-in modules.  ``X`` that already is a C-contiguous array
-of the network's dtype is used as it is, never copied.
+of the network's dtype, or float32 for a float64 network, is used as it is,
+never copied (the kernels convert float32 rows exactly as they read them).
 """
 import time
 
@@ -91,14 +92,14 @@ class MLP(object):
         eta = check_real(learning_rate, "learning_rate")
         lmbda = check_real(l2, "l2")
         kernels = self._kernels()
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a pair (X_val, y_val), not {}".format(
                     type(validation_data).__name__))
             X_val, Y_val = validation_data
-            X_val = as_float_matrix(X_val, self.sizes[0], self.dtype, "validation X")
+            X_val = as_float_matrix(X_val, self.sizes[0], self.dtype, "validation X", inputs=True)
             Y_val = self._targets(Y_val, len(X_val), "validation y")
         self._check_parameters()
         n = len(X)
@@ -130,7 +131,7 @@ class MLP(object):
 
     def predict_proba(self, X):
         """The output layer's activations, ``(n, sizes[-1])``."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
         return self._kernels().feedforward(self.weights, self.biases, X)
 
@@ -140,13 +141,13 @@ class MLP(object):
 
     def score(self, X, y):
         """The fraction of rows classified correctly (``y``: labels or one-hot)."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
         return self._accuracy_of(self._kernels(), X, self._targets(y, len(X), "y"))
 
     def cost_of(self, X, y, l2=0.0):
         """The book's total cost on ``(X, y)``: mean cost plus the L2 term."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X")
+        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
         return self._cost_of(self._kernels(), X, self._targets(y, len(X), "y"), check_real(l2, "l2"))
 

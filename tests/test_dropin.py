@@ -281,3 +281,37 @@ def test_lists_are_converted_once_per_sgd_call(backend, monkeypatch):
     net = network.Network([6, 4, 3], backend=backend)
     net.SGD(train, 4, 5, 1.0, test_data=test)
     assert sorted(calls) == ["test_data inputs", "training_data inputs", "training_data targets"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_network2_trains_on_float32_columns_as_on_float64(backend):
+    """mnist_loader gives float32 (784, 1) columns: they are kept float32 (no
+    float64 copy of the training set) and training ends on the weights of the
+    same data as float64 columns, bit for bit (same seeds)."""
+    from fastnn import _book
+    rng = np.random.default_rng(13)
+    data64 = toy_data(rng, 23, 6, 3)
+    data32 = [(x.astype(np.float32), y) for x, y in data64]
+    data64 = [(x.astype(np.float64), y) for x, y in data32]    # the same values
+    evaluation = [(x, int(np.argmax(y))) for x, y in data32[:9]]
+    net = network2.Network([6, 5, 3], backend=backend)
+    X, Y = net._arrays(data32, "training_data", "vector")
+    assert X.dtype == np.float32 and Y.dtype == np.float64
+    results = []
+    for data in (data32, data64):
+        np.random.seed(14)
+        random.seed(15)
+        net = network2.Network([6, 5, 3], cost=network2.CrossEntropyCost, backend=backend)
+        monitors = net.SGD(list(data), 3, 5, 0.5, lmbda=1.0, evaluation_data=evaluation,
+                           monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
+                           monitor_training_cost=True, monitor_training_accuracy=True)
+        net.update_mini_batch(data[:4], 0.5, 1.0, 23)
+        results.append((net, monitors, net.backprop(*data[0]), net.accuracy(data, convert=True)))
+    (a, ma, ga, acc_a), (b, mb, gb, acc_b) = results
+    for l in range(2):
+        np.testing.assert_array_equal(a.weights[l], b.weights[l], err_msg="layer %d weights" % (l+1))
+        np.testing.assert_array_equal(a.biases[l], b.biases[l], err_msg="layer %d biases" % (l+1))
+        np.testing.assert_array_equal(ga[0][l], gb[0][l], err_msg="layer %d nabla_b" % (l+1))
+        np.testing.assert_array_equal(ga[1][l], gb[1][l], err_msg="layer %d nabla_w" % (l+1))
+    assert ma == mb and acc_a == acc_b
+    assert _book._stack([x for x, _ in data64], 6, "x", "(6, 1)").dtype == np.float64

@@ -228,6 +228,123 @@ def test_mnist_epoch(mnist_path, dtype, cost, eta, lmbda):
 
 
 # ---------------------------------------------------------------------------
+# float32 inputs to a float64 network
+# ---------------------------------------------------------------------------
+# MNIST's pixels are float32 (exactly pixel/256).  A float64 network takes
+# them as they are: the compiled kernels convert each row as they gather it,
+# numpy promotes ``float32 @ float64`` to float64; float32 -> float64 is
+# exact, so every result must be bit for bit that of ``X.astype(float64)``.
+
+KERNELS = [_dense, reference]
+KERNEL_IDS = ["compiled", "numpy"]
+
+
+def float32_inputs(sizes, n, rng):
+    """(X32, X64, Y): float32 inputs, the same values in float64, float64 targets."""
+    X, Y = make_data(sizes, n, np.float64, rng)
+    X32 = X.astype(np.float32)
+    return X32, X32.astype(np.float64), Y
+
+
+def assert_bitwise(actual, expected, what):
+    assert actual.dtype == expected.dtype == np.float64, "{}: dtype {} vs {}".format(
+        what, actual.dtype, expected.dtype)
+    np.testing.assert_array_equal(actual, expected, err_msg=what)
+
+
+def assert_nets_bitwise(weights, biases, ref_weights, ref_biases, what):
+    for l, (w, b, rw, rb) in enumerate(zip(weights, biases, ref_weights, ref_biases)):
+        assert_bitwise(w, rw, "{}: layer {} weights".format(what, l))
+        assert_bitwise(b, rb, "{}: layer {} biases".format(what, l))
+
+
+@pytest.mark.parametrize("sizes", SIZES, ids=str)
+@pytest.mark.parametrize("module", KERNELS, ids=KERNEL_IDS)
+def test_float32_inputs_feedforward_and_backprop(module, sizes):
+    rng = np.random.default_rng(20)
+    weights, biases = make_net(sizes, np.float64, rng)
+    X32, X64, Y = float32_inputs(sizes, 300, rng)   # more than one 256-row chunk
+    assert_bitwise(module.feedforward(weights, biases, X32),
+                   module.feedforward(weights, biases, X64), "feedforward output")
+    for cost in COSTS:
+        nb32, nw32 = module.backprop(weights, biases, X32[:37], Y[:37], cost)
+        nb64, nw64 = module.backprop(weights, biases, X64[:37], Y[:37], cost)
+        for l in range(len(weights)):
+            assert_bitwise(nb32[l], nb64[l], "{}: layer {} nabla_b".format(cost.__name__, l))
+            assert_bitwise(nw32[l], nw64[l], "{}: layer {} nabla_w".format(cost.__name__, l))
+
+
+@pytest.mark.parametrize("sizes", [[7, 5, 4, 3], [784, 30, 10]], ids=str)
+@pytest.mark.parametrize("cost", COSTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("module", KERNELS, ids=KERNEL_IDS)
+def test_float32_inputs_update_and_epoch(module, cost, sizes):
+    """One step, and an epoch of 300 rows in a shuffled order, mini-batches
+    of 7 (the last one of 6), compiled with one and two threads."""
+    rng = np.random.default_rng(21)
+    weights, biases = make_net(sizes, np.float64, rng)
+    X32, X64, Y = float32_inputs(sizes, 300, rng)
+    order = rng.permutation(300)
+    threads = [1, 2] if module is _dense else [None]
+    for num_threads in threads:
+        kwargs = {} if num_threads is None else {"num_threads": num_threads}
+        results = []
+        for X in (X32, X64):
+            w, b = copy_net(weights, biases)
+            module.update_mini_batch(w, b, X[:10], Y[:10], 3.0, 5.0, 300, cost, **kwargs)
+            module.sgd_epoch(w, b, X, Y, order, 7, 0.5, 5.0, 300, cost, **kwargs)
+            results.append((w, b))
+        assert_nets_bitwise(results[0][0], results[0][1], results[1][0], results[1][1],
+                            "{} thread(s), X float32 vs float64".format(num_threads or 1))
+
+
+@pytest.mark.parametrize("sizes", [[7, 5, 4, 3], [784, 30, 10]], ids=str)
+@pytest.mark.parametrize("cost", COSTS, ids=lambda c: c.__name__)
+def test_float32_inputs_compiled_vs_reference(cost, sizes):
+    """Compiled against numpy, both on float32 inputs: float64's 1e-12."""
+    rng = np.random.default_rng(22)
+    weights, biases = make_net(sizes, np.float64, rng)
+    X32, _, Y = float32_inputs(sizes, 300, rng)
+    assert_close(_dense.feedforward(weights, biases, X32),
+                 reference.feedforward(weights, biases, X32), "feedforward output",
+                 rtol=RTOL_STEP[np.float64])
+    nabla_b, nabla_w = _dense.backprop(weights, biases, X32[:37], Y[:37], cost)
+    ref_b, ref_w = reference.backprop(weights, biases, X32[:37], Y[:37], cost)
+    for l in range(len(weights)):
+        assert_close(nabla_b[l], ref_b[l], "layer {} nabla_b".format(l), rtol=RTOL_STEP[np.float64])
+        assert_close(nabla_w[l], ref_w[l], "layer {} nabla_w".format(l), rtol=RTOL_STEP[np.float64])
+    ref_weights, ref_biases = copy_net(weights, biases)
+    _dense.update_mini_batch(weights, biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
+    reference.update_mini_batch(ref_weights, ref_biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "update_mini_batch",
+                     rtol=RTOL_STEP[np.float64])
+    order = rng.permutation(300)
+    _dense.sgd_epoch(weights, biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
+    reference.sgd_epoch(ref_weights, ref_biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
+    assert_net_close(weights, biases, ref_weights, ref_biases, "sgd_epoch",
+                     rtol=RTOL_EPOCH[np.float64])
+
+
+@pytest.mark.slow
+def test_float32_inputs_mnist_epoch(mnist_path):
+    """A whole MNIST epoch on the loader's float32 pixels ends on the weights
+    of the same epoch on a float64 copy, bit for bit."""
+    from fastnn.datasets import load_mnist
+    (train_x, train_y), _, _ = load_mnist(mnist_path)
+    X32 = np.ascontiguousarray(train_x, dtype=np.float32)
+    Y = np.zeros((len(train_y), 10))
+    Y[np.arange(len(train_y)), train_y] = 1
+    weights, biases = make_net([784, 30, 10], np.float64, np.random.default_rng(0))
+    order = np.random.default_rng(1).permutation(len(X32))
+    results = []
+    for X in (X32, X32.astype(np.float64)):
+        w, b = copy_net(weights, biases)
+        _dense.sgd_epoch(w, b, X, Y, order, 10, 0.5, 5.0, len(X), costs.CrossEntropyCost)
+        results.append((w, b))
+    assert_nets_bitwise(results[0][0], results[0][1], results[1][0], results[1][1],
+                        "MNIST epoch, X float32 vs float64")
+
+
+# ---------------------------------------------------------------------------
 # Boundary guards: a wrong argument raises, naming the problem, never segfaults
 # ---------------------------------------------------------------------------
 
@@ -248,8 +365,11 @@ def epoch(weights, biases, X, Y, order=None, mini_batch_size=4, eta=0.5, lmbda=0
 
 def test_guard_dtypes(net):
     weights, biases, X, Y = net
-    with pytest.raises(TypeError, match="X has dtype float32"):
-        epoch(weights, biases, X.astype(np.float32), Y)
+    # (float32 X with float64 weights is accepted: test_float32_inputs_*;
+    # the mismatch still refused is float64 X for a float32 network)
+    with pytest.raises(TypeError, match="X has dtype float64"):
+        epoch([w.astype(np.float32) for w in weights], [b.astype(np.float32) for b in biases],
+              X, Y.astype(np.float32))
     with pytest.raises(TypeError, match="Y has dtype float32"):
         _dense.backprop(weights, biases, X, Y.astype(np.float32), costs.QuadraticCost)
     with pytest.raises(TypeError, match=r"biases\[1\] has dtype float32"):
@@ -260,6 +380,26 @@ def test_guard_dtypes(net):
         _dense.feedforward([w.astype(np.float16) for w in weights], biases, X)
     with pytest.raises(TypeError, match="X must be a numpy array"):
         _dense.feedforward(weights, biases, X.tolist())
+
+
+def test_guard_input_dtypes(net):
+    """Only a float64 network takes float32 inputs: a float32 network refuses
+    float64 X, and float16 X is refused by both."""
+    weights, biases, X, Y = net
+    weights32 = [w.astype(np.float32) for w in weights]
+    biases32 = [b.astype(np.float32) for b in biases]
+    with pytest.raises(TypeError, match="X has dtype float64 but weights.0. has dtype float32"):
+        epoch(weights32, biases32, X, Y.astype(np.float32))
+    with pytest.raises(TypeError, match="X has dtype float64 but weights.0. has dtype float32"):
+        _dense.feedforward(weights32, biases32, X)
+    with pytest.raises(TypeError, match="X has dtype float16"):
+        _dense.feedforward(weights, biases, X.astype(np.float16))
+    with pytest.raises(TypeError, match="Y has dtype float32"):
+        epoch(weights, biases, X.astype(np.float32), Y.astype(np.float32))
+    with pytest.raises(ValueError, match="X has shape .* needs 6 columns"):
+        _dense.feedforward(weights, biases, X[:, :5].astype(np.float32))
+    with pytest.raises(ValueError, match="X must be C-contiguous"):
+        epoch(weights, biases, np.asfortranarray(X.astype(np.float32)), Y)
 
 
 def test_guard_shapes(net):

@@ -33,6 +33,14 @@ waits for it, three times per mini-batch.  BLAS is called from inside the parall
 thread, keep BLAS itself to one thread (threadpoolctl) unless every gemm is
 small enough for OpenBLAS's single-threaded small-matrix path (mini-batches of
 10 are).
+
+Inputs: a float64 network also takes ``X`` in float32 (MNIST's pixels are
+float32, and exactly so).  Every row of ``X`` is converted to float64 as it
+is gathered (or, in ``feedforward``, chunk by chunk) before any arithmetic,
+and the conversion is exact: the results are bit for bit those for
+``X.astype(float64)``, while an epoch reads half the bytes and the caller
+keeps no float64 copy of ``X``.  ``Y``, the weights and the biases always
+have the network's dtype; a float32 network takes float32 ``X`` only.
 """
 import numbers
 
@@ -95,6 +103,24 @@ cdef extern from *:
     int fastnn_dense_num_threads() noexcept nogil
     int fastnn_dense_max_threads() noexcept nogil
 
+
+cdef extern from *:
+    """
+    /* float32 inputs to float64, exactly.  Compiled for baseline x86-64
+       (SSE2, 2 floats per instruction), this loop is slower than the memcpy
+       of float64 rows it replaces; so with gcc and glibc it is also compiled
+       for AVX2 and AVX-512, and the loader picks the best the CPU runs (an
+       ifunc: no -march flag, the module stays portable). */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+    #endif
+    static void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) {
+        for (Py_ssize_t j = 0; j < n; j++)
+            dst[j] = (double)src[j];
+    }
+    """
+    void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
+
 #: True when this module was compiled with OpenMP (else ``num_threads`` > 1
 #: runs on one thread, with the same results).
 OPENMP = bool(FASTNN_DENSE_OPENMP)
@@ -107,6 +133,11 @@ cdef enum:
     CHUNK = 256
 
 ctypedef cnp.npy_intp intp
+
+# the dtype of the inputs X: the network's own, or float32 for a float64 network
+ctypedef fused xfloating:
+    float
+    double
 
 
 def max_threads():
@@ -125,6 +156,19 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
         return one / (one + expf(-z))
     else:
         return one / (one + exp(-z))
+
+
+cdef inline void copy_row(floating* dst, const xfloating* src, Py_ssize_t n) noexcept nogil:
+    """``dst[:n] = src[:n]``, converting float32 inputs to a float64 network's
+    dtype (exactly) on the way."""
+    cdef Py_ssize_t j
+    if floating is double and xfloating is float:
+        fastnn_float_to_double(dst, src, n)
+    elif sizeof(xfloating) == sizeof(floating):
+        memcpy(dst, src, n * sizeof(floating))
+    else:                       # float64 inputs to a float32 network: not used
+        for j in range(n):
+            dst[j] = <floating>src[j]
 
 
 cdef void layer_forward(int m, int n_in, int n_out, int j0, int j1,
@@ -162,9 +206,10 @@ cdef void output_error(int cost, const floating* a, const floating* y,
     ``(a-y) * sigma'(z)`` with ``sigma'(z) = a(1-a)``; cross-entropy ``a-y``
     (the sigmoid's derivative cancels)."""
     cdef Py_ssize_t i
+    cdef floating one = 1     # a literal 1 would make the float32 path compute in double
     if cost == QUADRATIC:
         for i in range(size):
-            delta[i] = (a[i] - y[i]) * (a[i] * (1 - a[i]))
+            delta[i] = (a[i] - y[i]) * (a[i] * (one - a[i]))
     else:
         for i in range(size):
             delta[i] = a[i] - y[i]
@@ -176,9 +221,10 @@ cdef void hidden_error(int m, int n_out, int n_in, const floating* delta,
     """(BP2) ``delta_prev = (delta W) * a_prev(1-a_prev)``: the error one layer
     down, ``m`` by ``n_in``, from ``delta`` (``m`` by ``n_out``) and ``W``."""
     cdef Py_ssize_t i, size = <Py_ssize_t>m * n_in
+    cdef floating one = 1
     gemm(False, False, m, n_in, n_out, 1.0, delta, n_out, w, n_in, 0.0, delta_prev, n_in)
     for i in range(size):
-        delta_prev[i] = delta_prev[i] * (a_prev[i] * (1 - a_prev[i]))
+        delta_prev[i] = delta_prev[i] * (a_prev[i] * (one - a_prev[i]))
 
 
 cdef void column_sums(int m, int n, const floating* delta, floating* out) noexcept nogil:
@@ -264,13 +310,14 @@ cdef void upper_layers(Work* wk, const floating* Yb, int m, floating decay,
                    W[l], B[l], decay, step)
 
 
-cdef void train_worker(Work* wk, const floating* X, const floating* Y,
+cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
                        const intp* order, intp n_rows, int mini_batch_size) noexcept nogil:
     """What every thread runs: all the mini-batches, in step with the others.
 
     The mini-batches are consecutive runs of ``order`` (the last possibly
     shorter), each gathered into a contiguous buffer; with ``order`` NULL they
-    are consecutive runs of rows of ``X`` and ``Y``, used in place.  Thread
+    are consecutive runs of rows of ``X`` and ``Y``, used in place (``X``'s
+    rows are gathered all the same when they need converting).  Thread
     ``t`` of ``T`` owns the first layer's neurons ``n_1*t/T .. n_1*(t+1)/T``.
     """
     cdef Team T
@@ -292,26 +339,31 @@ cdef void train_worker(Work* wk, const floating* X, const floating* Y,
     cdef const floating* Xb
     cdef const floating* Yb
     cdef floating* buf
-    cdef intp k = 0
+    cdef intp k = 0, row
     cdef int i, m, parity = 0
+    cdef bint convert = sizeof(xfloating) != sizeof(floating)
     while k < n_rows:
         m = <int>min(<intp>mini_batch_size, n_rows - k)
         step = <floating>(wk.eta / m)
-        if order != NULL:
-            # gather the mini-batch, its rows shared out among the threads
+        if order != NULL or convert:
+            # gather (and convert) the mini-batch's inputs, its rows shared
+            # out among the threads
             buf = <floating*>wk.Xb[parity]
             for i in range(<int>((<long long>m * T.tid) // T.nthreads),
                            <int>((<long long>m * (T.tid + 1)) // T.nthreads)):
-                memcpy(buf + <Py_ssize_t>i * n0, X + order[k + i] * n0, n0 * sizeof(floating))
+                row = order[k + i] if order != NULL else k + i
+                copy_row(buf + <Py_ssize_t>i * n0, X + row * n0, n0)
+            Xb = buf
+            parity ^= 1
+        else:
+            Xb = <const floating*>X + k * n0        # X has the network's dtype
+        if order != NULL:
             if T.tid == 0:
                 for i in range(m):
                     memcpy(<floating*>wk.Yb + <Py_ssize_t>i * nL, Y + order[k + i] * nL,
                            nL * sizeof(floating))
-            Xb = buf
             Yb = <floating*>wk.Yb
-            parity ^= 1
         else:
-            Xb = X + k * n0
             Yb = Y + k * nL
         sync(&T)
         # forward through the first layer: this thread's neurons
@@ -327,7 +379,7 @@ cdef void train_worker(Work* wk, const floating* X, const floating* Y,
         k += m
 
 
-cdef void train_run(Work* wk, const floating* X, const floating* Y, const intp* order,
+cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp* order,
                     intp n_rows, int mini_batch_size, int num_threads) noexcept nogil:
     """Train on all the mini-batches in one parallel region."""
     wk.bar.count = 0
@@ -340,17 +392,24 @@ cdef void train_run(Work* wk, const floating* X, const floating* Y, const intp* 
 
 
 cdef void feedforward_kernel(int L, const int* sizes, floating** W, floating** B,
-                             const floating* X, intp n_rows, floating** acts,
-                             floating* out) noexcept nogil:
+                             const xfloating* X, intp n_rows, floating** acts,
+                             floating* Xb, floating* out) noexcept nogil:
     """The output activations for every row of ``X``, ``CHUNK`` rows at a time;
-    the last layer of each chunk is copied into ``out``."""
+    the last layer of each chunk is copied into ``out``.  Inputs that need
+    converting are converted a chunk at a time into ``Xb``."""
     cdef intp r = 0
     cdef int m
     cdef int n0 = sizes[0]
     cdef int nL = sizes[L]
+    cdef const floating* A0
     while r < n_rows:
         m = <int>min(<intp>CHUNK, n_rows - r)
-        forward(L, sizes, W, B, X + r * n0, acts, m)
+        if sizeof(xfloating) != sizeof(floating):
+            copy_row(Xb, X + r * n0, <Py_ssize_t>m * n0)
+            A0 = Xb
+        else:
+            A0 = <const floating*>X + r * n0    # X has the network's dtype
+        forward(L, sizes, W, B, A0, acts, m)
         memcpy(out + r * nL, acts[L], <Py_ssize_t>m * nL * sizeof(floating))
         r += m
 
@@ -426,7 +485,8 @@ cdef class _Net:
     (``m`` by ``sizes[l]``, l = 1..L), ``deltas[l]`` (``m`` by
     ``sizes[l+1]``, l = 0..L-1), and with ``gather`` two ``m`` by
     ``sizes[0]`` input buffers and room for a copy of ``weights[0]``, both
-    aligned to ``ALIGN`` bytes, and an ``m`` by ``sizes[L]`` target buffer.
+    aligned to ``ALIGN`` bytes, and an ``m`` by ``sizes[L]`` target buffer;
+    with ``convert`` alone, one input buffer (for inputs to convert).
     """
     cdef Work wk
     cdef object dtype
@@ -476,7 +536,7 @@ cdef class _Net:
         free(self.wk.sizes)
         free(self.wk.W)
 
-    cdef allocate(self, intp m, bint gather):
+    cdef allocate(self, intp m, bint gather, bint convert=False):
         """The work space for ``m`` rows at a time, in one block."""
         cdef int l, L = self.wk.L
         cdef int* sizes = self.wk.sizes
@@ -490,6 +550,8 @@ cdef class _Net:
             if m * sizes[0] > INT_LIMIT:
                 raise ValueError("{} rows at a time is too many for BLAS".format(m))
             total += 2 * m * sizes[0] + sizes[0] * sizes[1] + m * sizes[L]
+        elif convert:
+            total += m * sizes[0]
         self.block = malloc(max(total, 1) * item + 3 * ALIGN)
         if self.block == NULL:
             raise MemoryError("could not allocate {} bytes of work space".format(total * item))
@@ -510,9 +572,16 @@ cdef class _Net:
             self.w0_copy = p
             p += sizes[0] * sizes[1] * item
             self.wk.Yb = p
+        elif convert:
+            self.wk.Xb[0] = self.wk.Xb[1] = aligned(p)
 
     cdef check_X(self, X):
-        _check_array(X, "X", 2, self.dtype)
+        """``X`` has the network's dtype, or float32 for a float64 network."""
+        _float_dtype(X, "X")
+        if self.dtype == np.float64 and X.dtype == np.float32:
+            _check_array(X, "X", 2, X.dtype)
+        else:
+            _check_array(X, "X", 2, self.dtype)
         if X.shape[1] != self.wk.sizes[0]:
             raise ValueError("X has shape {} but weights[0] has shape ({}, {}): X needs "
                              "{} columns".format(X.shape, self.wk.sizes[1], self.wk.sizes[0],
@@ -575,17 +644,25 @@ def feedforward(weights, biases, X):
     out = np.empty((n_rows, net.wk.sizes[L]), dtype=net.dtype)
     if n_rows == 0:
         return out
-    net.allocate(min(n_rows, <intp>CHUNK), False)
+    cdef bint convert = X.dtype != net.dtype
+    net.allocate(min(n_rows, <intp>CHUNK), False, convert)
     cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>X)
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if net.dtype == np.float32:
         with nogil:
             feedforward_kernel(L, net.wk.sizes, <float**>net.wk.W, <float**>net.wk.B,
-                               <float*>x, n_rows, <float**>net.wk.acts, <float*>o)
+                               <float*>x, n_rows, <float**>net.wk.acts, <float*>NULL,
+                               <float*>o)
+    elif convert:
+        with nogil:
+            feedforward_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
+                               <float*>x, n_rows, <double**>net.wk.acts,
+                               <double*>net.wk.Xb[0], <double*>o)
     else:
         with nogil:
             feedforward_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
-                               <double*>x, n_rows, <double**>net.wk.acts, <double*>o)
+                               <double*>x, n_rows, <double**>net.wk.acts, <double*>NULL,
+                               <double*>o)
     return out
 
 
@@ -602,6 +679,7 @@ def backprop(weights, biases, X, Y, cost):
                for l in range(L)]
     if m == 0:
         return nabla_b, nabla_w
+    X = X.astype(net.dtype, copy=False)       # float32 inputs: one (exact) copy
     net.allocate(m, False)
     cdef void** nw = <void**>malloc(2 * L * sizeof(void*))
     if nw == NULL:
@@ -637,6 +715,9 @@ cdef _train(_Net net, X, Y, cnp.ndarray order, intp n_rows, int mini_batch_size,
     if net.dtype == np.float32:
         with nogil:
             train_run(&net.wk, <float*>x, <float*>y, o, n_rows, mini_batch_size, num_threads)
+    elif X.dtype == np.float32:
+        with nogil:
+            train_run(&net.wk, <float*>x, <double*>y, o, n_rows, mini_batch_size, num_threads)
     else:
         with nogil:
             train_run(&net.wk, <double*>x, <double*>y, o, n_rows, mini_batch_size, num_threads)
@@ -654,7 +735,7 @@ def update_mini_batch(weights, biases, X, Y, eta, lmbda, n, cost, *, num_threads
         raise ValueError("update_mini_batch needs at least one row in X")
     if m > INT_LIMIT:
         raise ValueError("a mini-batch of {} rows is too large".format(m))
-    net.allocate(m, False)
+    net.allocate(m, X.dtype != net.dtype)     # inputs to convert are gathered
     _train(net, X, Y, None, m, <int>m, threads)
 
 

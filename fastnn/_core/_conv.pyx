@@ -1,0 +1,1122 @@
+# cython: language_level=3
+"""Compiled kernels for chapter 6 (network3): convolution, max-pooling, the
+fully connected and softmax layers, their backward passes and the SGD step.
+
+The twin of ``fastnn.reference3``: same layouts, same arithmetic, tested
+against it tensor by tensor.  One ``Net`` object describes a network3 layer
+stack and owns every buffer a training step needs, allocated once; a call to
+``Net.train`` then runs a run of mini-batches without the GIL.
+
+Layout per example (one row of the flat mini-batch):
+
+* a ConvPoolLayer's input is ``(C, H, W)`` and its output ``(F, QH, QW)``,
+  Theano's ``(channels, rows, columns)`` order, so a following fully connected
+  layer sees the same flattening as network3;
+* im2col builds, for each example, the matrix ``col[k, p]`` (K = C*kh*kw
+  rows, one column per output position ``p = i*OW + j``; the examples of a
+  mini-batch sit side by side, so one GEMM convolves many) with row
+  ``k = c*kh*kw + kh*kw-1 - (u*kw+v)`` holding ``x[c, i+u, j+v]``: the rows
+  are read *backwards* within each channel, so multiplying by the filters
+  stored as the book stores them computes Theano's true (flipped)
+  convolution, and the weight gradient comes out in the book's layout.
+
+Parallelism (OpenMP, when built with it): the mini-batch is split into ``ng``
+groups of consecutive examples (``ng`` = the thread count, at most the batch
+size).  Each group runs the forward and backward pass of its own examples
+through every layer (its convolutions as one GEMM over all its examples)
+and leaves partial weight gradients; after one barrier every thread adds
+the partials in group order and updates its share of the weights; a second
+barrier ends the step.  The result depends on the group count only, not on
+whether OpenMP is present or how threads are scheduled: a run is
+reproducible for a given thread count.  The barrier spins briefly and then
+yields, which keeps two threads efficient on a machine whose cores are also
+busy with other work.
+
+BLAS is called from inside the parallel region: the caller must limit BLAS to
+one thread while training (``fastnn.network3`` does, with threadpoolctl).
+"""
+import numpy as np
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport parallel
+from libc.math cimport exp, expf, tanh, tanhf, log, logf
+from libc.string cimport memset, memcpy
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+
+from fastnn._core._blas cimport gemm
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    /* Short-run copies and adds (the runs are 8 to 24 values long, far
+       below what a library call pays off for): copies move 16 bytes at a
+       time with constant-size memcpy, which compilers turn into one vector
+       move; the adds use restrict pointers so they vectorize without
+       aliasing checks. */
+    #include <string.h>
+    /* im2col with the flip (see im2col_flip), in C.  Its rows are copies of
+       8 or 24 values: SSE2 (part of every x86-64) moves them 16 bytes at a
+       time, where a plain loop gets turned into memmove calls that cost
+       more than the copy. */
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #define FASTNN_COPY4_F(d, s) _mm_storeu_ps((d), _mm_loadu_ps(s))
+    #define FASTNN_COPY4_D(d, s) do { _mm_storeu_pd((d), _mm_loadu_pd(s)); \
+                                      _mm_storeu_pd((d) + 2, _mm_loadu_pd((s) + 2)); } while (0)
+    #else
+    #define FASTNN_COPY4_F(d, s) do { (d)[0] = (s)[0]; (d)[1] = (s)[1]; (d)[2] = (s)[2]; (d)[3] = (s)[3]; } while (0)
+    #define FASTNN_COPY4_D FASTNN_COPY4_F
+    #endif
+    #define FASTNN_IM2COL(NAME, T, COPY4) \
+    static void NAME(const T* __restrict x, T* __restrict col, Py_ssize_t ld, \
+                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
+        int kk = KH * KW; \
+        for (int c = 0; c < C; c++) \
+            for (int u = 0; u < KH; u++) \
+                for (int v = 0; v < KW; v++) { \
+                    T* dst = col + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
+                    const T* src = x + (Py_ssize_t)(c * H + u) * W + v; \
+                    for (int i = 0; i < OH; i++) { \
+                        int j = 0; \
+                        for (; j + 4 <= OW; j += 4) COPY4(dst + i * OW + j, src + i * W + j); \
+                        for (; j < OW; j++) dst[i * OW + j] = src[i * W + j]; \
+                    } \
+                } \
+    }
+    FASTNN_IM2COL(fastnn_im2col_f, float, FASTNN_COPY4_F)
+    FASTNN_IM2COL(fastnn_im2col_d, double, FASTNN_COPY4_D)
+    /* col2im, the adjoint: adds each row's runs back onto the pixels. */
+    #if defined(__SSE2__)
+    #define FASTNN_ADD4_F(d, s) _mm_storeu_ps((d), _mm_add_ps(_mm_loadu_ps(d), _mm_loadu_ps(s)))
+    #define FASTNN_ADD4_D(d, s) do { _mm_storeu_pd((d), _mm_add_pd(_mm_loadu_pd(d), _mm_loadu_pd(s))); \
+        _mm_storeu_pd((d) + 2, _mm_add_pd(_mm_loadu_pd((d) + 2), _mm_loadu_pd((s) + 2))); } while (0)
+    #else
+    #define FASTNN_ADD4_F(d, s) do { (d)[0] += (s)[0]; (d)[1] += (s)[1]; (d)[2] += (s)[2]; (d)[3] += (s)[3]; } while (0)
+    #define FASTNN_ADD4_D FASTNN_ADD4_F
+    #endif
+    #define FASTNN_COL2IM(NAME, T, ADD4) \
+    static void NAME(const T* __restrict dcol, Py_ssize_t ld, T* __restrict dx, \
+                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
+        int kk = KH * KW; \
+        for (int c = 0; c < C; c++) \
+            for (int u = 0; u < KH; u++) \
+                for (int v = 0; v < KW; v++) { \
+                    const T* src = dcol + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
+                    T* dst = dx + (Py_ssize_t)(c * H + u) * W + v; \
+                    for (int i = 0; i < OH; i++) { \
+                        int j = 0; \
+                        for (; j + 4 <= OW; j += 4) ADD4(dst + i * W + j, src + i * OW + j); \
+                        for (; j < OW; j++) dst[i * W + j] += src[i * OW + j]; \
+                    } \
+                } \
+    }
+    FASTNN_COL2IM(fastnn_col2im_f, float, FASTNN_ADD4_F)
+    FASTNN_COL2IM(fastnn_col2im_d, double, FASTNN_ADD4_D)
+    static inline void fastnn_copy_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
+        Py_ssize_t j = 0;
+        for (; j + 4 <= n; j += 4) memcpy(d + j, s + j, 16);
+        for (; j < n; j++) d[j] = s[j];
+    }
+    static inline void fastnn_copy_d(double* __restrict d, const double* __restrict s, Py_ssize_t n) {
+        Py_ssize_t j = 0;
+        for (; j + 2 <= n; j += 2) memcpy(d + j, s + j, 16);
+        for (; j < n; j++) d[j] = s[j];
+    }
+    /* 2x2 max-pooling of one feature map with selects (no branches: on
+       real data the comparisons are unpredictable): z = max + bias, am =
+       the position of the first maximum in row-major window order. */
+    #define FASTNN_POOL2X2(NAME, T) \
+    static inline void NAME(const T* __restrict crow, int OW, int QH, int QW, T bias, \
+                            T* __restrict z, int* __restrict am) { \
+        for (int qi = 0; qi < QH; qi++) { \
+            const T* r0 = crow + 2 * qi * OW; \
+            const T* r1 = r0 + OW; \
+            for (int qj = 0; qj < QW; qj++) { \
+                T a0 = r0[2*qj], a1 = r0[2*qj+1], a2 = r1[2*qj], a3 = r1[2*qj+1]; \
+                int i01 = a1 > a0, i23 = a3 > a2; \
+                T m01 = i01 ? a1 : a0, m23 = i23 ? a3 : a2; \
+                int take = m23 > m01; \
+                int p0 = 2 * qi * OW + 2 * qj; \
+                am[qi * QW + qj] = p0 + i01 + take * (OW + i23 - i01); \
+                z[qi * QW + qj] = (m23 > m01 ? m23 : m01) + bias; \
+            } \
+        } \
+    }
+    FASTNN_POOL2X2(fastnn_pool2x2_f, float)
+    FASTNN_POOL2X2(fastnn_pool2x2_d, double)
+    /* Its adjoint for maps that the windows tile exactly: every entry of
+       each window written once, the gradient at the winner, 0 elsewhere,
+       selected with bit masks (no branches, no int-to-float conversions). */
+    #include <stdint.h>
+    #define FASTNN_UNPOOL2X2(NAME, T, U) \
+    static inline void NAME(T* __restrict drow, int OW, int QH, int QW, const T* __restrict dz, \
+                            const int* __restrict am) { \
+        for (int qi = 0; qi < QH; qi++) { \
+            T* r0 = drow + 2 * qi * OW; \
+            T* r1 = r0 + OW; \
+            for (int qj = 0; qj < QW; qj++) { \
+                int q = qi * QW + qj, w = am[q] - 2 * qi * OW - 2 * qj; \
+                U g, o0, o1, o2, o3; \
+                memcpy(&g, dz + q, sizeof(U)); \
+                o0 = g & -(U)(w == 0); \
+                o1 = g & -(U)(w == 1); \
+                o2 = g & -(U)(w == OW); \
+                o3 = g & -(U)(w == OW + 1); \
+                memcpy(r0 + 2 * qj, &o0, sizeof(U)); \
+                memcpy(r0 + 2 * qj + 1, &o1, sizeof(U)); \
+                memcpy(r1 + 2 * qj, &o2, sizeof(U)); \
+                memcpy(r1 + 2 * qj + 1, &o3, sizeof(U)); \
+            } \
+        } \
+    }
+    FASTNN_UNPOOL2X2(fastnn_unpool2x2_f, float, uint32_t)
+    FASTNN_UNPOOL2X2(fastnn_unpool2x2_d, double, uint64_t)
+    /* The SGD step with weight decay, w -> scale*w - eta*g over n values,
+       scale = 1 - eta*lmbda/num_training_batches (1 for biases). */
+    #define FASTNN_UPDATE(NAME, T) \
+    static inline void NAME(T* __restrict w, const T* __restrict g, Py_ssize_t n, T eta, T scale) { \
+        for (Py_ssize_t i = 0; i < n; i++) w[i] = scale * w[i] - eta * g[i]; \
+    }
+    FASTNN_UPDATE(fastnn_update_f, float)
+    FASTNN_UPDATE(fastnn_update_d, double)
+    static inline void fastnn_add_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
+        for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
+    }
+    static inline void fastnn_add_d(double* __restrict d, const double* __restrict s, Py_ssize_t n) {
+        for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
+    }
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FASTNN_HAVE_OPENMP 1
+    #include <sched.h>
+    /* A sense-reversing barrier that spins briefly, then yields the core.
+       OpenMP's own barrier spins for a long time before sleeping: on a
+       machine whose cores are also busy with other work, a spinning thread
+       then holds the core that the thread it waits for needs. */
+    typedef struct { int count; int sense; } fastnn_bar_t;
+    static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) {
+        int s = !*local_sense, spins = 0;
+        *local_sense = s;
+        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
+            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+        } else {
+            while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
+                if (++spins > 1000) sched_yield();   /* ~100 us of PAUSEs, then give the core away */
+    #if defined(__x86_64__) || defined(__i386__)
+                else __builtin_ia32_pause();
+    #endif
+            }
+        }
+    }
+    static void fastnn_barrier(void) {
+        #pragma omp barrier
+    }
+    static int fastnn_thread_num(void) { return omp_get_thread_num(); }
+    static int fastnn_num_threads(void) { return omp_get_num_threads(); }
+    #else
+    #define FASTNN_HAVE_OPENMP 0
+    typedef struct { int count; int sense; } fastnn_bar_t;
+    static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) { }
+    static int omp_get_max_threads(void) { return 1; }
+    static void fastnn_barrier(void) { }
+    static int fastnn_thread_num(void) { return 0; }
+    static int fastnn_num_threads(void) { return 1; }
+    #endif
+    """
+    int FASTNN_HAVE_OPENMP
+    int omp_get_max_threads() nogil
+    void fastnn_copy_f(float* dst, const float* src, Py_ssize_t n) nogil
+    void fastnn_copy_d(double* dst, const double* src, Py_ssize_t n) nogil
+    void fastnn_add_f(float* dst, const float* src, Py_ssize_t n) nogil
+    void fastnn_add_d(double* dst, const double* src, Py_ssize_t n) nogil
+    void fastnn_pool2x2_f(const float* crow, int OW, int QH, int QW, float bias, float* z, int* am) nogil
+    void fastnn_pool2x2_d(const double* crow, int OW, int QH, int QW, double bias, double* z,
+                          int* am) nogil
+    void fastnn_im2col_f(const float* x, float* col, Py_ssize_t ld, int C, int H, int W, int KH,
+                         int KW, int OH, int OW) nogil
+    void fastnn_im2col_d(const double* x, double* col, Py_ssize_t ld, int C, int H, int W, int KH,
+                         int KW, int OH, int OW) nogil
+    void fastnn_col2im_f(const float* dcol, Py_ssize_t ld, float* dx, int C, int H, int W, int KH,
+                         int KW, int OH, int OW) nogil
+    void fastnn_col2im_d(const double* dcol, Py_ssize_t ld, double* dx, int C, int H, int W,
+                         int KH, int KW, int OH, int OW) nogil
+    void fastnn_unpool2x2_f(float* drow, int OW, int QH, int QW, const float* dz, const int* am) nogil
+    void fastnn_unpool2x2_d(double* drow, int OW, int QH, int QW, const double* dz,
+                            const int* am) nogil
+    void fastnn_update_f(float* w, const float* g, Py_ssize_t n, float eta, float scale) nogil
+    void fastnn_update_d(double* w, const double* g, Py_ssize_t n, double eta, double scale) nogil
+    void fastnn_barrier() nogil
+    ctypedef struct fastnn_bar_t:
+        int count
+        int sense
+    void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) nogil
+    int fastnn_thread_num() nogil
+    int fastnn_num_threads() nogil
+
+#: True when this module was compiled with OpenMP.
+OPENMP = bool(FASTNN_HAVE_OPENMP)
+
+cdef enum:
+    KIND_CONV = 0
+    KIND_FC = 1
+    KIND_SOFTMAX = 2
+
+cdef enum:
+    ACT_LINEAR = 0
+    ACT_RELU = 1
+    ACT_SIGMOID = 2
+    ACT_TANH = 3
+
+
+def max_threads():
+    """The number of threads OpenMP would use by default (1 without OpenMP)."""
+    return omp_get_max_threads()
+
+
+cdef struct Layer:
+    int kind, act
+    int in_size, out_size
+    # convolution and pooling geometry
+    int C, H, W, F, KH, KW, OH, OW, PH, PW, QH, QW, K, P, Q
+    int chunk            # examples per convolution GEMM (so its buffers stay in cache)
+    int nemax            # examples in the largest group: the im2col buffer's width / P
+    # dense geometry: in_size x out_size weights
+    double keep          # 1 - p_dropout
+    int has_mask
+    void* w
+    void* b
+    void* act_buf        # (m, out_size) activations
+    void* dact_buf       # (m, out_size) dC/d(activation); dC/dz for the softmax
+    void* col            # conv: (m, P, K) im2col rows
+    void* conv           # conv: (m, P, F) raw convolution, reused for dC/d(conv)
+    void* dcol           # conv: (m, P, K)
+    void* xd             # dense: (m, in_size) the dropped-out input
+    void* gw             # conv: (ng, F*K) partials; dense: (in_size, out_size)
+    void* gb             # conv: (ng, F) partials; dense: (out_size,)
+    void* grad_w         # the mini-batch gradient, kept for inspection
+    void* grad_b
+    int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
+    int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
+    const unsigned char* mask   # dense: (count, m, in_size) for the current run
+
+
+# ---------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------
+
+cdef inline floating activate(int act, floating z) noexcept nogil:
+    if act == ACT_SIGMOID:
+        if floating is float:
+            return (<float>1) / ((<float>1) + expf(-z))
+        else:
+            return 1.0 / (1.0 + exp(-z))
+    elif act == ACT_RELU:
+        return z if z > 0 else 0
+    elif act == ACT_TANH:
+        if floating is float:
+            return tanhf(z)
+        else:
+            return tanh(z)
+    return z
+
+
+cdef inline floating activate_prime(int act, floating a) noexcept nogil:
+    """The derivative, written in terms of the activation's output ``a``."""
+    if act == ACT_SIGMOID:
+        return a * (1 - a)
+    elif act == ACT_RELU:
+        return 1 if a > 0 else 0
+    elif act == ACT_TANH:
+        return 1 - a * a
+    return 1
+
+
+# ---------------------------------------------------------------------------
+# Convolution + pooling, for a group of consecutive examples
+# ---------------------------------------------------------------------------
+
+cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[:n] = src[:n] for a short run (a loop the compiler vectorizes,
+    cheaper than a memcpy call for 8 or 24 values)."""
+    cdef Py_ssize_t j
+    if floating is float:
+        fastnn_copy_f(dst, src, n)
+    else:
+        fastnn_copy_d(dst, src, n)
+
+
+cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[:n] += src[:n]."""
+    if floating is float:
+        fastnn_add_f(dst, src, n)
+    else:
+        fastnn_add_d(dst, src, n)
+
+
+cdef void im2col_flip(const floating* x, floating* col, Py_ssize_t ld, Layer* L) noexcept nogil:
+    """Fill this example's columns of ``col`` (K rows of stride ``ld``; the
+    example's P columns start at ``col``) from its input ``x`` (C, H, W):
+    row ``c*kh*kw + kh*kw-1 - (u*kw+v)`` holds x[c, i+u, j+v] at column
+    ``i*OW + j``.  Each row is OW-long contiguous runs, and the reversed row
+    order is the filter flip of a true convolution."""
+    if floating is float:
+        fastnn_im2col_f(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+    else:
+        fastnn_im2col_d(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+
+
+cdef void col2im_flip(const floating* dcol, Py_ssize_t ld, floating* dx, Layer* L) noexcept nogil:
+    """The adjoint of ``im2col_flip``: add every entry of this example's
+    columns of ``dcol`` back onto the input pixel it was read from.  ``dx``
+    must be zeroed by the caller."""
+    if floating is float:
+        fastnn_col2im_f(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+    else:
+        fastnn_col2im_d(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+
+
+cdef inline void pool2x2(const floating* crow, int OW, int QH, int QW, floating bias, int act,
+                         floating* a, int* am) noexcept nogil:
+    """2x2 max-pooling of one feature map (the first maximum, row-major,
+    winning ties), bias and activation."""
+    cdef int q
+    if floating is float:
+        fastnn_pool2x2_f(crow, OW, QH, QW, bias, a, am)
+    else:
+        fastnn_pool2x2_d(crow, OW, QH, QW, bias, a, am)
+    if act == ACT_RELU:
+        for q in range(QH * QW):
+            a[q] = a[q] if a[q] > 0 else 0
+    elif act != ACT_LINEAR:
+        for q in range(QH * QW):
+            a[q] = activate(act, a[q])
+
+
+cdef void pool_example(Layer* L, const floating* conv, Py_ssize_t ld, floating* a,
+                       int* am) noexcept nogil:
+    """Max-pool one example's convolution (F rows of stride ``ld``), add the
+    bias and activate into ``a``; the winners' positions into ``am``."""
+    cdef int f, qi, qj, u, v, pos, best_pos
+    cdef floating best, val
+    cdef const floating* crow
+    cdef const floating* b = <const floating*>L.b
+    for f in range(L.F):
+        crow = conv + f * ld
+        if L.PH == 2 and L.PW == 2:
+            pool2x2(crow, L.OW, L.QH, L.QW, b[f], L.act, a + f * L.Q, am + f * L.Q)
+            continue
+        for qi in range(L.QH):
+            for qj in range(L.QW):
+                best_pos = (qi * L.PH) * L.OW + qj * L.PW
+                best = crow[best_pos]
+                for u in range(L.PH):
+                    for v in range(L.PW):
+                        pos = (qi * L.PH + u) * L.OW + qj * L.PW + v
+                        val = crow[pos]
+                        # select without a branch: random data mispredicts it half the time
+                        best_pos = pos if val > best else best_pos
+                        best = val if val > best else best
+                am[f * L.Q + qi * L.QW + qj] = best_pos
+                a[f * L.Q + qi * L.QW + qj] = activate(L.act, best + b[f])
+
+
+cdef void conv_forward_group(Layer* L, const floating* inp, int e0, int e1, int g) noexcept nogil:
+    """Convolve, pool, add the bias and activate examples ``e0 .. e1-1``,
+    ``L.chunk`` examples per GEMM (the convolution's output buffer stays in
+    cache); the im2col matrix of all of them is kept in group ``g``'s
+    buffer for the backward pass."""
+    cdef int e, c0, c1
+    cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
+    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
+    cdef floating* col = <floating*>L.col + g * L.K * ldf
+    cdef floating* conv = <floating*>L.conv + g * L.F * ld
+    c0 = e0
+    while c0 < e1:
+        c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
+        for e in range(c0, c1):
+            im2col_flip(inp + <Py_ssize_t>e * L.in_size, col + <Py_ssize_t>(e - e0) * L.P, ldf, L)
+        # conv[f, (e, p)] = sum_k w[f, k] * col[k, (e, p)]
+        gemm(False, False, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
+             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, <floating>0.0, conv, <int>ld)
+        for e in range(c0, c1):
+            pool_example(L, conv + <Py_ssize_t>(e - c0) * L.P, ld,
+                         <floating*>L.act_buf + <Py_ssize_t>e * L.out_size,
+                         L.argmax + <Py_ssize_t>e * L.F * L.Q)
+        c0 = c1
+
+
+cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int e0, int e1,
+                              int g) noexcept nogil:
+    """Backward pass of examples ``e0 .. e1-1`` (whose input was ``inp``):
+    this group's partial weight and bias gradients into row ``g`` of
+    ``L.gw``/``L.gb``, and, when ``dinp`` is not NULL, dC/d(input) for each
+    example into ``dinp``.  Works ``L.chunk`` examples at a time, reading
+    back the im2col matrix that the forward pass kept."""
+    cdef int e, f, q, i, c0, c1
+    cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
+    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
+    cdef floating* col = <floating*>L.col + g * L.K * ldf
+    cdef floating* dconv = <floating*>L.conv + g * L.F * ld
+    cdef floating* dcol = <floating*>L.dcol + g * L.K * ld
+    cdef floating* gw = <floating*>L.gw + <Py_ssize_t>g * L.F * L.K
+    cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * L.F
+    cdef floating* a
+    cdef floating* da
+    cdef floating* drow
+    cdef int* am
+    cdef bint tiled = L.PH == 2 and L.PW == 2 and L.OH == 2 * L.QH and L.OW == 2 * L.QW
+    cdef floating beta = 0
+    memset(gb, 0, L.F * sizeof(floating))
+    if e1 <= e0:
+        memset(gw, 0, <size_t>L.F * L.K * sizeof(floating))
+        return
+    c0 = e0
+    while c0 < e1:
+        c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
+        for e in range(c0, c1):
+            a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
+            da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
+            am = L.argmax + <Py_ssize_t>e * L.F * L.Q
+            if L.act == ACT_RELU:
+                for i in range(L.F * L.Q):
+                    da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
+            elif L.act != ACT_LINEAR:
+                for i in range(L.F * L.Q):
+                    da[i] = da[i] * activate_prime(L.act, a[i])
+            for f in range(L.F):
+                drow = dconv + f * ld + <Py_ssize_t>(e - c0) * L.P
+                for q in range(L.Q):
+                    gb[f] += da[f * L.Q + q]
+                if tiled:
+                    if floating is float:
+                        fastnn_unpool2x2_f(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
+                    else:
+                        fastnn_unpool2x2_d(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
+                else:
+                    memset(drow, 0, L.P * sizeof(floating))
+                    for q in range(L.Q):
+                        drow[am[f * L.Q + q]] = da[f * L.Q + q]   # the window's winner takes it all
+        # the partial gradient is kept transposed, gw[k, f] += sum_{(e,p)} col[k, (e,p)] * dconv[f, (e,p)]
+        gemm(False, True, L.K, L.F, <int>((c1 - c0) * L.P), <floating>1.0,
+             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, dconv, <int>ld, beta, gw, L.F)
+        beta = 1
+        if dinp != NULL:
+            # dcol[k, (e,p)] = sum_f w[f, k] * dconv[f, (e,p)], then back onto the input pixels
+            gemm(True, False, L.K, <int>((c1 - c0) * L.P), L.F, <floating>1.0,
+                 <floating*>L.w, L.K, dconv, <int>ld, <floating>0.0, dcol, <int>ld)
+            for e in range(c0, c1):
+                memset(dinp + <Py_ssize_t>e * L.in_size, 0, L.in_size * sizeof(floating))
+                col2im_flip(dcol + <Py_ssize_t>(e - c0) * L.P, ld, dinp + <Py_ssize_t>e * L.in_size, L)
+        c0 = c1
+
+
+# ---------------------------------------------------------------------------
+# Dense layers, for a group of consecutive examples (rows e0 .. e1-1)
+# ---------------------------------------------------------------------------
+
+cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1, int k, int m,
+                              bint training) noexcept nogil:
+    """xd = input (times the dropout mask of mini-batch ``k`` of the run, in
+    training), then z = alpha * xd @ w + b and, for a FullyConnectedLayer,
+    the activation, all in act_buf.  ``alpha`` is 1 in training and
+    ``1 - p_dropout`` in evaluation (network3's rule)."""
+    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
+    cdef Py_ssize_t lo = e0 * n_in, hi = e1 * n_in
+    cdef floating* xd = <floating*>L.xd
+    cdef floating* z = <floating*>L.act_buf
+    cdef const floating* b = <const floating*>L.b
+    cdef const unsigned char* mask
+    cdef floating alpha = 1
+    if e1 <= e0:
+        return
+    if training and L.has_mask:
+        mask = L.mask + <Py_ssize_t>k * m * n_in
+        for i in range(lo, hi):
+            xd[i] = inp[i] if mask[i] else 0
+    else:
+        memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
+    if not training:
+        alpha = <floating>L.keep
+    gemm(False, False, e1 - e0, L.out_size, L.in_size, alpha, xd + lo, L.in_size,
+         <floating*>L.w, L.out_size, <floating>0.0, z + e0 * n_out, L.out_size)
+    for i in range(e0 * n_out, e1 * n_out):
+        j = i % n_out
+        if L.kind == KIND_FC:
+            z[i] = activate(L.act, z[i] + b[j])
+        else:
+            z[i] = z[i] + b[j]
+
+
+cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
+                          const floating* tag) noexcept nogil:
+    """In place on rows e0 .. e1-1: act_buf holds z on entry and softmax(z)
+    on exit.  With labels ``y`` (the mini-batch's), also returns the rows'
+    summed cost -log a[y], computed as logsumexp(z) - z[y] so that it stays
+    finite when a[y] underflows, and leaves dC/dz = (a - e_y)/m in dact_buf."""
+    cdef int i, j, n = L.out_size
+    cdef floating* z
+    cdef floating* d
+    cdef floating zmax, s
+    cdef floating inv_m = (<floating>1) / m
+    cdef double cost = 0
+    for i in range(e0, e1):
+        z = <floating*>L.act_buf + i * n
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        if y != NULL:
+            cost += <double>zmax - <double>z[y[i]]
+        s = 0
+        for j in range(n):
+            if floating is float:
+                z[j] = expf(z[j] - zmax)
+            else:
+                z[j] = exp(z[j] - zmax)
+            s += z[j]
+        for j in range(n):
+            z[j] = z[j] / s
+        if y != NULL:
+            cost += log(<double>s)
+            d = <floating*>L.dact_buf + i * n
+            for j in range(n):
+                d[j] = z[j] * inv_m
+            d[y[i]] -= inv_m
+    return cost
+
+
+cdef void dense_backward_group(Layer* L, floating* dinp, int e0, int e1, int g, int k,
+                               int m) noexcept nogil:
+    """Backward pass of rows e0 .. e1-1: dC/dz of the rows (for a
+    FullyConnectedLayer dact_buf holds dC/da on entry and dC/dz on exit; the
+    softmax's holds dC/dz already), this group's partial bias gradient into
+    row ``g`` of ``L.gb`` and, when ``dinp`` is not NULL, dC/d(input) of the
+    rows (times the dropout mask).  The weight gradient is left to
+    ``dense_update_rows``, once every group's dC/dz is known."""
+    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
+    cdef floating* a = <floating*>L.act_buf
+    cdef floating* d = <floating*>L.dact_buf
+    cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * n_out
+    cdef const unsigned char* mask
+    for j in range(n_out):
+        gb[j] = 0
+    if e1 <= e0:
+        return
+    if L.kind == KIND_FC:
+        for i in range(e0 * n_out, e1 * n_out):
+            d[i] = d[i] * activate_prime(L.act, a[i])
+    for i in range(e0, e1):
+        for j in range(n_out):
+            gb[j] += d[i * n_out + j]
+    if dinp == NULL:
+        return
+    gemm(False, True, e1 - e0, L.in_size, L.out_size, <floating>1.0, d + e0 * n_out, L.out_size,
+         <floating*>L.w, L.out_size, <floating>0.0, dinp + e0 * n_in, L.in_size)
+    if L.has_mask:
+        mask = L.mask + <Py_ssize_t>k * m * n_in
+        for i in range(e0 * n_in, e1 * n_in):
+            if not mask[i]:
+                dinp[i] = 0
+
+
+cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, floating eta,
+                            floating scale) noexcept nogil:
+    """Update rows r0 .. r1-1 of a dense layer's weights (n_in, n_out) with
+    the gradient of the whole mini-batch, dC/dw = xd.T @ dz.
+
+    A wide layer's weights do not fit in cache, so the update is one GEMM
+    that reads and writes them once, w -> scale*w - eta*(xd.T @ dz), instead
+    of writing the gradient out and reading it back.  With ``keep_grad``
+    (tests) the gradient is stored first and the update made from it."""
+    cdef floating* w = <floating*>L.w
+    cdef floating* gsum = <floating*>L.grad_w
+    cdef Py_ssize_t n_out = L.out_size
+    if r1 <= r0:
+        return
+    if L.keep_grad:
+        gemm(True, False, <int>(r1 - r0), L.out_size, m, <floating>1.0, <floating*>L.xd + r0,
+             L.in_size, <floating*>L.dact_buf, L.out_size, <floating>0.0, gsum + r0 * n_out,
+             L.out_size)
+        if floating is float:
+            fastnn_update_f(w + r0 * n_out, gsum + r0 * n_out, (r1 - r0) * n_out, eta, scale)
+        else:
+            fastnn_update_d(w + r0 * n_out, gsum + r0 * n_out, (r1 - r0) * n_out, eta, scale)
+    else:
+        gemm(True, False, <int>(r1 - r0), L.out_size, m, -eta, <floating*>L.xd + r0, L.in_size,
+             <floating*>L.dact_buf, L.out_size, scale, w + r0 * n_out, L.out_size)
+
+
+# ---------------------------------------------------------------------------
+# Reduction of the groups' partial gradients, and the update
+# ---------------------------------------------------------------------------
+
+cdef void reduce_update(floating* w, floating* gsum, const floating* parts, Py_ssize_t n,
+                        int ngroups, Py_ssize_t lo, Py_ssize_t hi, floating eta,
+                        floating scale) noexcept nogil:
+    """On [lo, hi): gsum = the groups' partials added in group order, then
+    w -> scale*w - eta*gsum.  The order of the additions depends on the
+    group count only, so a run is reproducible for a given thread count."""
+    cdef int t
+    if hi <= lo:
+        return
+    memcpy(gsum + lo, parts + lo, (hi - lo) * sizeof(floating))
+    for t in range(1, ngroups):
+        add_run(gsum + lo, parts + t * n + lo, hi - lo)
+    if floating is float:
+        fastnn_update_f(w + lo, gsum + lo, hi - lo, eta, scale)
+    else:
+        fastnn_update_d(w + lo, gsum + lo, hi - lo, eta, scale)
+
+
+cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi, floating eta,
+                            floating scale) noexcept nogil:
+    """``reduce_update`` for a conv layer, whose partials are stored
+    transposed, (K, F) per group: on flat indices [lo, hi) of w (F, K)."""
+    cdef Py_ssize_t i, n = <Py_ssize_t>L.F * L.K
+    cdef int t, f, k
+    cdef const floating* parts = <const floating*>L.gw
+    cdef floating* gsum = <floating*>L.grad_w
+    cdef floating s
+    if hi <= lo:
+        return
+    for i in range(lo, hi):
+        f = <int>(i // L.K)
+        k = <int>(i - <Py_ssize_t>f * L.K)
+        s = parts[<Py_ssize_t>k * L.F + f]
+        for t in range(1, ngroups):
+            s = s + parts[t * n + <Py_ssize_t>k * L.F + f]
+        gsum[i] = s
+    if floating is float:
+        fastnn_update_f(<floating*>L.w + lo, gsum + lo, hi - lo, eta, scale)
+    else:
+        fastnn_update_d(<floating*>L.w + lo, gsum + lo, hi - lo, eta, scale)
+
+
+# ---------------------------------------------------------------------------
+# A run of steps, in one parallel region
+# ---------------------------------------------------------------------------
+#
+# Each step: every group runs the forward and the backward pass of its own
+# examples through all the layers (no barrier: a group only reads its own
+# rows and the weights), leaving partial gradients; one barrier; every
+# thread reduces and applies its share of every layer's update; one barrier.
+
+cdef struct Team:
+    int tid        # this thread's number
+    int nthreads   # threads actually running the region
+    int ng         # groups the mini-batch is split into: min(thread count asked, m)
+    int m          # the mini-batch size
+    fastnn_bar_t* bar
+    int sense
+
+
+cdef inline void sync(Team* T) noexcept nogil:
+    if T.nthreads > 1:
+        fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
+
+
+cdef double forward_group(Layer* L, int nl, const floating* xb, const long long* y, int e0,
+                          int e1, int g, int m, int k, bint training) noexcept nogil:
+    """Forward pass of examples e0 .. e1-1 of a mini-batch; with labels,
+    returns their summed cost and leaves the softmax's dC/dz."""
+    cdef int l
+    cdef const floating* inp = xb
+    cdef double cost = 0
+    for l in range(nl):
+        if L[l].kind == KIND_CONV:
+            conv_forward_group(&L[l], inp, e0, e1, g)
+        else:
+            dense_forward_group(&L[l], inp, e0, e1, k, m, training)
+            if L[l].kind == KIND_SOFTMAX:
+                cost += softmax_group(&L[l], e0, e1, m, y, xb)
+        inp = <floating*>L[l].act_buf
+    return cost
+
+
+cdef void backward_group(Layer* L, int nl, int e0, int e1, int g, int m, int k,
+                         const floating* xb) noexcept nogil:
+    """Backward pass of examples e0 .. e1-1 (``xb`` is the mini-batch)."""
+    cdef int l
+    cdef floating* dinp
+    cdef const floating* inp
+    for l in range(nl - 1, -1, -1):
+        dinp = <floating*>L[l - 1].dact_buf if l > 0 else NULL
+        inp = <const floating*>L[l - 1].act_buf if l > 0 else xb
+        if L[l].kind == KIND_CONV:
+            conv_backward_group(&L[l], inp, dinp, e0, e1, g)
+        else:
+            dense_backward_group(&L[l], dinp, e0, e1, g, k, m)
+
+
+cdef void update_share(Layer* L, int nl, int ng, Team* T, floating eta, floating scale) noexcept nogil:
+    """This thread's share of every layer's reduction and update."""
+    cdef int l
+    cdef Py_ssize_t n, nb
+    for l in range(nl):
+        if L[l].kind == KIND_CONV:
+            n = <Py_ssize_t>L[l].F * L[l].K
+            nb = L[l].F
+        else:
+            n = <Py_ssize_t>L[l].in_size * L[l].out_size
+            nb = L[l].out_size
+        if L[l].kind == KIND_CONV:
+            reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
+                              eta, scale)
+        else:
+            dense_update_rows(&L[l], T.m, L[l].in_size * T.tid // T.nthreads,
+                              L[l].in_size * (T.tid + 1) // T.nthreads, eta, scale)
+        reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb, nb, ng,
+                      nb * T.tid // T.nthreads, nb * (T.tid + 1) // T.nthreads, eta, 1)
+
+
+cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, int m,
+                       int first, int count, int ng, floating eta, floating scale,
+                       double* costs, fastnn_bar_t* bar) noexcept nogil:
+    """What each thread of the region runs: every step of the run, in step
+    with the others."""
+    cdef Team T
+    cdef int k, g, it
+    cdef Py_ssize_t bi
+    cdef const floating* xb
+    T.tid = fastnn_thread_num()
+    T.nthreads = fastnn_num_threads()
+    T.ng = ng
+    T.m = m
+    T.bar = bar
+    T.sense = 0
+    for k in range(count):
+        bi = first + k
+        xb = x + bi * m * L[0].in_size
+        for it in range(ng):
+            g = T.tid + it * T.nthreads
+            if g >= ng:
+                break
+            costs[g] += forward_group(L, nl, xb, y + bi * m, m * g // ng, m * (g + 1) // ng, g, m, k,
+                                      True)
+            backward_group(L, nl, m * g // ng, m * (g + 1) // ng, g, m, k, xb)
+        sync(&T)
+        update_share(L, nl, ng, &T, eta, scale)
+        sync(&T)
+
+
+cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y, int m,
+                        int first, int count, int nthreads, int ng, floating eta, floating scale,
+                        double* costs) noexcept nogil:
+    """Run mini-batches ``first .. first+count-1`` in one parallel region;
+    returns the summed cost (the groups' sums added in group order)."""
+    cdef fastnn_bar_t bar
+    cdef double cost = 0
+    cdef int g
+    bar.count = 0
+    bar.sense = 0
+    for g in range(ng):
+        costs[g] = 0
+    with parallel(num_threads=nthreads):
+        train_thread(L, nl, x, y, m, first, count, ng, eta, scale, costs, &bar)
+    for g in range(ng):
+        cost += costs[g]
+    return cost
+
+
+cdef void predict_thread(Layer* L, int nl, const floating* x, int m, int nbatches, int ng,
+                         long long* labels, floating* out) noexcept nogil:
+    """Each thread runs its groups' rows of every mini-batch: no barriers."""
+    cdef int k, i, j, best, g, it, e0, e1, tid, nth
+    cdef Py_ssize_t bi
+    cdef Layer* last = &L[nl - 1]
+    cdef floating* a
+    tid = fastnn_thread_num()
+    nth = fastnn_num_threads()
+    for it in range(ng):
+        g = tid + it * nth
+        if g >= ng:
+            break
+        e0 = m * g // ng
+        e1 = m * (g + 1) // ng
+        for k in range(nbatches):
+            bi = k
+            forward_group(L, nl, x + bi * m * L[0].in_size, NULL, e0, e1, g, m, 0, False)
+            for i in range(e0, e1):
+                a = <floating*>last.act_buf + i * last.out_size
+                if out != NULL:
+                    memcpy(out + (bi * m + i) * last.out_size, a, last.out_size * sizeof(floating))
+                best = 0
+                for j in range(1, last.out_size):
+                    if a[j] > a[best]:
+                        best = j
+                labels[bi * m + i] = best
+
+
+cdef void predict_run(Layer* L, int nl, const floating* x, int m, int nbatches, int nthreads,
+                      int ng, long long* labels, floating* out) noexcept nogil:
+    with parallel(num_threads=nthreads):
+        predict_thread(L, nl, x, m, nbatches, ng, labels, out)
+
+
+# ---------------------------------------------------------------------------
+# The Python-visible network
+# ---------------------------------------------------------------------------
+
+_ACT_CODES = {"linear": ACT_LINEAR, "ReLU": ACT_RELU, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH}
+
+
+cdef class Net:
+    """A network3 layer stack as the kernels see it, with all its buffers.
+
+    ``specs`` is a list of dicts, one per layer, made by ``fastnn.network3``:
+    ``kind`` ("conv", "fc", "softmax"), ``act`` (activation name), ``w`` and
+    ``b`` (C-contiguous arrays of the network's dtype, updated in place),
+    ``p_dropout``, and for a conv layer ``image_shape``, ``filter_shape`` and
+    ``poolsize``.  The caller validates everything first; this class only
+    rechecks what would make the kernels read or write out of bounds.
+    """
+    cdef Layer* layers
+    cdef int nl, m, ng, nthreads
+    cdef public bint keep_gradients   # keep every layer's gradient for last_gradients()
+    cdef object costs     # (ng,) float64: each group's summed cost
+    cdef object dtype
+    cdef list keep        # the arrays the Layer structs point into
+
+    def __cinit__(self):
+        self.layers = NULL
+
+    def __dealloc__(self):
+        if self.layers != NULL:
+            PyMem_Free(self.layers)
+            self.layers = NULL
+
+    def __init__(self, specs, int mini_batch_size, dtype, int num_threads=1):
+        cdef int l
+        cdef Layer* L
+        if mini_batch_size < 1:
+            raise ValueError("mini_batch_size must be at least 1")
+        if num_threads < 1:
+            raise ValueError("num_threads must be at least 1")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError("dtype must be float32 or float64")
+        self.dtype = dtype
+        self.m = mini_batch_size
+        self.nthreads = num_threads
+        self.ng = min(num_threads, mini_batch_size)
+        self.costs = np.zeros(self.ng, dtype=np.float64)
+        self.nl = len(specs)
+        if self.nl < 1 or specs[self.nl - 1]["kind"] != "softmax":
+            raise ValueError("the last layer must be a SoftmaxLayer")
+        self.layers = <Layer*>PyMem_Malloc(self.nl * sizeof(Layer))
+        if self.layers == NULL:
+            raise MemoryError()
+        memset(self.layers, 0, self.nl * sizeof(Layer))
+        self.keep = []
+        m = self.m
+        ng = self.ng
+        prev_out = None
+        for l, spec in enumerate(specs):
+            L = &self.layers[l]
+            w = spec["w"]
+            b = spec["b"]
+            for name, arr in (("w", w), ("b", b)):
+                if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
+                        and arr.flags.writeable):
+                    raise TypeError("layer {} {}: expected a writable C-contiguous {} array".format(
+                        l, name, dtype))
+            L.act = _ACT_CODES[spec.get("act", "linear")]
+            L.keep = 1.0 - float(spec.get("p_dropout", 0.0))
+            L.has_mask = spec.get("p_dropout", 0.0) > 0
+            if spec["kind"] == "conv":
+                L.kind = KIND_CONV
+                n_img, L.C, L.H, L.W = spec["image_shape"]
+                L.F, c2, L.KH, L.KW = spec["filter_shape"]
+                L.PH, L.PW = spec["poolsize"]
+                if c2 != L.C or L.KH > L.H or L.KW > L.W:
+                    raise ValueError("layer {}: filter_shape does not fit image_shape".format(l))
+                L.OH, L.OW = L.H - L.KH + 1, L.W - L.KW + 1
+                L.QH, L.QW = L.OH // L.PH, L.OW // L.PW
+                if L.QH < 1 or L.QW < 1:
+                    raise ValueError("layer {}: poolsize larger than the convolution output".format(l))
+                L.K, L.P, L.Q = L.C * L.KH * L.KW, L.OH * L.OW, L.QH * L.QW
+                L.in_size, L.out_size = L.C * L.H * L.W, L.F * L.Q
+                if w.shape != (L.F, L.C, L.KH, L.KW) or b.shape != (L.F,):
+                    raise ValueError("layer {}: w or b has the wrong shape".format(l))
+                # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
+                # few enough that the im2col matrix stays in cache (<= ~256 KB)
+                L.chunk = max(1, min(m, max(-(-128 // L.P), (256 * 1024) // (L.K * L.P * dtype.itemsize))))
+                L.nemax = -(-m // ng)
+                bufs = dict(col=(ng, L.K * L.nemax * L.P), conv=(ng, L.F * L.chunk * L.P),
+                            dcol=(ng, L.K * L.chunk * L.P),
+                            gw=(ng, L.F * L.K), gb=(ng, L.F), grad_w=(L.F * L.K,), grad_b=(L.F,))
+                am = np.zeros((m, L.F * L.Q), dtype=np.intc)
+                self.keep.append(am)
+                L.argmax = <int*>cnp.PyArray_DATA(am)
+            else:
+                L.kind = KIND_SOFTMAX if spec["kind"] == "softmax" else KIND_FC
+                if spec["kind"] == "softmax":
+                    L.act = ACT_LINEAR
+                if w.ndim != 2 or b.shape != (w.shape[1],):
+                    raise ValueError("layer {}: w or b has the wrong shape".format(l))
+                L.in_size, L.out_size = w.shape
+                bufs = dict(xd=(m, L.in_size), gw=(1,), gb=(ng, L.out_size),
+                            grad_w=(L.in_size * L.out_size,), grad_b=(L.out_size,))
+            if prev_out is not None and prev_out != L.in_size:
+                raise ValueError("layer {} takes {} inputs but the layer before gives {}".format(
+                    l, L.in_size, prev_out))
+            prev_out = L.out_size
+            bufs["act_buf"] = (m, L.out_size)
+            bufs["dact_buf"] = (m, L.out_size)
+            arrays = {}
+            for name, shape in bufs.items():
+                arrays[name] = np.zeros(shape, dtype=dtype)
+                self.keep.append(arrays[name])
+            self.keep.extend([w, b])
+            L.w = cnp.PyArray_DATA(w)
+            L.b = cnp.PyArray_DATA(b)
+            L.act_buf = cnp.PyArray_DATA(arrays["act_buf"])
+            L.dact_buf = cnp.PyArray_DATA(arrays["dact_buf"])
+            L.gw = cnp.PyArray_DATA(arrays["gw"])
+            L.gb = cnp.PyArray_DATA(arrays["gb"])
+            L.grad_w = cnp.PyArray_DATA(arrays["grad_w"])
+            L.grad_b = cnp.PyArray_DATA(arrays["grad_b"])
+            if L.kind == KIND_CONV:
+                L.col = cnp.PyArray_DATA(arrays["col"])
+                L.conv = cnp.PyArray_DATA(arrays["conv"])
+                L.dcol = cnp.PyArray_DATA(arrays["dcol"])
+            else:
+                L.xd = cnp.PyArray_DATA(arrays["xd"])
+
+    @property
+    def in_size(self):
+        return self.layers[0].in_size
+
+    @property
+    def out_size(self):
+        return self.layers[self.nl - 1].out_size
+
+    def _check_x(self, x, int nbatches):
+        if not (isinstance(x, np.ndarray) and x.dtype == self.dtype and x.flags.c_contiguous
+                and x.ndim == 2 and x.shape[1] == self.layers[0].in_size):
+            raise TypeError("x must be a C-contiguous ({}, {}) {} array".format(
+                "n", self.layers[0].in_size, self.dtype))
+        if nbatches < 0 or <Py_ssize_t>nbatches * self.m > x.shape[0]:
+            raise ValueError("x holds fewer than the requested mini-batches")
+
+    def train(self, x, y, masks, int first, int count, double eta, double decay):
+        """Run mini-batches ``first .. first+count-1`` of ``x``/``y`` in order,
+        updating the weights in place, w -> (1 - eta*decay)*w - eta*dC/dw
+        (``decay`` = lmbda/num_training_batches; biases do not decay);
+        ``masks[l]`` is None or a uint8 array (count, m, n_in) for each layer
+        that drops out.  Returns the summed cost (without the L2 term)."""
+        cdef double scale = 1.0 - eta * decay
+        cdef int l
+        cdef double cost = 0
+        cdef Layer* L
+        cdef const long long* yp
+        cdef Py_ssize_t i
+        cdef long long nout
+        cdef void* xp
+        cdef double* cp
+        self._check_x(x, first + count)
+        if not (isinstance(y, np.ndarray) and y.dtype == np.int64 and y.flags.c_contiguous
+                and y.ndim == 1 and y.shape[0] >= <Py_ssize_t>(first + count) * self.m):
+            raise TypeError("y must be a C-contiguous int64 array covering the mini-batches")
+        if first < 0 or count < 0:
+            raise ValueError("first and count must be non-negative")
+        if len(masks) != self.nl:
+            raise ValueError("one mask (or None) per layer")
+        for l in range(self.nl):
+            L = &self.layers[l]
+            mk = masks[l]
+            if L.has_mask:
+                if not (isinstance(mk, np.ndarray) and mk.dtype == np.uint8 and mk.flags.c_contiguous
+                        and mk.shape == (count, self.m, L.in_size)):
+                    raise TypeError("layer {}: dropout mask must be a C-contiguous uint8 array of "
+                                    "shape {}".format(l, (count, self.m, L.in_size)))
+                L.mask = <const unsigned char*>cnp.PyArray_DATA(mk)
+            elif mk is not None:
+                raise ValueError("layer {} has no dropout but was given a mask".format(l))
+        if count == 0:
+            return 0.0
+        for l in range(self.nl):
+            self.layers[l].keep_grad = self.keep_gradients
+        yp = <const long long*>cnp.PyArray_DATA(y)
+        nout = self.layers[self.nl - 1].out_size
+        for i in range(<Py_ssize_t>first * self.m, <Py_ssize_t>(first + count) * self.m):
+            if yp[i] < 0 or yp[i] >= nout:
+                raise ValueError("label {} at row {} is out of range".format(yp[i], i))
+        xp = cnp.PyArray_DATA(x)
+        cp = <double*>cnp.PyArray_DATA(self.costs)
+        if self.dtype == np.float32:
+            with nogil:
+                cost = train_run_t(self.layers, self.nl, <const float*>xp, yp, self.m, first, count,
+                                   self.nthreads, self.ng, <float>eta, <float>scale, cp)
+        else:
+            with nogil:
+                cost = train_run_t(self.layers, self.nl, <const double*>xp, yp, self.m, first, count,
+                                   self.nthreads, self.ng, eta, scale, cp)
+        for l in range(self.nl):
+            self.layers[l].mask = NULL
+        return cost
+
+    def predict(self, x, int nbatches, bint return_output=False):
+        """Evaluation-mode labels for the first ``nbatches*m`` rows of ``x``
+        (and the softmax outputs, when asked)."""
+        cdef long long* lp
+        cdef void* op = NULL
+        cdef void* xp
+        self._check_x(x, nbatches)
+        n = <Py_ssize_t>nbatches * self.m
+        labels = np.zeros(n, dtype=np.int64)
+        out = np.zeros((n, self.out_size), dtype=self.dtype) if return_output else None
+        lp = <long long*>cnp.PyArray_DATA(labels)
+        if return_output:
+            op = cnp.PyArray_DATA(out)
+        xp = cnp.PyArray_DATA(x)
+        if self.dtype == np.float32:
+            with nogil:
+                predict_run(self.layers, self.nl, <const float*>xp, self.m, nbatches, self.nthreads, self.ng, lp,
+                            <float*>op)
+        else:
+            with nogil:
+                predict_run(self.layers, self.nl, <const double*>xp, self.m, nbatches, self.nthreads, self.ng, lp,
+                            <double*>op)
+        return (labels, out) if return_output else labels
+
+    def last_gradients(self):
+        """Copies of each layer's ``(dC/dw, dC/db)`` from the last training
+        step (mean over the mini-batch, before the L2 term), w in the book's
+        shape: for tests, which compare them with the reference.  The dense
+        layers' weight gradients are only kept when ``keep_gradients`` was
+        set before training (storing them costs a pass over memory)."""
+        if not self.keep_gradients:
+            raise RuntimeError("set keep_gradients = True before train() to inspect gradients")
+        cdef int l
+        cdef Layer* L
+        cdef Py_ssize_t nw
+        grads = []
+        itemsize = self.dtype.itemsize
+        for l in range(self.nl):
+            L = &self.layers[l]
+            if L.kind == KIND_CONV:
+                shape_w = (L.F, L.C, L.KH, L.KW)
+                nb = L.F
+            else:
+                shape_w = (L.in_size, L.out_size)
+                nb = L.out_size
+            gw = np.empty(shape_w, dtype=self.dtype)
+            gb = np.empty(nb, dtype=self.dtype)
+            memcpy(cnp.PyArray_DATA(gw), L.grad_w, gw.size * itemsize)
+            memcpy(cnp.PyArray_DATA(gb), L.grad_b, gb.size * itemsize)
+            grads.append((gw, gb))
+        return grads
+
+    def last_activations(self):
+        """Copies of each layer's (m, out_size) activations from the last
+        forward pass (the softmax's are its outputs)."""
+        cdef int l
+        out = []
+        for l in range(self.nl):
+            a = np.empty((self.m, self.layers[l].out_size), dtype=self.dtype)
+            memcpy(cnp.PyArray_DATA(a), self.layers[l].act_buf, a.size * self.dtype.itemsize)
+            out.append(a)
+        return out

@@ -1,0 +1,313 @@
+"""The numpy reference for chapter 6: every layer of network3, forward and back.
+
+This module is the oracle the compiled kernels in ``fastnn._core._conv`` are
+tested against, and the baseline the benchmarks measure them against.  It
+does by hand what Theano's ``T.grad`` did for the book's ``network3.py``:
+each layer has a ``forward`` that remembers what its backward pass needs and
+a ``backward`` that turns the gradient of the cost with respect to its
+output into the gradients of its parameters and of its input.
+
+Conventions, shared with the compiled path:
+
+* a mini-batch is an array with one example per *row*; a convolutional layer
+  sees it as ``(m, channels, height, width)`` (Theano's layout), a fully
+  connected or softmax layer as ``(m, n_in)``;
+* ``ConvPoolLayer`` weights have the book's shape
+  ``(filters, channels, kh, kw)`` and are used as Theano's ``conv2d`` used
+  them: a *true* convolution, the filter flipped in both spatial axes;
+* ``FullyConnectedLayer``/``SoftmaxLayer`` weights are ``(n_in, n_out)`` and
+  ``z = a @ w + b``, as in network3;
+* dropout masks are 0/1 arrays of the layer's *input* shape, drawn by the
+  caller (network3 drops a layer's inputs, not its outputs), so the reference
+  and the compiled kernels can be handed the same masks.
+
+Two places where a subgradient has to be chosen (both have probability zero
+with real-valued data, but can happen on exact zeros):
+
+* max-pooling sends the gradient to the *first* maximum of each window, in
+  row-major order, as PyTorch and cuDNN do (Theano sent it to every tied
+  maximum);
+* the derivative of ``ReLU`` at exactly 0 is taken as 0.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+# ---------------------------------------------------------------------------
+# Activation functions and their derivatives (network3's four)
+# ---------------------------------------------------------------------------
+
+def linear(z):
+    return z
+
+
+def ReLU(z):
+    return np.maximum(z.dtype.type(0), z)
+
+
+def sigmoid(z):
+    """1/(1+e^-z); for very negative z the exponential overflows to inf and
+    the result is the correct limit 0, so the overflow warning is silenced."""
+    with np.errstate(over="ignore"):
+        return 1/(1+np.exp(-z))
+
+
+def tanh(z):
+    return np.tanh(z)
+
+
+def activation_prime(activation_fn, a):
+    """The derivative of ``activation_fn``, written in terms of its *output*
+    ``a`` (which is what the forward pass keeps): sigma' = a(1-a),
+    tanh' = 1-a^2, ReLU' = [a > 0], linear' = 1."""
+    if activation_fn is sigmoid:
+        return a*(1-a)
+    if activation_fn is tanh:
+        return 1-a*a
+    if activation_fn is ReLU:
+        return (a > 0).astype(a.dtype)
+    if activation_fn is linear:
+        return np.ones_like(a)
+    raise TypeError("no derivative known for activation {!r}".format(activation_fn))
+
+
+#: The activations network3 offers, by the code the compiled kernels use.
+ACTIVATIONS = (linear, ReLU, sigmoid, tanh)
+
+
+def softmax(z):
+    """Row-wise softmax, shifted by each row's maximum so exp cannot overflow."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------
+# Convolution and max-pooling
+# ---------------------------------------------------------------------------
+
+def conv_forward(x, w):
+    """Theano's ``conv2d(x, w)`` in 'valid' mode: a true convolution,
+
+        out[n, f, i, j] = sum_{c,u,v} x[n, c, i+u, j+v] * w[f, c, kh-1-u, kw-1-v]
+
+    for ``x`` of shape (m, C, H, W) and ``w`` of shape (F, C, kh, kw); the
+    output is (m, F, H-kh+1, W-kw+1)."""
+    kh, kw = w.shape[2:]
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))   # (m, C, OH, OW, kh, kw)
+    flipped = w[:, :, ::-1, ::-1]
+    out = np.tensordot(windows, flipped, axes=([1, 4, 5], [1, 2, 3]))  # (m, OH, OW, F)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+
+def conv_backward(x, w, dout, need_dx=True):
+    """Gradients of ``conv_forward(x, w)`` given ``dout = dC/d out``:
+    returns ``(dw, dx)`` (``dx`` is None unless ``need_dx``)."""
+    kh, kw = w.shape[2:]
+    oh, ow = dout.shape[2:]
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))
+    dflipped = np.tensordot(dout, windows, axes=([0, 2, 3], [0, 2, 3]))  # (F, C, kh, kw)
+    dw = np.ascontiguousarray(dflipped[:, :, ::-1, ::-1])
+    if not need_dx:
+        return dw, None
+    flipped = w[:, :, ::-1, ::-1]
+    dx = np.zeros_like(x)
+    for u in range(kh):
+        for v in range(kw):
+            # every output (i, j) saw input (i+u, j+v) through flipped[:, :, u, v]
+            contrib = np.tensordot(dout, flipped[:, :, u, v], axes=([1], [0]))  # (m, OH, OW, C)
+            dx[:, :, u:u+oh, v:v+ow] += contrib.transpose(0, 3, 1, 2)
+    return dw, dx
+
+
+def pool_forward(conv_out, poolsize):
+    """Max-pooling over non-overlapping ``poolsize`` windows, dropping the
+    rows and columns that do not fill a window (Theano's
+    ``ignore_border=True``).  Returns ``(pooled, argmax)``, ``argmax`` the
+    index of the first maximum within each window (row-major)."""
+    m, f, h, w = conv_out.shape
+    ph, pw = poolsize
+    hh, ww = h // ph, w // pw
+    x = conv_out[:, :, :hh*ph, :ww*pw].reshape(m, f, hh, ph, ww, pw)
+    windows = x.transpose(0, 1, 2, 4, 3, 5).reshape(m, f, hh, ww, ph*pw)
+    argmax = windows.argmax(axis=4)
+    pooled = np.take_along_axis(windows, argmax[..., None], axis=4)[..., 0]
+    return pooled, argmax
+
+
+def pool_backward(dpooled, argmax, conv_shape, poolsize):
+    """Route each pooled gradient back to the window entry that won."""
+    m, f, h, w = conv_shape
+    ph, pw = poolsize
+    hh, ww = dpooled.shape[2:]
+    onehot = (np.arange(ph*pw) == argmax[..., None])
+    dwindows = onehot * dpooled[..., None]                    # (m, f, hh, ww, ph*pw)
+    dx = np.zeros(conv_shape, dtype=dpooled.dtype)
+    dx[:, :, :hh*ph, :ww*pw] = (dwindows.reshape(m, f, hh, ww, ph, pw)
+                                .transpose(0, 1, 2, 4, 3, 5).reshape(m, f, hh*ph, ww*pw))
+    return dx
+
+
+# ---------------------------------------------------------------------------
+# Layers: forward (training and evaluation) and backward
+# ---------------------------------------------------------------------------
+#
+# Each layer is described by a ``spec`` (the network3 layer object: it has
+# ``w``, ``b``, ``activation_fn`` and the shapes) so this module needs no
+# classes of its own.
+
+def convpool_forward(layer, x):
+    """Forward pass of a ConvPoolLayer on the flat mini-batch ``x``;
+    returns ``(a, cache)``.  There is no dropout in convolutional layers."""
+    m = x.shape[0]
+    image = x.reshape((m,) + tuple(layer.image_shape[1:]))
+    conv_out = conv_forward(image, layer.w)
+    pooled, argmax = pool_forward(conv_out, layer.poolsize)
+    a = layer.activation_fn(pooled + layer.b[None, :, None, None])
+    return a.reshape(m, -1), (image, conv_out.shape, argmax, a)
+
+
+def convpool_backward(layer, cache, da, need_dx=True):
+    """Backward pass of a ConvPoolLayer: ``da`` is dC/d(output), flat.
+    Returns ``(dw, db, dx)`` with ``dx`` flat (None unless ``need_dx``)."""
+    image, conv_shape, argmax, a = cache
+    dz = da.reshape(a.shape) * activation_prime(layer.activation_fn, a)
+    db = dz.sum(axis=(0, 2, 3))
+    dconv = pool_backward(dz, argmax, conv_shape, layer.poolsize)
+    dw, dx = conv_backward(image, layer.w, dconv, need_dx)
+    return dw, db, (dx.reshape(dx.shape[0], -1) if need_dx else None)
+
+
+def dense_forward(layer, x, mask=None, training=False):
+    """Forward pass of a FullyConnectedLayer or SoftmaxLayer.
+
+    Training: the layer's inputs are multiplied by the 0/1 ``mask`` (when
+    the layer drops out) and ``z = x @ w + b``.  Evaluation: no units are
+    dropped and the weighted input is scaled by ``1 - p_dropout`` instead,
+    network3's rule.  Returns ``(a, cache)``."""
+    if training:
+        xd = x if mask is None else x * mask
+        z = xd @ layer.w + layer.b
+    else:
+        xd = x
+        z = (1 - layer.p_dropout) * (x @ layer.w) + layer.b
+    a = softmax(z) if layer.is_softmax else layer.activation_fn(z)
+    return a, (xd, mask, z, a)
+
+
+def dense_backward(layer, cache, dz_or_da, need_dx=True):
+    """Backward pass of a dense layer.  For a FullyConnectedLayer the argument
+    is dC/da; for the SoftmaxLayer it is already dC/dz (see
+    ``log_likelihood_delta``).  Returns ``(dw, db, dx)``."""
+    xd, mask, z, a = cache
+    if layer.is_softmax:
+        dz = dz_or_da
+    else:
+        dz = dz_or_da * activation_prime(layer.activation_fn, a)
+    dw = xd.T @ dz
+    db = dz.sum(axis=0)
+    dx = None
+    if need_dx:
+        dx = dz @ layer.w.T
+        if mask is not None:
+            dx = dx * mask
+    return dw, db, dx
+
+
+def log_likelihood(z, a, y):
+    """network3's cost, -mean(log a[y]), computed from ``z`` as
+    logsumexp(z) - z[y] so that it stays finite when a[y] underflows."""
+    zmax = z.max(axis=1, keepdims=True)
+    lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
+    return float(np.mean(lse - z[np.arange(len(y)), y]))
+
+
+def log_likelihood_delta(a, y):
+    """dC/dz for the softmax output under the log-likelihood cost averaged
+    over the mini-batch: (a - e_y)/m."""
+    d = a.copy()
+    d[np.arange(len(y)), y] -= 1
+    return d / len(y)
+
+
+# ---------------------------------------------------------------------------
+# The network: forward, backprop, one step of SGD
+# ---------------------------------------------------------------------------
+
+def feedforward(layers, x):
+    """Evaluation-mode output of the last layer for the rows of ``x``
+    (dropout replaced by its 1-p scaling)."""
+    a = x
+    for layer in layers:
+        if layer.is_conv:
+            a, _ = convpool_forward(layer, a)
+        else:
+            a, _ = dense_forward(layer, a)
+    return a
+
+
+def backprop(layers, x, y, masks):
+    """Gradients of the mini-batch's mean log-likelihood cost (no L2 term).
+
+    ``masks[l]`` is the dropout mask of layer ``l``'s input, or None.
+    Returns ``(cost, grads)`` with ``grads[l] = (dw, db)``."""
+    caches = []
+    a = x
+    for layer, mask in zip(layers, masks):
+        if layer.is_conv:
+            a, cache = convpool_forward(layer, a)
+        else:
+            if mask is None and layer.p_dropout > 0:
+                raise ValueError("layer with p_dropout > 0 needs a dropout mask in training")
+            a, cache = dense_forward(layer, a, mask, training=True)
+        caches.append(cache)
+    z = caches[-1][2]
+    cost = log_likelihood(z, a, y)
+    delta = log_likelihood_delta(a, y)
+    grads = [None] * len(layers)
+    for l in range(len(layers) - 1, -1, -1):
+        layer, cache = layers[l], caches[l]
+        if layer.is_conv:
+            dw, db, delta = convpool_backward(layer, cache, delta, need_dx=l > 0)
+        else:
+            dw, db, delta = dense_backward(layer, cache, delta, need_dx=l > 0)
+        grads[l] = (dw, db)
+    return cost, grads
+
+
+def update_mini_batch(layers, x, y, masks, eta, lmbda, num_training_batches):
+    """One step of network3's SGD, in place on every layer's ``w`` and ``b``,
+    down the gradient of ``cost + 0.5*lmbda*sum(w**2)/num_training_batches``:
+
+        w -> (1 - eta*lmbda/num_training_batches)*w - eta*dC/dw,   b -> b - eta*dC/db
+
+    (the weight decay written as network2 writes it).  Returns the
+    mini-batch's cost (without the L2 term)."""
+    cost, grads = backprop(layers, x, y, masks)
+    scale = 1 - eta*(lmbda/num_training_batches)
+    for layer, (dw, db) in zip(layers, grads):
+        layer.w[...] = scale*layer.w - eta*dw
+        layer.b[...] = layer.b - eta*db
+    return cost
+
+
+def sgd_batches(layers, x, y, masks, first, count, mini_batch_size, eta, lmbda,
+                num_training_batches):
+    """Run mini-batches ``first .. first+count-1`` in order (network3 does not
+    shuffle).  ``masks[l]`` is None or an array of shape
+    ``(count, mini_batch_size, n_in)`` for the layers that drop out.
+    Returns the summed cost of the mini-batches."""
+    total = 0.0
+    m = mini_batch_size
+    for k in range(count):
+        i = first + k
+        batch_masks = [None if mk is None else mk[k].astype(x.dtype) for mk in masks]
+        total += update_mini_batch(layers, x[i*m:(i+1)*m], y[i*m:(i+1)*m], batch_masks,
+                                   eta, lmbda, num_training_batches)
+    return total
+
+
+def predict(layers, x, mini_batch_size):
+    """The network's digit for each row of ``x`` (evaluation mode)."""
+    out = [np.argmax(feedforward(layers, x[i:i+mini_batch_size]), axis=1)
+           for i in range(0, len(x), mini_batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)

@@ -18,10 +18,10 @@ def main(path):
         if "implementation" in info:
             groups[(info["sizes"], info["dtype"])][info["implementation"]] = b["stats"]["median"]
     machine = data.get("machine_info", {})
-    print("Machine: {}, {} cores, Python {}, numpy via {}; {}".format(
+    print("Machine: {}, {} cores, Python {}; measured {}".format(
         machine.get("cpu", {}).get("brand_raw", platform.processor() or "?"),
         machine.get("cpu", {}).get("count", "?"), machine.get("python_version", "?"),
-        "pytest-benchmark", data.get("datetime", "")[:10]))
+        data.get("datetime", "")[:10]))
     print()
     print("| sizes | dtype | per-example (book) s | numpy s | compiled s | vs per-example | vs numpy |")
     print("|---|---|---|---|---|---|---|")

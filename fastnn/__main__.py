@@ -1,4 +1,4 @@
-"""``python -m fastnn``: train the book's chapter 1 network on MNIST.
+"""``fastnn-demo`` (or ``python -m fastnn``): train the book's chapter 1 network on MNIST.
 
 [784, 30, 10] sigmoid neurons, quadratic cost, mini-batch 10, eta 3.0, as in
 the book's first run.  Prints each epoch's test accuracy and seconds, then
@@ -15,7 +15,7 @@ from .datasets import load_mnist
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastnn", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="fastnn-demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--data", default=None,
                         help="folder holding the MNIST files (default: $FASTNN_DATA, else the "

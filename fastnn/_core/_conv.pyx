@@ -44,6 +44,8 @@ from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core._blas cimport gemm
+from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
+                                    fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
 cnp.import_array()
 
@@ -186,47 +188,7 @@ cdef extern from *:
     static inline void fastnn_add_d(double* __restrict d, const double* __restrict s, Py_ssize_t n) {
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
-    #ifdef _OPENMP
-    #include <omp.h>
-    #define FASTNN_HAVE_OPENMP 1
-    #include <sched.h>
-    /* A sense-reversing barrier that spins briefly, then yields the core.
-       OpenMP's own barrier spins for a long time before sleeping: on a
-       machine whose cores are also busy with other work, a spinning thread
-       then holds the core that the thread it waits for needs. */
-    typedef struct { int count; int sense; } fastnn_bar_t;
-    static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) {
-        int s = !*local_sense, spins = 0;
-        *local_sense = s;
-        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
-            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
-        } else {
-            while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
-                if (++spins > 1000) sched_yield();   /* ~100 us of PAUSEs, then give the core away */
-    #if defined(__x86_64__) || defined(__i386__)
-                else __builtin_ia32_pause();
-    #endif
-            }
-        }
-    }
-    static void fastnn_barrier(void) {
-        #pragma omp barrier
-    }
-    static int fastnn_thread_num(void) { return omp_get_thread_num(); }
-    static int fastnn_num_threads(void) { return omp_get_num_threads(); }
-    #else
-    #define FASTNN_HAVE_OPENMP 0
-    typedef struct { int count; int sense; } fastnn_bar_t;
-    static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) { }
-    static int omp_get_max_threads(void) { return 1; }
-    static void fastnn_barrier(void) { }
-    static int fastnn_thread_num(void) { return 0; }
-    static int fastnn_num_threads(void) { return 1; }
-    #endif
     """
-    int FASTNN_HAVE_OPENMP
-    int omp_get_max_threads() nogil
     void fastnn_copy_f(float* dst, const float* src, Py_ssize_t n) nogil
     void fastnn_copy_d(double* dst, const double* src, Py_ssize_t n) nogil
     void fastnn_add_f(float* dst, const float* src, Py_ssize_t n) nogil
@@ -247,13 +209,6 @@ cdef extern from *:
                             const int* am) nogil
     void fastnn_update_f(float* w, const float* g, Py_ssize_t n, float eta, float scale) nogil
     void fastnn_update_d(double* w, const double* g, Py_ssize_t n, double eta, double scale) nogil
-    void fastnn_barrier() nogil
-    ctypedef struct fastnn_bar_t:
-        int count
-        int sense
-    void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) nogil
-    int fastnn_thread_num() nogil
-    int fastnn_num_threads() nogil
 
 #: True when this module was compiled with OpenMP.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
@@ -272,7 +227,7 @@ cdef enum:
 
 def max_threads():
     """The number of threads OpenMP would use by default (1 without OpenMP)."""
-    return omp_get_max_threads()
+    return fastnn_max_threads()
 
 
 cdef struct Layer:

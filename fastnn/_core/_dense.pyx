@@ -53,55 +53,12 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
+from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
+                       fastnn_num_threads, fastnn_thread_num)
 from ..costs import cost_class, kernel_code
 
 cnp.import_array()
 
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    #include <sched.h>
-    #define FASTNN_DENSE_OPENMP 1
-    /* A sense-reversing barrier that spins briefly, then yields the core
-       (OpenMP's own barrier spins long: a spinning thread would hold the core
-       that a descheduled partner needs). */
-    typedef struct { int count; int sense; } fastnn_dense_bar_t;
-    static void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) {
-        int s = !*local_sense, spins = 0;
-        *local_sense = s;
-        if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == n) {
-            __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
-        } else {
-            while (__atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s) {
-                if (++spins > 4000) sched_yield();
-    #if defined(__x86_64__) || defined(__i386__)
-                else __builtin_ia32_pause();
-    #endif
-            }
-        }
-    }
-    static int fastnn_dense_thread_num(void) { return omp_get_thread_num(); }
-    static int fastnn_dense_num_threads(void) { return omp_get_num_threads(); }
-    static int fastnn_dense_max_threads(void) { return omp_get_max_threads(); }
-    #else
-    #define FASTNN_DENSE_OPENMP 0
-    typedef struct { int count; int sense; } fastnn_dense_bar_t;
-    static void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) { }
-    static int fastnn_dense_thread_num(void) { return 0; }
-    static int fastnn_dense_num_threads(void) { return 1; }
-    static int fastnn_dense_max_threads(void) { return 1; }
-    #endif
-    """
-    int FASTNN_DENSE_OPENMP
-    ctypedef struct fastnn_dense_bar_t:
-        int count
-        int sense
-    void fastnn_dense_bar_wait(fastnn_dense_bar_t* b, int n, int* local_sense) noexcept nogil
-    int fastnn_dense_thread_num() noexcept nogil
-    int fastnn_dense_num_threads() noexcept nogil
-    int fastnn_dense_max_threads() noexcept nogil
 
 
 cdef extern from *:
@@ -123,7 +80,7 @@ cdef extern from *:
 
 #: True when this module was compiled with OpenMP (else ``num_threads`` > 1
 #: runs on one thread, with the same results).
-OPENMP = bool(FASTNN_DENSE_OPENMP)
+OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
     # cost codes, as fastnn.costs.kernel_code gives them
@@ -142,7 +99,7 @@ ctypedef fused xfloating:
 
 def max_threads():
     """The number of threads OpenMP would use by default (1 without OpenMP)."""
-    return fastnn_dense_max_threads()
+    return fastnn_max_threads()
 
 
 # ---------------------------------------------------------------------------
@@ -274,19 +231,19 @@ cdef struct Work:
     # the training step
     int cost
     double eta, lmbda, n
-    fastnn_dense_bar_t bar
+    fastnn_bar_t bar
 
 
 cdef struct Team:
     int tid         # this thread's number
     int nthreads    # threads actually running the region
     int sense
-    fastnn_dense_bar_t* bar
+    fastnn_bar_t* bar
 
 
 cdef inline void sync(Team* T) noexcept nogil:
     if T.nthreads > 1:
-        fastnn_dense_bar_wait(T.bar, T.nthreads, &T.sense)
+        fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
 
 
 cdef void upper_layers(Work* wk, const floating* Yb, int m, floating decay,
@@ -321,8 +278,8 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     ``t`` of ``T`` owns the first layer's neurons ``n_1*t/T .. n_1*(t+1)/T``.
     """
     cdef Team T
-    T.tid = fastnn_dense_thread_num()
-    T.nthreads = fastnn_dense_num_threads()
+    T.tid = fastnn_thread_num()
+    T.nthreads = fastnn_num_threads()
     T.sense = 0
     T.bar = &wk.bar
     cdef int L = wk.L

@@ -45,3 +45,15 @@ def fastnn_env(**variables):
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
+
+
+def central_difference(f, x, index, h=1e-6):
+    """(f(x + h e_i) - f(x - h e_i)) / 2h for the entry ``index`` of array ``x``
+    (changed in place and restored): the finite-difference gradient checks."""
+    old = x[index]
+    x[index] = old + h
+    plus = f()
+    x[index] = old - h
+    minus = f()
+    x[index] = old
+    return (plus - minus) / (2*h)

@@ -12,7 +12,7 @@ import pytest
 
 from fastnn import reference, trainer
 from fastnn.costs import CrossEntropyCost, QuadraticCost
-from helpers import assert_close
+from helpers import assert_close, central_difference
 
 H = 1e-6
 RTOL = 1e-6
@@ -27,13 +27,7 @@ def numerical_gradient(weights, biases, X, Y, cost):
         for p in params:
             g = np.zeros_like(p)
             for idx in np.ndindex(p.shape):
-                old = p[idx]
-                p[idx] = old + H
-                plus = total()
-                p[idx] = old - H
-                minus = total()
-                p[idx] = old
-                g[idx] = (plus - minus) / (2*H)
+                g[idx] = central_difference(total, p, idx, H)
             layer_grads.append(g)
         grads.append(layer_grads)
     return grads

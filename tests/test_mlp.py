@@ -88,21 +88,6 @@ def test_save_load_round_trip_and_book_compatibility(tmp_path, dtype):
                  rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
-def test_fit_does_not_copy_a_contiguous_input():
-    """A C-contiguous X of the network's dtype is trained on in place: the
-    extra memory fit allocates is small next to X itself (31 MB here)."""
-    X, y = blobs(n=5000, n_in=784, n_out=10)
-    assert X.flags.c_contiguous and X.nbytes > 30e6
-    net = MLP([784, 30, 10], seed=6)
-    tracemalloc.start()
-    try:
-        net.fit(X, y, epochs=1)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 2e6, "fit allocated {:.1f} MB".format(peak / 1e6)
-
-
 @pytest.mark.parametrize("backend", ["cython", "numpy"])
 def test_float64_fit_on_float32_input_equals_float64_input(backend):
     """A float64 network trains on float32 X as on X.astype(float64), bit for
@@ -124,10 +109,12 @@ def test_float64_fit_on_float32_input_equals_float64_input(backend):
     assert a.score(X, y) == b.score(X.astype(np.float64), y)
 
 
-def test_float64_fit_does_not_copy_a_float32_input():
-    """A C-contiguous float32 X is trained on in place by a float64 network
-    too: no float64 copy (which would be 31 MB here, twice X's 16 MB)."""
-    X, y = blobs(n=5000, n_in=784, n_out=10, dtype=np.float32)
+@pytest.mark.parametrize("x_dtype", [np.float64, np.float32])
+def test_fit_does_not_copy_a_contiguous_input(x_dtype):
+    """A C-contiguous X is trained on in place when it has the network's
+    dtype, or is float32 for a float64 network: the extra memory fit
+    allocates is small next to X itself (31 MB float64, 16 MB float32)."""
+    X, y = blobs(n=5000, n_in=784, n_out=10, dtype=x_dtype)
     assert X.flags.c_contiguous and X.nbytes > 15e6
     net = MLP([784, 30, 10], seed=6)
     tracemalloc.start()

@@ -5,7 +5,7 @@ The learning test on MNIST is in test_network3_mnist.py.
 import numpy as np
 import pytest
 
-from helpers import assert_close
+from helpers import assert_close, central_difference
 
 from fastnn import network3, reference3, trainer
 from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer,
@@ -100,15 +100,7 @@ def _fd_check(f, x, grad, what, eps=1e-6, rtol=1e-6, n=12, seed=0):
     rng = np.random.default_rng(seed)
     flat = x.reshape(-1)
     idx = rng.choice(flat.size, size=min(n, flat.size), replace=False)
-    num = np.empty(len(idx))
-    for t, i in enumerate(idx):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        num[t] = (fp - fm) / (2*eps)
+    num = np.array([central_difference(f, flat, i, eps) for i in idx])
     assert_close(grad.reshape(-1)[idx], num, what, rtol=rtol, atol=None)
 
 

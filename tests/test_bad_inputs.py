@@ -96,6 +96,14 @@ def book_evaluate(net, data):
     return net.evaluate(data)
 
 
+def book_sgd_evaluating(net, data, monitor="monitor_evaluation_accuracy"):
+    """One epoch of SGD with ``data`` as network's test_data or network2's
+    monitored evaluation_data."""
+    if isinstance(net, network2.Network):
+        return net.SGD(training_pairs(), 1, 2, 0.5, evaluation_data=data, **{monitor: True})
+    return net.SGD(training_pairs(), 1, 2, 0.5, test_data=data)
+
+
 def snapshot(net):
     return ([np.array(w, copy=True) for w in net.weights],
             [np.array(b, copy=True) for b in net.biases])
@@ -520,11 +528,7 @@ def test_book_test_data_vector_label(book, backend):
     with pytest.raises(ValueError, match="label of shape \\(2, 1\\).*integer class label"):
         book_evaluate(net, bad)
     with pytest.raises(ValueError, match="integer class label"):
-        if book == "network":
-            net.SGD(training_pairs(), 1, 2, 0.5, test_data=bad)
-        else:
-            net.SGD(training_pairs(), 1, 2, 0.5, evaluation_data=bad,
-                    monitor_evaluation_accuracy=True)
+        book_sgd_evaluating(net, bad)
     assert_unchanged(net, snap)
 
 
@@ -647,11 +651,7 @@ def test_book_test_data_non_finite(book, backend, value):
     with pytest.raises(ValueError, match="NaN or inf"):
         book_evaluate(net, data)
     with pytest.raises(ValueError, match="NaN or inf"):
-        if book == "network":
-            net.SGD(training_pairs(), 1, 2, 0.5, test_data=data)
-        else:
-            net.SGD(training_pairs(), 1, 2, 0.5, evaluation_data=data,
-                    monitor_evaluation_cost=True)
+        book_sgd_evaluating(net, data, "monitor_evaluation_cost")
     assert_unchanged(net, snap)
 
 
@@ -693,11 +693,7 @@ def test_book_labels_out_of_range(book, backend, label):
     with pytest.raises(ValueError, match="labels\\[4\\] = -?\\d+ is out of range.*2 classes"):
         book_evaluate(net, data)
     with pytest.raises(ValueError, match="out of range"):
-        if book == "network":
-            net.SGD(training_pairs(), 1, 2, 0.5, test_data=data)
-        else:
-            net.SGD(training_pairs(), 1, 2, 0.5, evaluation_data=data,
-                    monitor_evaluation_accuracy=True)
+        book_sgd_evaluating(net, data)
     assert_unchanged(net, snap)
 
 

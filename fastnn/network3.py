@@ -346,7 +346,7 @@ class Network(object):
         """Validate a data set ``(x, y)`` and return C-contiguous ``x`` of the
         network's dtype (one copy at most) and int64 ``y``, cut to whole
         mini-batches, and the number of mini-batches."""
-        from ._validation import check_finite
+        from ._validation import check_finite, check_labels
         try:
             x, y = data
         except (TypeError, ValueError):
@@ -362,11 +362,6 @@ class Network(object):
         if x.shape[1] != self.n_in:
             raise ValueError("{}: examples have {} values but the first layer takes {}".format(
                 name, x.shape[1], self.n_in))
-        if y.dtype.kind not in "iu":
-            if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-                y = y.astype(np.int64)
-            else:
-                raise TypeError("{}: labels must be whole numbers, not {}".format(name, y.dtype))
         m = self.mini_batch_size
         nb = len(x) // m
         if need_batches and nb == 0:
@@ -378,10 +373,7 @@ class Network(object):
                           stacklevel=3)
         x = x[:nb*m]
         y = y[:nb*m]
-        n_out = self.layers[-1].n_out
-        if len(y) and (y.min() < 0 or y.max() >= n_out):
-            bad = int(np.argmax((y < 0) | (y >= n_out)))
-            raise ValueError("{}: label {} at example {} is outside 0..{}".format(name, y[bad], bad, n_out-1))
+        y = check_labels(y, len(y), self.layers[-1].n_out, name + " labels")
         x = np.ascontiguousarray(x, dtype=self.dtype)
         check_finite(x, name)
         return x, np.ascontiguousarray(y, dtype=np.int64), nb

@@ -32,6 +32,8 @@ with real-valued data, but can happen on exact zeros):
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .activations import sigmoid   # network3's sigmoid is chapter 1's
+
 
 # ---------------------------------------------------------------------------
 # Activation functions and their derivatives (network3's four)
@@ -43,13 +45,6 @@ def linear(z):
 
 def ReLU(z):
     return np.maximum(z.dtype.type(0), z)
-
-
-def sigmoid(z):
-    """1/(1+e^-z); for very negative z the exponential overflows to inf and
-    the result is the correct limit 0, so the overflow warning is silenced."""
-    with np.errstate(over="ignore"):
-        return 1/(1+np.exp(-z))
 
 
 def tanh(z):

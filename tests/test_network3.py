@@ -381,7 +381,7 @@ def test_bad_data_is_refused_before_training(backend):
         net.SGD((x, y), 1, M, 0.1, (bad, y), None, verbose=False)
     yb = y.copy()
     yb[3] = 5
-    with pytest.raises(ValueError, match="label 5"):
+    with pytest.raises(ValueError, match=r"training_data labels\[3\] = 5 is out of range"):
         net.SGD((x, yb), 1, M, 0.1, val, None, verbose=False)
     with pytest.raises(ValueError, match="examples have 100 values"):
         net.SGD((x[:, :100], y), 1, M, 0.1, val, None, verbose=False)

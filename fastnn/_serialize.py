@@ -9,11 +9,10 @@ in the same folder, then a rename), and a loaded file is checked before any
 of it is used.
 """
 import json
-import os
-import tempfile
 
 import numpy as np
 
+from ._files import atomic_write
 from ._validation import check_sizes
 from .costs import CLASSES
 
@@ -24,19 +23,8 @@ def save(filename, sizes, weights, biases, cost_name, **extra):
             "biases": [np.asarray(b).reshape(-1, 1).tolist() for b in biases],
             "cost": str(cost_name)}
     data.update(extra)
-    folder = os.path.dirname(os.path.abspath(filename))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
+    with atomic_write(filename, "w") as f:
+        json.dump(data, f)
 
 def load(filename):
     """Read and check a saved network.

@@ -26,12 +26,13 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 import zlib
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = [
     "MNIST_FILES", "MIRRORS", "DownloadError", "DataLocation",
@@ -300,13 +301,12 @@ def _fetch(url, target, md5, size):
     interrupted or corrupt download never leaves a file that looks complete.
     """
     name = os.path.basename(target)
-    fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".part",
-                               dir=os.path.dirname(target))
     progress = _Progress(name, url, size)
     ok = False
     try:
         h, done = hashlib.md5(), 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with atomic_write(target, suffix=".part") as out, \
+                urllib.request.urlopen(url, timeout=60) as response:
             while True:
                 block = response.read(1 << 16)
                 if not block:
@@ -317,17 +317,13 @@ def _fetch(url, target, md5, size):
                 h.update(block)
                 out.write(block)
                 progress.update(done)
-        if h.hexdigest() != md5:
-            raise ValueError("md5 mismatch: got {} ({:,} bytes), expected {} ({:,} bytes)".format(
-                h.hexdigest(), done, md5, size))
-        os.chmod(tmp, 0o644)        # mkstemp makes it private; a cache is not secret
-        os.replace(tmp, target)
+            if h.hexdigest() != md5:
+                raise ValueError("md5 mismatch: got {} ({:,} bytes), expected {} ({:,} bytes)".format(
+                    h.hexdigest(), done, md5, size))
+            os.fchmod(out.fileno(), 0o644)   # mkstemp makes it private; a cache is not secret
         ok = True
     finally:
         progress.close(ok)
-        if not ok and os.path.exists(tmp):
-            os.remove(tmp)
-
 
 def download_mnist(dest=None, mirrors=None):
     """Download the four MNIST files into ``dest`` (default :func:`cache_dir`).

@@ -15,11 +15,11 @@ MNIST download cache of :mod:`fastnn.datasets`.
 """
 import hashlib
 import os
-import tempfile
 
 import numpy as np
 
 from . import datasets
+from ._files import atomic_write
 
 #: The four shifts of expand_mnist.py, in its order: (roll, axis, zeroed row/column).
 SHIFTS = ((1, 0, 0), (-1, 0, 27), (1, 1, 0), (-1, 1, 27))
@@ -77,18 +77,8 @@ def _as_pixels(x):
 def _atomic_save(path, **arrays):
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".mnist_expanded.", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)        # readers see the old file or the whole new one
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
+    with atomic_write(path) as f:     # readers see the old file or the whole new one
+        np.savez(f, **arrays)
 
 def load_expanded(path=None, seed=0, cache=True):
     """Return ``(x, y)``: the 250,000 expanded training images as float32

@@ -13,11 +13,13 @@ Learning*, on compiled kernels.
 """
 from ._config import get_backend, get_shuffle, set_backend, set_shuffle
 from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
-from .costs import CrossEntropyCost, QuadraticCost
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .mlp import MLP
-from .trainer import TrainingDiverged
+from .optimizers import HalveOnPlateau
+from .trainer import StopTraining, TrainingDiverged
 
 __version__ = "0.1.0"
 
-__all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "TrainingDiverged",
+__all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
+           "StopTraining", "TrainingDiverged",
            "set_backend", "get_backend", "set_shuffle", "get_shuffle", "__version__"]

@@ -11,7 +11,9 @@ import numpy as np
 
 from . import trainer
 from ._config import check_backend
-from ._validation import check_finite, check_labels, check_real, check_sizes
+from ._validation import (check_epochs, check_finite, check_labels, check_positive_int,
+                          check_real, check_sizes)
+from .optimizers import Step
 
 
 class BookNetwork(object):
@@ -56,6 +58,11 @@ class BookNetwork(object):
     def _kernels(self):
         return trainer.kernels(self.backend)
 
+    def _spec(self):
+        """The network's description for the kernels (sigmoid neurons; the cost
+        is the module's)."""
+        raise NotImplementedError
+
     # -- the book's lists, as arrays ------------------------------------------
 
     def _arrays(self, data, name, targets):
@@ -99,28 +106,51 @@ class BookNetwork(object):
                 self.sizes[0], a.shape))
         X = np.ascontiguousarray(a.reshape(self.sizes[0], -1).T)
         check_finite(X, "feedforward input")
-        out = self._kernels().feedforward(weights, biases, X)
+        out = self._kernels().feedforward(weights, biases, X, self._spec())
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
     def _count_correct(self, X, labels, weights=None, biases=None):
         if weights is None:
             weights, biases = self._parameters(fresh=False)
-        outputs = self._kernels().feedforward(weights, biases, X)
+        outputs = self._kernels().feedforward(weights, biases, X, self._spec())
         return int(np.sum(np.argmax(outputs, axis=1) == labels))
 
-    def _backprop(self, x, y, cost):
+    def _backprop(self, x, y):
         weights, biases = self._parameters(fresh=False)
         X, Y = self._arrays([(x, y)], "backprop", "vector")
-        nabla_b, nabla_w = self._kernels().backprop(weights, biases, X, Y, cost)
+        nabla_b, nabla_w = self._kernels().backprop(weights, biases, X, Y, self._spec())
         return [nb.reshape(-1, 1) for nb in nabla_b], list(nabla_w)
 
-    def _update_mini_batch(self, mini_batch, eta, lmbda, n, cost):
+    def _update_mini_batch(self, mini_batch, eta, lmbda, n):
         eta = check_real(eta, "eta")
         lmbda = check_real(lmbda, "lmbda")
         X, Y = self._arrays(mini_batch, "mini_batch", "vector")
         weights, biases = self._parameters(fresh=True)
-        self._kernels().update_mini_batch(weights, biases, X, Y, eta, lmbda, n, cost)
+        step = Step(eta, n, l2=lmbda)
+        self._kernels().train(weights, biases, X, Y, None, len(X), self._spec(), step)
         trainer.check_not_diverged(weights, biases, 0)
+
+    def _train(self, training_data, epochs, mini_batch_size, eta, lmbda, after_epoch):
+        """The book's SGD on the kernels: ``after_epoch(j, weights, biases,
+        X, Y)`` reports each epoch; the caller's list ends shuffled as the
+        book's would."""
+        epochs = check_epochs(epochs)
+        mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
+        eta = check_real(eta, "eta")
+        lmbda = check_real(lmbda, "lmbda")
+        X, Y = self._arrays(training_data, "training_data", "vector")
+        weights, biases = self._parameters(fresh=True)
+        spec = self._spec()
+        kernels = self._kernels()
+        if kernels is not trainer.kernels("numpy"):
+            spec.check_compiled()
+        order = trainer.BookOrder(len(X))
+        step = Step(eta, len(X), l2=lmbda)
+        try:
+            trainer.sgd(kernels, weights, biases, X, Y, epochs, mini_batch_size, spec, step,
+                        order, eta, lambda j, _eta: after_epoch(j, weights, biases, X, Y))
+        finally:
+            order.apply_to(training_data)
 
 
 def _split_pairs(data, name):

@@ -54,7 +54,7 @@ def load(filename):
         raise bad("sizes: {}".format(exc)) from None
     cost = CLASSES.get(data["cost"]) if isinstance(data["cost"], str) else None
     if cost is None:
-        raise bad("unknown cost {!r}; expected QuadraticCost or CrossEntropyCost".format(data["cost"]))
+        raise bad("unknown cost {!r}; expected one of {}".format(data["cost"], ", ".join(CLASSES)))
     layers = len(sizes) - 1
     for key in ("weights", "biases"):
         if not isinstance(data[key], list) or len(data[key]) != layers:

@@ -49,12 +49,33 @@ class CrossEntropyCost(object):
         return (a-y)
 
 
-#: Costs the compiled kernels implement, by the code they know them by.
-KERNEL_CODES = {QuadraticCost: 0, CrossEntropyCost: 1}
-#: The book's cost classes by the name its saved files use.
-CLASSES = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost}
+class LogLikelihoodCost(object):
+    """The log-likelihood cost of a softmax output layer (chapter 3): for a
+    one-hot ``y``, -ln of the output the right class gets."""
+
+    @staticmethod
+    def fn(a, y):
+        """-sum(y * ln a), summed over every example given; ``nan_to_num``
+        turns the 0 * ln 0 of the other classes into 0."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(np.nan_to_num(-y*np.log(a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        """dC/dz for softmax outputs: ``a - y`` (the softmax's Jacobian and
+        the logarithm's derivative cancel, as chapter 3 shows)."""
+        return (a-y)
+
+
+#: Costs the compiled kernels implement, by the code they know them by
+#: (``fastnn/_core/_layers.pxd`` has the same table).
+CODES = {QuadraticCost: 0, CrossEntropyCost: 1, LogLikelihoodCost: 2}
+#: The cost classes by the name saved files use.
+CLASSES = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost,
+           "LogLikelihoodCost": LogLikelihoodCost}
 #: Names the array API accepts for ``cost=``.
-BY_NAME = dict(CLASSES, quadratic=QuadraticCost, cross_entropy=CrossEntropyCost)
+BY_NAME = dict(CLASSES, quadratic=QuadraticCost, cross_entropy=CrossEntropyCost,
+               log_likelihood=LogLikelihoodCost)
 
 
 def cost_class(cost):
@@ -77,9 +98,10 @@ def kernel_code(cost):
     """The compiled kernels' code for ``cost``, or a ValueError saying to use
     the numpy backend for a cost they do not implement."""
     try:
-        return KERNEL_CODES[cost]
+        return CODES[cost]
     except KeyError:
         raise ValueError(
-            "the compiled backend implements QuadraticCost and CrossEntropyCost only; "
+            "the compiled backend implements QuadraticCost, CrossEntropyCost and "
+            "LogLikelihoodCost only; "
             "to train with {} pass backend='numpy' (or call "
             "fastnn.set_backend('numpy'))".format(getattr(cost, "__name__", cost))) from None

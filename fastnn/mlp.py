@@ -24,18 +24,23 @@ from . import _serialize, trainer
 from ._config import check_backend
 from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot)
-from .costs import cost_class, kernel_code
+from .optimizers import Schedule, Step
 
 
 class MLP(object):
-    """A fully connected network of sigmoid neurons trained by mini-batch SGD.
+    """A fully connected network trained by mini-batch SGD.
 
     Parameters
     ----------
     sizes : list of int
-        Neurons per layer, input first: ``[784, 30, 10]``.
-    cost : ``"cross_entropy"`` (default), ``"quadratic"``, or a cost class
-        with ``fn`` and ``delta`` (other classes need ``backend="numpy"``).
+        Neurons per layer, input first: ``[784, 30, 10]``; any depth.
+    activation : ``"sigmoid"`` (default), ``"tanh"``, ``"relu"`` or
+        ``"linear"``: the hidden layers' neurons.
+    output : ``"sigmoid"`` (default) or ``"softmax"``: the output layer's.
+    cost : ``"cross_entropy"`` (default), ``"quadratic"``,
+        ``"log_likelihood"`` (goes with ``output="softmax"``, and softmax with
+        it), or a cost class with ``fn`` and ``delta`` (other classes need
+        ``backend="numpy"``).
     init : ``"default"`` (weights N(0, 1/fan_in), the book's chapter 3) or
         ``"large"`` (N(0, 1), chapter 1).  Biases are N(0, 1).
     dtype : float32 or float64 (default).  float32 is about twice as fast.
@@ -50,10 +55,10 @@ class MLP(object):
     history : list of dicts, one per epoch of the last ``fit``
     """
 
-    def __init__(self, sizes, cost="cross_entropy", init="default", dtype=np.float64,
-                 backend=None, seed=None):
+    def __init__(self, sizes, activation="sigmoid", output="sigmoid", cost="cross_entropy",
+                 init="default", dtype=np.float64, backend=None, seed=None):
         self.sizes = check_sizes(sizes)
-        self.cost = cost_class(cost)
+        self.spec = trainer.Spec(activation, output, cost)
         if init not in ("default", "large"):
             raise ValueError("init must be 'default' or 'large', not {!r}".format(init))
         self.init = init
@@ -66,31 +71,62 @@ class MLP(object):
             for x, y in zip(self.sizes[:-1], self.sizes[1:])]
         self.history = []
 
+    @property
+    def cost(self):
+        return self.spec.cost_class
+
+    @property
+    def activation(self):
+        return self.spec.activation_name
+
+    @property
+    def output(self):
+        return self.spec.output_name
+
     def __repr__(self):
-        return "MLP(sizes={}, cost={}, dtype={}, backend={!r})".format(
-            self.sizes, self.cost.__name__, np.dtype(self.dtype).name, self.backend)
+        return "MLP(sizes={}, activation={!r}, output={!r}, cost={}, dtype={}, backend={!r})".format(
+            self.sizes, self.activation, self.output, self.cost.__name__, np.dtype(self.dtype).name,
+            self.backend)
 
     # -- training ------------------------------------------------------------
 
-    def fit(self, X, y, epochs=30, batch_size=10, learning_rate=0.5, l2=0.0,
-            validation_data=None, monitor_training=False, shuffle=True, verbose=False,
-            on_epoch=None):
-        """Train for ``epochs`` epochs of mini-batch SGD; return ``self.history``.
+    def fit(self, X, y, epochs=30, batch_size=10, learning_rate=0.5, l2=0.0, l1=0.0,
+            momentum=0.0, validation_data=None, early_stopping=None, restore_best=True,
+            monitor_training=False, monitor_gradients=False, shuffle=True, verbose=False,
+            on_epoch=None, on_progress=None):
+        """Train by mini-batch SGD for up to ``epochs`` epochs; return ``self.history``.
 
-        ``l2`` is the book's regularization parameter lambda: each step
-        scales the weights by ``1 - learning_rate*l2/n``.  Each epoch appends
-        a dict to the history with ``epoch`` and ``seconds`` (training time);
-        with ``validation_data=(X_val, y_val)`` also ``val_cost`` and
-        ``val_accuracy``; with ``monitor_training`` also ``train_cost`` and
-        ``train_accuracy`` (an extra pass over the training set).  The
-        training order is reshuffled each epoch from the network's seeded
-        generator unless ``shuffle=False``.  ``verbose`` prints each record;
-        ``on_epoch(record)``, when given, is called with each one.
+        ``learning_rate`` is a number, a callable ``epoch -> eta``, or
+        ``fastnn.HalveOnPlateau(patience, eta=...)`` (halve it whenever the
+        validation accuracy has not improved for ``patience`` epochs, stop at
+        1/128 of the start).  ``l2`` is the book's lambda: each step scales
+        the weights by ``1 - learning_rate*l2/n``; ``l1`` adds chapter 3's
+        ``-(learning_rate*l1/n) sgn(w)``; ``momentum`` (in [0, 1)) is
+        chapter 3's momentum coefficient mu (see ``fastnn.optimizers``).
+        ``early_stopping=k`` stops after ``k`` epochs without a better
+        validation accuracy and, with ``restore_best``, puts back the best
+        epoch's weights.
+
+        Each epoch appends a dict to the history with ``epoch``, ``eta`` and
+        ``seconds`` (training time); with ``validation_data=(X_val, y_val)``
+        also ``val_cost`` and ``val_accuracy``; with ``monitor_training``
+        also ``train_cost`` and ``train_accuracy`` (an extra pass over the
+        training set); with ``monitor_gradients``, ``gradient_norms``: the
+        norm of each hidden layer's mean bias gradient over the first 1,000
+        training rows (chapter 5's speed of learning).  The order is
+        reshuffled each epoch from the network's seeded generator unless
+        ``shuffle=False``.  ``verbose`` prints each record; ``on_epoch(record)``
+        is called with each one and may stop training by returning False or
+        raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
+        called with the mini-batches done in the epoch, several times a
+        second.  Ctrl-C stops training within about a second, leaving the
+        weights of the last finished chunk of mini-batches.
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
-        eta = check_real(learning_rate, "learning_rate")
-        lmbda = check_real(l2, "l2")
+        schedule = Schedule(learning_rate)
+        if early_stopping is not None:
+            early_stopping = check_positive_int(early_stopping, "early_stopping")
         kernels = self._kernels()
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
@@ -101,31 +137,58 @@ class MLP(object):
             X_val, Y_val = validation_data
             X_val = as_float_matrix(X_val, self.sizes[0], self.dtype, "validation X", inputs=True)
             Y_val = self._targets(Y_val, len(X_val), "validation y")
+        elif early_stopping is not None or schedule.needs_validation:
+            raise ValueError("early_stopping and HalveOnPlateau watch the validation accuracy: "
+                             "pass validation_data=(X_val, y_val)")
         self._check_parameters()
         n = len(X)
-        order = (lambda: self.rng.permutation(n)) if shuffle else (lambda: np.arange(n))
+        step = Step.for_parameters(list(zip(self.weights, self.biases)), n, l2, l1, momentum)
+        step.eta = schedule.eta
+        step.check_dtype(self.dtype)
+        order = (lambda: self.rng.permutation(n)) if shuffle else (lambda: None)
+        sample = slice(0, min(n, 1000))
         self.history = []
         started = [time.perf_counter()]
 
-        def record(epoch):
-            entry = {"epoch": epoch, "seconds": time.perf_counter() - started[0]}
+        def record(epoch, eta):
+            entry = {"epoch": epoch, "eta": eta, "seconds": time.perf_counter() - started[0]}
             if monitor_training:
-                entry["train_cost"] = self._cost_of(kernels, X, Y, lmbda)
-                entry["train_accuracy"] = self._accuracy_of(kernels, X, Y)
+                outputs = kernels.feedforward(self.weights, self.biases, X, self.spec)
+                entry["train_cost"] = self._cost_from(outputs, Y, step.l2, step.l1)
+                entry["train_accuracy"] = _accuracy_from(outputs, Y)
+                trainer.warn_if_saturated(outputs, epoch, "training data")
             if validation_data is not None:
-                entry["val_cost"] = self._cost_of(kernels, X_val, Y_val, lmbda)
-                entry["val_accuracy"] = self._accuracy_of(kernels, X_val, Y_val)
+                outputs = kernels.feedforward(self.weights, self.biases, X_val, self.spec)
+                entry["val_cost"] = self._cost_from(outputs, Y_val, step.l2, step.l1)
+                entry["val_accuracy"] = _accuracy_from(outputs, Y_val)
+                trainer.warn_if_saturated(outputs, epoch, "validation data")
+            if monitor_gradients:
+                entry["gradient_norms"] = self._gradient_norms(kernels, X[sample], Y[sample])
             self.history.append(entry)
-            if on_epoch is not None:
-                on_epoch(entry)
             if verbose:
                 print("epoch {}/{}: {:.2f} s".format(epoch + 1, epochs, entry["seconds"]) + "".join(
-                    "  {} {:.4f}".format(k, v) for k, v in entry.items() if k not in ("epoch", "seconds")))
+                    "  {} {:.4f}".format(k, v) for k, v in entry.items()
+                    if k not in ("epoch", "seconds", "gradient_norms")))
+            keep_going = on_epoch(entry) if on_epoch is not None else None
             started[0] = time.perf_counter()
+            return False if keep_going is False else entry
 
-        trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, eta, lmbda,
-                    self.cost, order, record)
+        trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, self.spec, step,
+                    order, schedule, record, on_progress, early_stopping, restore_best)
         return self.history
+
+    def gradient_norms(self, X, y):
+        """Chapter 5's speed of learning: for each hidden layer, the norm of
+        the cost's gradient with respect to its biases, averaged over the rows
+        of ``X`` (the book uses the first 1,000 training images)."""
+        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
+        self._check_parameters()
+        return self._gradient_norms(self._kernels(), X, self._targets(y, len(X), "y"))
+
+    def _gradient_norms(self, kernels, X, Y):
+        nabla_b, _ = kernels.backprop(self.weights, self.biases, np.ascontiguousarray(X),
+                                      np.ascontiguousarray(Y), self.spec)
+        return [float(np.linalg.norm(nb / len(X))) for nb in nabla_b[:-1]]
 
     # -- prediction ----------------------------------------------------------
 
@@ -133,7 +196,7 @@ class MLP(object):
         """The output layer's activations, ``(n, sizes[-1])``."""
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
-        return self._kernels().feedforward(self.weights, self.biases, X)
+        return self._kernels().feedforward(self.weights, self.biases, X, self.spec)
 
     def predict(self, X):
         """The index of the most active output neuron for each row of ``X``."""
@@ -143,13 +206,17 @@ class MLP(object):
         """The fraction of rows classified correctly (``y``: labels or one-hot)."""
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
-        return self._accuracy_of(self._kernels(), X, self._targets(y, len(X), "y"))
+        outputs = self._kernels().feedforward(self.weights, self.biases, X, self.spec)
+        return _accuracy_from(outputs, self._targets(y, len(X), "y"))
 
-    def cost_of(self, X, y, l2=0.0):
-        """The book's total cost on ``(X, y)``: mean cost plus the L2 term."""
+    def cost_of(self, X, y, l2=0.0, l1=0.0):
+        """The book's total cost on ``(X, y)``: the mean cost plus the L2 term
+        ``0.5*(l2/n)*sum(w**2)`` and the L1 term ``(l1/n)*sum(|w|)``."""
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         self._check_parameters()
-        return self._cost_of(self._kernels(), X, self._targets(y, len(X), "y"), check_real(l2, "l2"))
+        outputs = self._kernels().feedforward(self.weights, self.biases, X, self.spec)
+        return self._cost_from(outputs, self._targets(y, len(X), "y"), check_real(l2, "l2"),
+                               check_real(l1, "l1"))
 
     # -- saving --------------------------------------------------------------
 
@@ -158,7 +225,8 @@ class MLP(object):
         format (so ``fastnn.network2.load`` and the book's program read it)."""
         self._check_parameters()
         _serialize.save(filename, self.sizes, self.weights, self.biases, self.cost.__name__,
-                        dtype=np.dtype(self.dtype).name)
+                        dtype=np.dtype(self.dtype).name, activation=self.activation,
+                        output=self.output)
 
     @classmethod
     def load(cls, filename, backend=None, dtype=None):
@@ -166,7 +234,12 @@ class MLP(object):
         sizes, weights, biases, cost, data = _serialize.load(filename)
         dtype = check_dtype(dtype or data.get("dtype", "float64"))
         net = cls.__new__(cls)
-        net.sizes, net.cost, net.init, net.dtype = sizes, cost, "default", dtype
+        try:
+            net.spec = trainer.Spec(data.get("activation", "sigmoid"), data.get("output", "sigmoid"),
+                                    cost)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
+        net.sizes, net.init, net.dtype = sizes, "default", dtype
         net.backend = None if backend is None else check_backend(backend)
         net.rng = np.random.default_rng()
         net.weights = [w.astype(dtype) for w in weights]
@@ -179,7 +252,7 @@ class MLP(object):
     def _kernels(self):
         kernels = trainer.kernels(self.backend)
         if kernels is not trainer.kernels("numpy"):
-            kernel_code(self.cost)
+            self.spec.check_compiled()
         return kernels
 
     def _targets(self, y, n, name):
@@ -212,12 +285,15 @@ class MLP(object):
             check_finite(self.weights[l], "weights[{}]".format(l))
             check_finite(self.biases[l], "biases[{}]".format(l))
 
-    def _cost_of(self, kernels, X, Y, lmbda):
-        outputs = kernels.feedforward(self.weights, self.biases, X)
-        total = self.cost.fn(outputs, Y) / len(X)
-        total += 0.5 * (lmbda / len(X)) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
+    def _cost_from(self, outputs, Y, l2, l1):
+        n = len(Y)
+        total = self.cost.fn(outputs, Y) / n
+        if l2:
+            total += 0.5 * (l2 / n) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
+        if l1:
+            total += (l1 / n) * sum(np.abs(w).sum() for w in self.weights)
         return float(total)
 
-    def _accuracy_of(self, kernels, X, Y):
-        outputs = kernels.feedforward(self.weights, self.biases, X)
-        return float(np.mean(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1)))
+
+def _accuracy_from(outputs, Y):
+    return float(np.mean(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1)))

@@ -18,7 +18,6 @@ import numpy as np
 
 from . import trainer
 from ._book import BookNetwork
-from ._validation import check_epochs, check_positive_int, check_real
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import QuadraticCost
 
@@ -43,6 +42,9 @@ class Network(BookNetwork):
         self.weights = [np.random.randn(y, x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
+    def _spec(self):
+        return trainer.Spec("sigmoid", "sigmoid", QuadraticCost)
+
     def feedforward(self, a):
         """Return the output of the network if ``a`` is input (a (n, 1)
         column, or several columns side by side)."""
@@ -60,43 +62,32 @@ class Network(BookNetwork):
         ``random.shuffle`` once per epoch (``fastnn.set_shuffle("python2")``
         shuffles as Python 2.7 did).  The lists are converted to arrays once,
         here; each epoch then runs in a single kernel call."""
-        epochs = check_epochs(epochs)
-        mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
-        eta = check_real(eta, "eta")
-        X, Y = self._arrays(training_data, "training_data", "vector")
         if test_data:
             X_test, y_test = self._arrays(test_data, "test_data", "label")
             n_test = len(test_data)
-        weights, biases = self._parameters(fresh=True)
-        kernels = self._kernels()
 
-        def report(j):
+        def report(j, weights, biases, X, Y):
             if test_data:
                 print("Epoch {0}: {1} / {2}".format(
                     j, self._count_correct(X_test, y_test, weights, biases), n_test))
             else:
                 print("Epoch {0} complete".format(j))
 
-        order = trainer.BookOrder(len(X))
-        try:
-            trainer.sgd(kernels, weights, biases, X, Y, epochs, mini_batch_size, eta, 0.0,
-                        QuadraticCost, order, report)
-        finally:
-            order.apply_to(training_data)
+        self._train(training_data, epochs, mini_batch_size, eta, 0.0, report)
 
     def update_mini_batch(self, mini_batch, eta):
         """Update the network's weights and biases by applying gradient
         descent using backpropagation to a single mini batch.  The
         ``mini_batch`` is a list of tuples ``(x, y)``, and ``eta`` is the
         learning rate."""
-        self._update_mini_batch(mini_batch, eta, 0.0, 1, QuadraticCost)
+        self._update_mini_batch(mini_batch, eta, 0.0, 1)
 
     def backprop(self, x, y):
         """Return a tuple ``(nabla_b, nabla_w)`` representing the gradient
         for the cost function C_x.  ``nabla_b`` and ``nabla_w`` are
         layer-by-layer lists of numpy arrays, similar to ``self.biases`` and
         ``self.weights``."""
-        return self._backprop(x, y, QuadraticCost)
+        return self._backprop(x, y)
 
     def evaluate(self, test_data):
         """Return the number of test inputs for which the neural network

@@ -78,10 +78,10 @@ class Network(BookNetwork):
         return self._feedforward(a)
 
     def _cost(self):
-        cost = cost_class(self.cost)
-        if (self.backend or trainer.get_backend()) == "cython":
-            kernel_code(cost)   # a clear error for a cost the compiled kernels lack
-        return cost
+        return cost_class(self.cost)
+
+    def _spec(self):
+        return trainer.Spec("sigmoid", "sigmoid", self._cost())
 
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             lmbda = 0.0,
@@ -113,28 +113,23 @@ class Network(BookNetwork):
         over the whole data set.  Training data is shuffled in place once per
         epoch, as in the book.
         """
-        epochs = check_epochs(epochs)
-        mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
-        eta = check_real(eta, "eta")
-        lmbda = check_real(lmbda, "lmbda")
         cost = self._cost()
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
         if monitor_evaluation and not evaluation_data:
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
-        X, Y = self._arrays(training_data, "training_data", "vector")
-        n = len(training_data)
         if monitor_evaluation:
             n_data = len(evaluation_data)
             X_eval, y_eval = self._arrays(evaluation_data, "evaluation_data", "label")
-        weights, biases = self._parameters(fresh=True)
-        kernels = self._kernels()
+        spec = self._spec()
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
 
-        def monitor(j):
+        def monitor(j, weights, biases, X, Y):
+            kernels = self._kernels()
             print("Epoch %s training complete" % j)
             if monitor_training_cost or monitor_training_accuracy:
-                outputs = kernels.feedforward(weights, biases, X)
+                outputs = kernels.feedforward(weights, biases, X, spec)
+                trainer.warn_if_saturated(outputs, j, "training data")
             if monitor_training_cost:
                 cost_value = self._total_cost(outputs, Y, lmbda, cost)
                 training_cost.append(cost_value)
@@ -142,9 +137,10 @@ class Network(BookNetwork):
             if monitor_training_accuracy:
                 accuracy = int(np.sum(np.argmax(outputs, axis=1) == np.argmax(Y, axis=1)))
                 training_accuracy.append(accuracy)
-                print("Accuracy on training data: {} / {}".format(accuracy, n))
+                print("Accuracy on training data: {} / {}".format(accuracy, len(X)))
             if monitor_evaluation:
-                outputs = kernels.feedforward(weights, biases, X_eval)
+                outputs = kernels.feedforward(weights, biases, X_eval, spec)
+                trainer.warn_if_saturated(outputs, j, "evaluation data")
             if monitor_evaluation_cost:
                 cost_value = self._total_cost(outputs, one_hot(y_eval, self.sizes[-1], np.float64), lmbda, cost)
                 evaluation_cost.append(cost_value)
@@ -155,12 +151,7 @@ class Network(BookNetwork):
                 print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
             print()
 
-        order = trainer.BookOrder(n)
-        try:
-            trainer.sgd(kernels, weights, biases, X, Y, epochs, mini_batch_size, eta, lmbda,
-                        cost, order, monitor)
-        finally:
-            order.apply_to(training_data)
+        self._train(training_data, epochs, mini_batch_size, eta, lmbda, monitor)
         return evaluation_cost, evaluation_accuracy, \
             training_cost, training_accuracy
 
@@ -173,14 +164,14 @@ class Network(BookNetwork):
 
         """
         n = check_positive_int(n, "n")
-        self._update_mini_batch(mini_batch, eta, lmbda, n, self._cost())
+        self._update_mini_batch(mini_batch, eta, lmbda, n)
 
     def backprop(self, x, y):
         """Return a tuple ``(nabla_b, nabla_w)`` representing the
         gradient for the cost function C_x.  ``nabla_b`` and
         ``nabla_w`` are layer-by-layer lists of numpy arrays, similar
         to ``self.biases`` and ``self.weights``."""
-        return self._backprop(x, y, self._cost())
+        return self._backprop(x, y)
 
     def accuracy(self, data, convert=False):
         """Return the number of inputs in ``data`` for which the neural
@@ -222,7 +213,7 @@ class Network(BookNetwork):
         else:
             X, Y = self._arrays(data, "data", "vector")
         weights, biases = self._parameters(fresh=False)
-        outputs = self._kernels().feedforward(weights, biases, X)
+        outputs = self._kernels().feedforward(weights, biases, X, self._spec())
         return self._total_cost(outputs, Y, lmbda, cost_class(self.cost))
 
     def _total_cost(self, outputs, Y, lmbda, cost):

@@ -14,69 +14,92 @@ Every function here has a twin with the same name and arguments in
   book's ``(sizes[l], 1)`` columns, so updates land in the caller's arrays);
 * ``X`` is ``(n, sizes[0])`` and ``Y`` is ``(n, sizes[-1])``, one row per
   example, all of one float dtype;
-* ``cost`` is a cost class from ``fastnn.costs`` (any class with ``fn`` and
-  ``delta`` works here; the compiled twin knows the two built-in ones).
+* ``spec`` (``fastnn.trainer.Spec``; None: sigmoid neurons, quadratic cost)
+  names the activations and the cost; here the cost class's own ``delta``
+  runs, so any class with ``fn`` and ``delta`` trains on this path;
+* ``step`` (``fastnn.optimizers.Step``) holds the learning rate, the
+  regularization, the momentum and its velocities.
 
 Inputs are validated by the callers, once, before any kernel runs.
 """
-from .activations import sigmoid, sigmoid_prime
+import numpy as np
+
+from . import activations, optimizers
+from .costs import QuadraticCost
 
 
-def feedforward(weights, biases, X):
+class _SigmoidNet(object):
+    activation_name = output_name = "sigmoid"
+    cost_class = QuadraticCost
+
+
+def _layer_activations(spec, n_layers):
+    spec = spec or _SigmoidNet
+    return [spec.activation_name] * (n_layers - 1) + [spec.output_name], spec.cost_class
+
+
+def feedforward(weights, biases, X, spec=None):
     """Return the output layer's activations for every row of ``X``."""
+    acts, _ = _layer_activations(spec, len(weights))
     a = X
-    for w, b in zip(weights, biases):
-        a = sigmoid(a @ w.T + b)
+    for w, b, act in zip(weights, biases, acts):
+        a = activations.FUNCTIONS[act](a @ w.T + b)
     return a
 
 
-def backprop(weights, biases, X, Y, cost):
+def backprop(weights, biases, X, Y, spec=None):
     """Return ``(nabla_b, nabla_w)``, the gradient of the cost summed over the
     rows of ``X``: lists shaped like ``biases`` and ``weights``."""
+    acts, cost = _layer_activations(spec, len(weights))
     # feedforward, remembering every z and activation
     activation = X
-    activations = [X]
+    outputs = [X]
     zs = []
-    for w, b in zip(weights, biases):
+    for w, b, act in zip(weights, biases, acts):
         z = activation @ w.T + b
         zs.append(z)
-        activation = sigmoid(z)
-        activations.append(activation)
+        activation = activations.FUNCTIONS[act](z)
+        outputs.append(activation)
     # backward pass: equations (BP1)-(BP4), a row per example
     nabla_b = [None] * len(weights)
     nabla_w = [None] * len(weights)
-    delta = cost.delta(zs[-1], activations[-1], Y)
+    delta = cost.delta(zs[-1], outputs[-1], Y)
     nabla_b[-1] = delta.sum(axis=0)
-    nabla_w[-1] = delta.T @ activations[-2]
+    nabla_w[-1] = delta.T @ outputs[-2]
     for l in range(2, len(weights) + 1):
-        delta = (delta @ weights[-l+1]) * sigmoid_prime(zs[-l])
+        delta = (delta @ weights[-l+1]) * activations.prime_from_output(acts[-l], outputs[-l])
         nabla_b[-l] = delta.sum(axis=0)
-        nabla_w[-l] = delta.T @ activations[-l-1]
+        nabla_w[-l] = delta.T @ outputs[-l-1]
     return nabla_b, nabla_w
 
 
-def update_mini_batch(weights, biases, X, Y, eta, lmbda, n, cost):
-    """One step of gradient descent on the mini-batch ``X, Y``, in place.
-
-    The weights decay as network2 applies L2 regularization,
-    ``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``; with ``lmbda = 0`` this
-    is exactly network.py's update.
-    """
-    nabla_b, nabla_w = backprop(weights, biases, X, Y, cost)
+def update_mini_batch(weights, biases, X, Y, spec, step):
+    """One step of the optimizer on the mini-batch ``X, Y``, in place (see
+    ``fastnn.optimizers`` for the rules; plain SGD with L2 is network2's
+    ``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``)."""
+    nabla_b, nabla_w = backprop(weights, biases, X, Y, spec)
     m = len(X)
-    for w, nw in zip(weights, nabla_w):
-        w[...] = (1-eta*(lmbda/n))*w - (eta/m)*nw
-    for b, nb in zip(biases, nabla_b):
-        b[...] = b - (eta/m)*nb
+    velocities = step.velocities if step.momentum > 0 else [(None, None)] * len(weights)
+    for w, nw, (vw, _) in zip(weights, nabla_w, velocities):
+        optimizers.apply(w, nw, vw, step, m, True)
+    for b, nb, (_, vb) in zip(biases, nabla_b, velocities):
+        optimizers.apply(b, nb, vb, step, m, False)
 
 
-def sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost):
-    """One epoch of mini-batch SGD, in place.
+def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, count=None,
+          num_threads=None):
+    """Mini-batch SGD in place: mini-batches ``first .. first+count-1``
+    (``count`` None: to the end) of the epoch.
 
-    ``order`` lists the rows of ``X`` in the order this epoch visits them;
-    consecutive runs of ``mini_batch_size`` rows form the mini-batches (the
-    last may be shorter, as in the book).
+    ``order`` lists the rows of ``X`` in the order this epoch visits them
+    (None: in their order); consecutive runs of ``mini_batch_size`` rows form
+    the mini-batches (the last may be shorter, as in the book).
+    ``num_threads`` is accepted for symmetry with the compiled twin.
     """
-    for k in range(0, len(order), mini_batch_size):
-        batch = order[k:k+mini_batch_size]
-        update_mini_batch(weights, biases, X[batch], Y[batch], eta, lmbda, n, cost)
+    rows = np.arange(len(X)) if order is None else np.asarray(order)
+    starts = range(first * mini_batch_size, len(rows), mini_batch_size)
+    if count is not None:
+        starts = starts[:count]
+    for k in starts:
+        batch = rows[k:k+mini_batch_size]
+        update_mini_batch(weights, biases, X[batch], Y[batch], spec, step)

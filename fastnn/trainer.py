@@ -1,20 +1,36 @@
-"""The one mini-batch SGD loop, shared by both backends and every front end.
+"""The one training loop, shared by every front end and both backends.
 
-The loop itself is short: each epoch it asks for the order in which to visit
-the training rows, hands the whole epoch to a kernel module (``sgd_epoch``),
-checks that the weights are still finite, and reports the epoch.  Everything
-random is drawn here in Python, never inside a kernel, so the numpy reference
-and the compiled kernels see exactly the same mini-batches.
+``run`` trains an *engine* (the arrays of one network, its data and its
+kernels) epoch by epoch.  Each epoch the engine draws its visiting order (or
+keeps network3's in-order batches), and the loop hands the kernels a *chunk*
+of mini-batches per call, sized so that a call lasts about a fifth of a
+second.  Between chunks it checks that the parameters are still finite,
+reports progress and lets Python run its signal handlers: Ctrl-C stops
+training within a fraction of a second, leaving the weights as the last
+finished chunk left them.  After each epoch it runs the front end's
+monitors and callbacks, asks the learning-rate schedule for the next rate,
+and applies early stopping.
 
+Everything random is drawn in Python, never inside a kernel, so the numpy
+reference and the compiled kernels see exactly the same mini-batches.
 Kernel modules are ``fastnn.reference`` (numpy) and ``fastnn._core._dense``
-(compiled); they expose the same functions with the same arguments.
+(compiled) for fully connected networks; network3 has its own pair and its
+own engine (``fastnn.network3``) on this same loop.
 """
 import random
+import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import activations, costs
 from ._config import check_backend, get_backend, get_shuffle
+from .optimizers import Schedule
+
+#: How long one kernel call should last, in seconds: short enough that
+#: Ctrl-C and progress bars respond, long enough that the calls cost nothing.
+CHUNK_SECONDS = 0.2
 
 
 class TrainingDiverged(FloatingPointError):
@@ -22,8 +38,13 @@ class TrainingDiverged(FloatingPointError):
     rate ``eta`` is almost always too large when this happens."""
 
 
+class StopTraining(Exception):
+    """Raise from an epoch callback (``on_epoch``) to end training after that
+    epoch; returning ``False`` from it does the same."""
+
+
 def kernels(backend=None):
-    """The kernel module for ``backend`` (``None``: the process-wide default)."""
+    """The dense kernel module for ``backend`` (``None``: the process-wide default)."""
     name = get_backend() if backend is None else check_backend(backend)
     if name == "numpy":
         from . import reference
@@ -32,23 +53,131 @@ def kernels(backend=None):
     return _dense
 
 
-def sgd(kernel_module, weights, biases, X, Y, epochs, mini_batch_size, eta, lmbda, cost,
-        next_order, after_epoch=None):
-    """Train ``weights`` and ``biases`` in place for ``epochs`` epochs.
+class Spec(object):
+    """What the kernels need to know about a fully connected network besides
+    its arrays: the hidden layers' activation, the output layer's, and the
+    cost, as the integer codes the compiled kernels take (``cost_class``
+    too, for the numpy path, which calls its ``fn`` and ``delta``).
 
-    ``X`` and ``Y`` are validated, C-contiguous arrays of the weights' dtype.
-    ``next_order()`` returns the row order of the next epoch (an index array);
-    ``after_epoch(epoch)`` runs after each one (monitoring, printing).
-    Raises TrainingDiverged, naming the epoch, if the weights stop being finite.
+    A softmax output goes with the log-likelihood cost, and only with it.
     """
-    n = len(X)
+
+    def __init__(self, activation="sigmoid", output="sigmoid", cost=costs.CrossEntropyCost):
+        self.activation_name = activations.check(activation, activations.HIDDEN, "activation")
+        self.output_name = activations.check(output, activations.OUTPUTS, "output")
+        self.cost_class = costs.cost_class(cost)
+        softmax = output == "softmax"
+        log_likelihood = self.cost_class is costs.LogLikelihoodCost
+        if softmax and not log_likelihood:
+            raise ValueError("output='softmax' needs cost='log_likelihood' (softmax outputs are "
+                             "trained on their log-likelihood), not {}".format(self.cost_class.__name__))
+        if log_likelihood and not softmax:
+            raise ValueError("cost='log_likelihood' needs output='softmax', not {!r}".format(output))
+        self.activation = activations.CODES[self.activation_name]
+        self.output = activations.CODES[self.output_name]
+        self.cost = costs.CODES.get(self.cost_class, -1)
+
+    def check_compiled(self):
+        """A clear error for a cost the compiled kernels do not implement."""
+        costs.kernel_code(self.cost_class)
+
+    def __repr__(self):
+        return "Spec(activation={!r}, output={!r}, cost={})".format(
+            self.activation_name, self.output_name, self.cost_class.__name__)
+
+
+# -- the loop ---------------------------------------------------------------------
+
+def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stopping=None,
+        restore_best=False):
+    """Train ``engine`` for up to ``epochs`` epochs.
+
+    ``engine`` has ``batches`` (mini-batches per epoch), ``begin_epoch(epoch)``,
+    ``train(first, count, eta)`` (mini-batches ``first .. first+count-1`` of
+    this epoch) and ``parameters()`` (its arrays, updated in place).
+    ``schedule`` is an ``optimizers.Schedule``.  ``after_epoch(epoch, eta)``
+    returns the epoch's record (a dict; ``val_accuracy`` in it drives the
+    schedule and early stopping) or ``False`` to stop; it may raise
+    ``StopTraining``.  ``on_progress(done, total)`` is called after each
+    chunk.  ``early_stopping`` is None or the number of epochs without a new
+    best validation accuracy after which training stops; with
+    ``restore_best`` the parameters of the best epoch are put back at the end.
+    Returns the number of epochs run.  Raises TrainingDiverged, naming the
+    epoch, when the parameters stop being finite.
+    """
+    best, best_epoch, best_params = None, None, None
+    epochs_run = 0
     with one_blas_thread():
         for epoch in range(epochs):
-            order = next_order()
-            kernel_module.sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost)
-            check_not_diverged(weights, biases, epoch)
-            if after_epoch is not None:
-                after_epoch(epoch)
+            eta = schedule.at(epoch)
+            engine.begin_epoch(epoch)
+            total = engine.batches
+            done, count = 0, 1
+            while done < total:
+                count = min(count, total - done)
+                started = time.perf_counter()
+                engine.train(done, count, eta)
+                elapsed = time.perf_counter() - started
+                check_finite_parameters(engine.parameters(), epoch)
+                done += count
+                if on_progress is not None:
+                    on_progress(done, total)
+                count = next_chunk(count, elapsed)
+            epochs_run = epoch + 1
+            try:
+                record = after_epoch(epoch, eta) if after_epoch is not None else None
+            except StopTraining:
+                break
+            if record is False:
+                break
+            accuracy = record.get("val_accuracy") if isinstance(record, dict) else None
+            if accuracy is not None and (best is None or accuracy > best):
+                best, best_epoch = accuracy, epoch
+                if restore_best and early_stopping is not None:
+                    best_params = [p.copy() for p in engine.parameters()]
+            if schedule.observe(accuracy):
+                break
+            if early_stopping is not None and best_epoch is not None \
+                    and epoch - best_epoch >= early_stopping:
+                break
+    if best_params is not None:
+        for p, saved in zip(engine.parameters(), best_params):
+            p[...] = saved
+    return epochs_run
+
+
+def next_chunk(count, elapsed):
+    """The next chunk's size in mini-batches: about ``CHUNK_SECONDS`` of work
+    at the rate just measured, growing at most fourfold per call."""
+    if elapsed <= 0:
+        return count * 4
+    return max(1, min(count * 4, int(count * CHUNK_SECONDS / elapsed)))
+
+
+def check_finite_parameters(parameters, epoch):
+    for i, p in enumerate(parameters):
+        if not np.isfinite(p).all():
+            raise TrainingDiverged(
+                "training diverged in epoch {}: parameter array {} became NaN or infinite "
+                "(is the learning rate eta too large?)".format(epoch, i))
+
+
+def check_not_diverged(weights, biases, epoch):
+    for l, (w, b) in enumerate(zip(weights, biases), start=1):
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise TrainingDiverged(
+                "training diverged in epoch {}: the weights or biases of layer {} became NaN "
+                "or infinite (is the learning rate eta too large?)".format(epoch, l))
+
+
+def warn_if_saturated(outputs, epoch, what):
+    """Warn when every output of every example sits at 0 or 1: the network has
+    saturated (the learning rate is far too large) and learns nothing more,
+    although nothing became NaN."""
+    if outputs.size and np.all((outputs < 1e-6) | (outputs > 1 - 1e-6)):
+        warnings.warn("epoch {}: every output neuron is saturated (0 or 1) for every example "
+                      "of the {}; the learning rate is probably far too large".format(epoch, what),
+                      RuntimeWarning, stacklevel=3)
 
 
 def one_blas_thread():
@@ -62,12 +191,40 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def check_not_diverged(weights, biases, epoch):
-    for l, (w, b) in enumerate(zip(weights, biases), start=1):
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise TrainingDiverged(
-                "training diverged in epoch {}: the weights or biases of layer {} became NaN "
-                "or infinite (is the learning rate eta too large?)".format(epoch, l))
+# -- the engine of fully connected networks --------------------------------------
+
+class DenseEngine(object):
+    """A fully connected network and its training data, for ``run``: the
+    ``weights``/``biases`` lists (1-D biases), ``X``/``Y`` rows, ``spec``,
+    an ``optimizers.Step`` and ``next_order()`` drawing each epoch's order."""
+
+    def __init__(self, kernels, weights, biases, X, Y, batch_size, spec, step, next_order):
+        self.kernels, self.weights, self.biases = kernels, weights, biases
+        self.X, self.Y, self.batch_size = X, Y, batch_size
+        self.spec, self.step, self.next_order = spec, step, next_order
+        self.batches = -(-len(X) // batch_size)
+        self.order = None
+
+    def begin_epoch(self, epoch):
+        self.order = self.next_order()
+
+    def train(self, first, count, eta):
+        self.step.eta = eta
+        self.kernels.train(self.weights, self.biases, self.X, self.Y, self.order,
+                           self.batch_size, self.spec, self.step, first, count)
+
+    def parameters(self):
+        return self.weights + self.biases
+
+
+def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, next_order,
+        learning_rate, after_epoch=None, on_progress=None, early_stopping=None,
+        restore_best=False):
+    """Train a fully connected network in place: ``run`` on a ``DenseEngine``.
+    ``learning_rate`` is a Schedule or anything ``Schedule`` takes."""
+    schedule = learning_rate if isinstance(learning_rate, Schedule) else Schedule(learning_rate)
+    engine = DenseEngine(kernel_module, weights, biases, X, Y, batch_size, spec, step, next_order)
+    return run(engine, epochs, schedule, after_epoch, on_progress, early_stopping, restore_best)
 
 
 # -- shuffling, as the book's programs do it -------------------------------------

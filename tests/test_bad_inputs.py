@@ -1332,7 +1332,7 @@ BAD_FILES = [
     ("no weights", lambda d: d.pop("weights"), None, "missing key\\(s\\) weights"),
     ("no biases", lambda d: d.pop("biases"), None, "missing key\\(s\\) biases"),
     ("no cost", lambda d: d.pop("cost"), None, "missing key\\(s\\) cost"),
-    ("unknown cost", _set(["cost"], "LogLikelihoodCost"), None, "unknown cost 'LogLikelihoodCost'"),
+    ("unknown cost", _set(["cost"], "MyOwnCost"), None, "unknown cost 'MyOwnCost'"),
     ("lowercase cost name", _set(["cost"], "cross_entropy"), None, "unknown cost 'cross_entropy'"),
     ("null cost", _set(["cost"], None), None, "unknown cost None"),
     ("numeric cost", _set(["cost"], 1), None, "unknown cost 1"),

@@ -22,7 +22,8 @@ sizes, both costs, lmbda 0 and 5) and set about 10-20x above the worst seen:
 import numpy as np
 import pytest
 
-from fastnn import costs, reference
+from fastnn import costs, reference, trainer
+from fastnn.optimizers import Step
 from fastnn._core import _dense
 from helpers import assert_close
 
@@ -33,6 +34,22 @@ SIZES = [[7, 5, 4, 3], [784, 30, 10], [6, 4]]
 RTOL_STEP = {np.float64: 1e-12, np.float32: 1e-5}
 RTOL_EPOCH = {np.float64: 1e-12, np.float32: 1e-3}
 ATOL_MNIST = {np.float64: 1e-8, np.float32: 3e-4}
+
+
+def spec_of(cost):
+    """The sigmoid network of chapters 1-3 with ``cost``, as the kernels take it."""
+    return trainer.Spec("sigmoid", "sigmoid", cost)
+
+
+def sgd_epoch(module, weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost, **kw):
+    """An epoch of plain SGD with L2 (network2's step) through ``module.train``."""
+    module.train(weights, biases, X, Y, order, mini_batch_size, spec_of(cost),
+                 Step(eta, n, l2=lmbda), **kw)
+
+
+def update_mini_batch(module, weights, biases, X, Y, eta, lmbda, n, cost, **kw):
+    """One step on the whole of ``X``, in row order."""
+    module.train(weights, biases, X, Y, None, len(X), spec_of(cost), Step(eta, n, l2=lmbda), **kw)
 
 
 def make_net(sizes, dtype, rng):
@@ -85,8 +102,8 @@ def test_backprop(dtype, cost, sizes):
     rng = np.random.default_rng(2)
     weights, biases = make_net(sizes, dtype, rng)
     X, Y = make_data(sizes, 37, dtype, rng)
-    nabla_b, nabla_w = _dense.backprop(weights, biases, X, Y, cost)
-    ref_b, ref_w = reference.backprop(weights, biases, X, Y, cost)
+    nabla_b, nabla_w = _dense.backprop(weights, biases, X, Y, spec_of(cost))
+    ref_b, ref_w = reference.backprop(weights, biases, X, Y, spec_of(cost))
     assert len(nabla_b) == len(nabla_w) == len(weights)
     for l in range(len(weights)):
         assert_close(nabla_b[l], ref_b[l], "layer {} nabla_b".format(l), rtol=RTOL_STEP[dtype])
@@ -102,8 +119,8 @@ def test_update_mini_batch(dtype, cost, lmbda, sizes):
     weights, biases = make_net(sizes, dtype, rng)
     ref_weights, ref_biases = copy_net(weights, biases)
     X, Y = make_data(sizes, 10, dtype, rng)
-    _dense.update_mini_batch(weights, biases, X, Y, 3.0, lmbda, 1000, cost)
-    reference.update_mini_batch(ref_weights, ref_biases, X, Y, 3.0, lmbda, 1000, cost)
+    update_mini_batch(_dense, weights, biases, X, Y, 3.0, lmbda, 1000, cost)
+    update_mini_batch(reference, ref_weights, ref_biases, X, Y, 3.0, lmbda, 1000, cost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "update_mini_batch",
                      rtol=RTOL_STEP[dtype])
 
@@ -114,9 +131,9 @@ def test_cost_instance_and_single_row():
     weights, biases = make_net([5, 4, 2], np.float64, rng)
     ref_weights, ref_biases = copy_net(weights, biases)
     X, Y = make_data([5, 4, 2], 1, np.float64, rng)
-    _dense.update_mini_batch(weights, biases, X, Y, 0.5, 1.0, 10, costs.CrossEntropyCost())
-    reference.update_mini_batch(ref_weights, ref_biases, X, Y, 0.5, 1.0, 10,
-                                costs.CrossEntropyCost)
+    update_mini_batch(_dense, weights, biases, X, Y, 0.5, 1.0, 10, costs.CrossEntropyCost())
+    update_mini_batch(reference, ref_weights, ref_biases, X, Y, 0.5, 1.0, 10,
+                      costs.CrossEntropyCost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "one row", rtol=1e-12)
 
 
@@ -135,8 +152,8 @@ def test_sgd_epoch(dtype, cost, lmbda, sizes):
     ref_weights, ref_biases = copy_net(weights, biases)
     X, Y = make_data(sizes, 300, dtype, rng)
     order = rng.permutation(300)
-    _dense.sgd_epoch(weights, biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
-    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
+    sgd_epoch(_dense, weights, biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
+    sgd_epoch(reference, ref_weights, ref_biases, X, Y, order, 7, 0.5, lmbda, 300, cost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "sgd_epoch",
                      rtol=RTOL_EPOCH[dtype])
 
@@ -154,11 +171,11 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
     results = []
     for num_threads in (1, 2):
         w, b = copy_net(weights, biases)
-        _dense.sgd_epoch(w, b, X, Y, list(order), 10, 0.5, 5.0, 200,
+        sgd_epoch(_dense, w, b, X, Y, list(order), 10, 0.5, 5.0, 200,
                          costs.CrossEntropyCost, num_threads=num_threads)
         results.append((w, b))
     ref_weights, ref_biases = copy_net(weights, biases)
-    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 10, 0.5, 5.0, 200,
+    sgd_epoch(reference, ref_weights, ref_biases, X, Y, order, 10, 0.5, 5.0, 200,
                         costs.CrossEntropyCost)
     for num_threads, (w, b) in zip((1, 2), results):
         assert_net_close(w, b, ref_weights, ref_biases, "{} thread(s)".format(num_threads),
@@ -188,14 +205,14 @@ def test_sgd_epoch_weights_alignment(dtype, rows):
     X, Y = make_data(sizes, 300, dtype, rng)
     order = rng.permutation(300)[:rows]
     ref_weights, ref_biases = copy_net(weights, biases)
-    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 7, 0.5, 5.0, 300,
+    sgd_epoch(reference, ref_weights, ref_biases, X, Y, order, 7, 0.5, 5.0, 300,
                         costs.CrossEntropyCost)
     results = []
     for offset in (0, 16, 8 if dtype == np.float64 else 4):
         w, b = copy_net(weights, biases)
         w[0] = at_offset(w[0], offset)
         address = w[0].ctypes.data
-        _dense.sgd_epoch(w, b, X, Y, order, 7, 0.5, 5.0, 300, costs.CrossEntropyCost)
+        sgd_epoch(_dense, w, b, X, Y, order, 7, 0.5, 5.0, 300, costs.CrossEntropyCost)
         assert w[0].ctypes.data == address
         assert_net_close(w, b, ref_weights, ref_biases, "weights[0] at offset {}".format(offset),
                          rtol=RTOL_EPOCH[dtype])
@@ -221,8 +238,8 @@ def test_mnist_epoch(mnist_path, dtype, cost, eta, lmbda):
     weights, biases = make_net([784, 30, 10], dtype, np.random.default_rng(0))
     ref_weights, ref_biases = copy_net(weights, biases)
     order = np.random.default_rng(1).permutation(len(X))
-    _dense.sgd_epoch(weights, biases, X, Y, order, 10, eta, lmbda, len(X), cost)
-    reference.sgd_epoch(ref_weights, ref_biases, X, Y, order, 10, eta, lmbda, len(X), cost)
+    sgd_epoch(_dense, weights, biases, X, Y, order, 10, eta, lmbda, len(X), cost)
+    sgd_epoch(reference, ref_weights, ref_biases, X, Y, order, 10, eta, lmbda, len(X), cost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "MNIST epoch",
                      atol=ATOL_MNIST[dtype])
 
@@ -267,8 +284,8 @@ def test_float32_inputs_feedforward_and_backprop(module, sizes):
     assert_bitwise(module.feedforward(weights, biases, X32),
                    module.feedforward(weights, biases, X64), "feedforward output")
     for cost in COSTS:
-        nb32, nw32 = module.backprop(weights, biases, X32[:37], Y[:37], cost)
-        nb64, nw64 = module.backprop(weights, biases, X64[:37], Y[:37], cost)
+        nb32, nw32 = module.backprop(weights, biases, X32[:37], Y[:37], spec_of(cost))
+        nb64, nw64 = module.backprop(weights, biases, X64[:37], Y[:37], spec_of(cost))
         for l in range(len(weights)):
             assert_bitwise(nb32[l], nb64[l], "{}: layer {} nabla_b".format(cost.__name__, l))
             assert_bitwise(nw32[l], nw64[l], "{}: layer {} nabla_w".format(cost.__name__, l))
@@ -290,8 +307,8 @@ def test_float32_inputs_update_and_epoch(module, cost, sizes):
         results = []
         for X in (X32, X64):
             w, b = copy_net(weights, biases)
-            module.update_mini_batch(w, b, X[:10], Y[:10], 3.0, 5.0, 300, cost, **kwargs)
-            module.sgd_epoch(w, b, X, Y, order, 7, 0.5, 5.0, 300, cost, **kwargs)
+            update_mini_batch(module, w, b, X[:10], Y[:10], 3.0, 5.0, 300, cost, **kwargs)
+            sgd_epoch(module, w, b, X, Y, order, 7, 0.5, 5.0, 300, cost, **kwargs)
             results.append((w, b))
         assert_nets_bitwise(results[0][0], results[0][1], results[1][0], results[1][1],
                             "{} thread(s), X float32 vs float64".format(num_threads or 1))
@@ -307,19 +324,19 @@ def test_float32_inputs_compiled_vs_reference(cost, sizes):
     assert_close(_dense.feedforward(weights, biases, X32),
                  reference.feedforward(weights, biases, X32), "feedforward output",
                  rtol=RTOL_STEP[np.float64])
-    nabla_b, nabla_w = _dense.backprop(weights, biases, X32[:37], Y[:37], cost)
-    ref_b, ref_w = reference.backprop(weights, biases, X32[:37], Y[:37], cost)
+    nabla_b, nabla_w = _dense.backprop(weights, biases, X32[:37], Y[:37], spec_of(cost))
+    ref_b, ref_w = reference.backprop(weights, biases, X32[:37], Y[:37], spec_of(cost))
     for l in range(len(weights)):
         assert_close(nabla_b[l], ref_b[l], "layer {} nabla_b".format(l), rtol=RTOL_STEP[np.float64])
         assert_close(nabla_w[l], ref_w[l], "layer {} nabla_w".format(l), rtol=RTOL_STEP[np.float64])
     ref_weights, ref_biases = copy_net(weights, biases)
-    _dense.update_mini_batch(weights, biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
-    reference.update_mini_batch(ref_weights, ref_biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
+    update_mini_batch(_dense, weights, biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
+    update_mini_batch(reference, ref_weights, ref_biases, X32[:10], Y[:10], 3.0, 5.0, 300, cost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "update_mini_batch",
                      rtol=RTOL_STEP[np.float64])
     order = rng.permutation(300)
-    _dense.sgd_epoch(weights, biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
-    reference.sgd_epoch(ref_weights, ref_biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
+    sgd_epoch(_dense, weights, biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
+    sgd_epoch(reference, ref_weights, ref_biases, X32, Y, order, 7, 0.5, 5.0, 300, cost)
     assert_net_close(weights, biases, ref_weights, ref_biases, "sgd_epoch",
                      rtol=RTOL_EPOCH[np.float64])
 
@@ -338,7 +355,7 @@ def test_float32_inputs_mnist_epoch(mnist_path):
     results = []
     for X in (X32, X32.astype(np.float64)):
         w, b = copy_net(weights, biases)
-        _dense.sgd_epoch(w, b, X, Y, order, 10, 0.5, 5.0, len(X), costs.CrossEntropyCost)
+        sgd_epoch(_dense, w, b, X, Y, order, 10, 0.5, 5.0, len(X), costs.CrossEntropyCost)
         results.append((w, b))
     assert_nets_bitwise(results[0][0], results[0][1], results[1][0], results[1][1],
                         "MNIST epoch, X float32 vs float64")
@@ -360,7 +377,7 @@ def epoch(weights, biases, X, Y, order=None, mini_batch_size=4, eta=0.5, lmbda=0
           cost=costs.QuadraticCost):
     if order is None:
         order = np.arange(len(X))
-    _dense.sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost)
+    sgd_epoch(_dense, weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost)
 
 
 def test_guard_dtypes(net):
@@ -371,7 +388,7 @@ def test_guard_dtypes(net):
         epoch([w.astype(np.float32) for w in weights], [b.astype(np.float32) for b in biases],
               X, Y.astype(np.float32))
     with pytest.raises(TypeError, match="Y has dtype float32"):
-        _dense.backprop(weights, biases, X, Y.astype(np.float32), costs.QuadraticCost)
+        _dense.backprop(weights, biases, X, Y.astype(np.float32), spec_of(costs.QuadraticCost))
     with pytest.raises(TypeError, match=r"biases\[1\] has dtype float32"):
         _dense.feedforward(weights, [biases[0], biases[1].astype(np.float32)], X)
     with pytest.raises(TypeError, match="X has dtype int64"):
@@ -465,14 +482,13 @@ def test_guard_scalars(net):
         epoch(weights, biases, X, Y, n=0)
     with pytest.raises(ValueError, match="eta must be a finite number"):
         epoch(weights, biases, X, Y, eta=float("nan"))
-    with pytest.raises(ValueError, match="lmbda must be a finite number"):
+    with pytest.raises(ValueError, match="l2 must be a finite number"):
         epoch(weights, biases, X, Y, lmbda=float("inf"))
-    with pytest.raises(ValueError, match="update_mini_batch needs at least one row"):
-        _dense.update_mini_batch(weights, biases, X[:0], Y[:0], 0.5, 0.0, 1,
-                                 costs.QuadraticCost)
+    with pytest.raises(ValueError, match="mini_batch_size must be >= 1"):
+        update_mini_batch(_dense, weights, biases, X[:0], Y[:0], 0.5, 0.0, 1, costs.QuadraticCost)
     with pytest.raises(ValueError, match="num_threads must be >= 1"):
-        _dense.sgd_epoch(weights, biases, X, Y, np.arange(20), 4, 0.5, 0.0, 20,
-                         costs.QuadraticCost, num_threads=0)
+        sgd_epoch(_dense, weights, biases, X, Y, np.arange(20), 4, 0.5, 0.0, 20,
+                  costs.QuadraticCost, num_threads=0)
 
 
 def test_guard_cost(net):
@@ -487,7 +503,7 @@ def test_guard_cost(net):
         def delta(z, a, y):
             return a - y
 
-    with pytest.raises(ValueError, match="implements QuadraticCost and CrossEntropyCost only"):
+    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy and log-likelihood costs only"):
         epoch(weights, biases, X, Y, cost=LogCost)
-    with pytest.raises(ValueError, match="implements QuadraticCost and CrossEntropyCost only"):
-        _dense.backprop(weights, biases, X, Y, LogCost)
+    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy and log-likelihood costs only"):
+        _dense.backprop(weights, biases, X, Y, spec_of(LogCost))

@@ -24,7 +24,8 @@ def test_fit_learns_and_reports_history():
     history = net.fit(X[:200], y[:200], epochs=5, batch_size=10, learning_rate=0.5,
                       validation_data=(X[200:], y[200:]), monitor_training=True)
     assert history is net.history and [h["epoch"] for h in history] == list(range(5))
-    assert set(history[0]) == {"epoch", "seconds", "val_cost", "val_accuracy", "train_cost", "train_accuracy"}
+    assert set(history[0]) == {"epoch", "eta", "seconds", "val_cost", "val_accuracy", "train_cost",
+                               "train_accuracy"}
     assert history[-1]["val_accuracy"] >= 0.9
     assert history[-1]["train_cost"] < history[0]["train_cost"]
     assert net.score(X[200:], y[200:]) == history[-1]["val_accuracy"]

@@ -1,12 +1,23 @@
 # cython: language_level=3
-"""Compiled twins of ``fastnn.reference``: sigmoid fully connected networks.
+"""Compiled twins of ``fastnn.reference``: fully connected networks.
 
 Every ``def`` here has the reference's name, arguments and return values and
 does the same arithmetic, written once for float32 and float64 with Cython's
-fused ``floating`` type.  The layout is the reference's: one example per
+fused ``floating`` type, from the layer pieces in ``_layers.pxd`` (which
+network3's kernels share).  The layout is the reference's: one example per
 *row*, ``weights[l]`` C-contiguous ``(n_l, n_{l-1})``, ``biases[l]`` 1-D
 ``(n_l,)`` (updated in place, so views into the book's ``(n_l, 1)`` columns
 see the change).
+
+Two small objects describe the work (the kernels read their attributes and
+import nothing from the Python layer):
+
+* ``spec``: ``activation`` (hidden layers), ``output`` and ``cost``, integer
+  codes (``fastnn.activations.CODES``, ``fastnn.costs.CODES``); None means
+  the book's sigmoid network with the quadratic cost;
+* ``step``: ``eta``, ``n`` (the training set size), ``l2``, ``l1``,
+  ``momentum`` and ``velocities`` (None, or one ``(vw, vb)`` pair of arrays
+  per layer, shaped like the weights and biases, owned by the caller).
 
 The ``def`` functions check their arguments once, cheaply, and then run the
 whole computation in ``cdef ... noexcept nogil`` kernels: the checks are what
@@ -14,33 +25,31 @@ stands between a wrong argument and a segfault, since bounds checking is off.
 
 A mini-batch step follows the book's backpropagation equations:
 
-* forward:  ``Z = A_prev W^T + b`` (one gemm), ``A = sigmoid(Z)``;
-* (BP1) output error, quadratic cost ``(a-y) * a(1-a)``, cross-entropy ``a-y``;
-* (BP2) ``delta_prev = (delta W) * a_prev(1-a_prev)``, with the *old* ``W``;
+* forward:  ``Z = A_prev W^T + b`` (one gemm), ``A = act(Z)`` (softmax on
+  whole rows for a softmax output);
+* (BP1) output error: quadratic cost ``(a-y) * a(1-a)``; cross-entropy with
+  sigmoid outputs and log-likelihood with softmax outputs ``a-y``;
+* (BP2) ``delta_prev = (delta W) * act'(a_prev)``, with the *old* ``W``;
 * (BP3) ``nabla_b = delta`` summed over the rows (in row order, as numpy);
-* (BP4) ``nabla_w = delta^T A_prev``, fused with the step into one gemm,
-  ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``.
+* (BP4) ``nabla_w = delta^T A_prev``; plain SGD fuses it with the step into
+  one gemm, ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``; momentum
+  and L1 take the gradient and step from it (``_layers.param_step``).
 
 Threads (``num_threads``, OpenMP when the module is built with it): the first
 layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
 neurons (rows of ``W_0``) across the threads, which also share the gathering
 of each mini-batch; the small layers above it run on thread 0 between two
-barriers.  The arithmetic is the same whatever the thread count, up to
-rounding: BLAS may block the two halves of a gemm differently than the whole,
-so results differ from one thread's in the last bits.  Only worth it on cores
-that nothing else is using: a barrier whose partner thread is descheduled
-waits for it, three times per mini-batch.  BLAS is called from inside the parallel region: with more than one
-thread, keep BLAS itself to one thread (threadpoolctl) unless every gemm is
-small enough for OpenBLAS's single-threaded small-matrix path (mini-batches of
-10 are).
+barriers.  Results differ from one thread's in the last bits only (BLAS may
+block the two halves of a gemm differently than the whole).  Only worth it
+on cores that nothing else is using.  With more than one thread, keep BLAS
+itself to one thread (threadpoolctl).
 
 Inputs: a float64 network also takes ``X`` in float32 (MNIST's pixels are
 float32, and exactly so).  Every row of ``X`` is converted to float64 as it
 is gathered (or, in ``feedforward``, chunk by chunk) before any arithmetic,
 and the conversion is exact: the results are bit for bit those for
-``X.astype(float64)``, while an epoch reads half the bytes and the caller
-keeps no float64 copy of ``X``.  ``Y``, the weights and the biases always
-have the network's dtype; a float32 network takes float32 ``X`` only.
+``X.astype(float64)``.  ``Y``, the weights and the biases always have the
+network's dtype; a float32 network takes float32 ``X`` only.
 """
 import numbers
 
@@ -48,34 +57,21 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport exp, expf, isfinite
+from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
+from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
+                       COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
+                       act_prime, fc_forward, fc_input_error, fc_weight_step, param_step,
+                       softmax_rows)
 from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
                        fastnn_num_threads, fastnn_thread_num)
-from ..costs import cost_class, kernel_code
 
 cnp.import_array()
 
-
-
-cdef extern from *:
-    """
-    /* float32 inputs to float64, exactly.  Compiled for baseline x86-64
-       (SSE2, 2 floats per instruction), this loop is slower than the memcpy
-       of float64 rows it replaces; so with gcc and glibc it is also compiled
-       for AVX2 and AVX-512, and the loader picks the best the CPU runs (an
-       ifunc: no -march flag, the module stays portable). */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-    __attribute__((target_clones("avx512f", "avx2", "default")))
-    #endif
-    static void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) {
-        for (Py_ssize_t j = 0; j < n; j++)
-            dst[j] = (double)src[j];
-    }
-    """
+cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
 
 #: True when this module was compiled with OpenMP (else ``num_threads`` > 1
@@ -83,9 +79,6 @@ cdef extern from *:
 OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
-    # cost codes, as fastnn.costs.kernel_code gives them
-    QUADRATIC = 0
-    CROSS_ENTROPY = 1
     # rows feedforward pushes through the network at a time
     CHUNK = 256
 
@@ -106,15 +99,6 @@ def max_threads():
 # nogil kernels
 # ---------------------------------------------------------------------------
 
-cdef inline floating sigmoid(floating z) noexcept nogil:
-    """``1/(1+e^-z)``, in the reference's order; ``e^-z = inf`` gives 0."""
-    cdef floating one = 1     # a literal 1.0 would be a C double
-    if floating is float:
-        return one / (one + expf(-z))
-    else:
-        return one / (one + exp(-z))
-
-
 cdef inline void copy_row(floating* dst, const xfloating* src, Py_ssize_t n) noexcept nogil:
     """``dst[:n] = src[:n]``, converting float32 inputs to a float64 network's
     dtype (exactly) on the way."""
@@ -128,43 +112,65 @@ cdef inline void copy_row(floating* dst, const xfloating* src, Py_ssize_t n) noe
             dst[j] = <floating>src[j]
 
 
-cdef void layer_forward(int m, int n_in, int n_out, int j0, int j1,
-                        const floating* a_prev, const floating* w, const floating* b,
+cdef struct Work:
+    # the network: L layers, sizes[0..L], weights and biases, activations
+    int L
+    int* sizes
+    void** W
+    void** B
+    int act, out_act, cost
+    # buffers for up to m_max rows: acts[l] (l = 1..L) and deltas[l]
+    # (l = 0..L-1) are m_max by sizes[l] and sizes[l+1]; two gathered input
+    # buffers (alternate mini-batches use alternate ones) and the targets
+    void** acts
+    void** deltas
+    void* Xb[2]
+    void* Yb
+    # the optimizer: its scalars (s is set per mini-batch), the caller's
+    # velocities (NULL without momentum) and, unless plain, a gradient
+    # buffer per layer
+    double eta
+    Step st
+    void** VW
+    void** VB
+    void** G
+    fastnn_bar_t bar
+
+
+cdef inline int layer_act(Work* wk, int l) noexcept nogil:
+    return wk.out_act if l == wk.L - 1 else wk.act
+
+
+cdef void layer_forward(Work* wk, int l, int m, int j0, int j1, const floating* a_prev,
                         floating* a) noexcept nogil:
-    """Neurons ``j0..j1-1`` of one layer for ``m`` rows: ``a[:, j0:j1] =
-    sigmoid(a_prev W[j0:j1]^T + b[j0:j1])``; ``a`` is ``m`` by ``n_out``."""
-    cdef int i, j
-    if j1 <= j0:
-        return
-    gemm(False, True, m, j1 - j0, n_in, 1.0, a_prev, n_in, w + <Py_ssize_t>j0 * n_in,
-         n_in, 0.0, a + j0, n_out)
-    for i in range(m):
-        for j in range(j0, j1):
-            a[j] = sigmoid(a[j] + b[j])
-        a += n_out
+    """Neurons ``j0..j1-1`` of layer ``l`` for ``m`` rows; a softmax layer is
+    always computed whole, by one thread."""
+    cdef int n_in = wk.sizes[l], n_out = wk.sizes[l + 1]
+    cdef int act = layer_act(wk, l)
+    fc_forward(m, n_in, j0, j1, a_prev, n_in, (<floating**>wk.W)[l], True, n_in,
+               (<floating**>wk.B)[l], 1, act, a, n_out)
+    if act == ACT_SOFTMAX:
+        softmax_rows(m, n_out, a, n_out)
 
 
-cdef void forward(int L, const int* sizes, floating** W, floating** B,
-                  const floating* A0, floating** acts, int m) noexcept nogil:
-    """Feed ``m`` rows ``A0`` through the ``L`` layers: ``acts[l+1]`` (``m`` by
-    ``sizes[l+1]``) receives ``sigmoid(acts[l] W_l^T + b_l)``, ``acts[0]``
-    being ``A0``."""
+cdef void forward(Work* wk, const floating* A0, int m) noexcept nogil:
+    """Feed ``m`` rows ``A0`` through every layer into ``acts[1..L]``."""
     cdef int l
     cdef const floating* a_prev = A0
-    for l in range(L):
-        layer_forward(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], a_prev, W[l], B[l],
-                      acts[l + 1])
+    cdef floating** acts = <floating**>wk.acts
+    for l in range(wk.L):
+        layer_forward(wk, l, m, 0, wk.sizes[l + 1], a_prev, acts[l + 1])
         a_prev = acts[l + 1]
 
 
 cdef void output_error(int cost, const floating* a, const floating* y,
                        floating* delta, Py_ssize_t size) noexcept nogil:
-    """(BP1) The output layer's error for ``size`` outputs: quadratic cost
-    ``(a-y) * sigma'(z)`` with ``sigma'(z) = a(1-a)``; cross-entropy ``a-y``
-    (the sigmoid's derivative cancels)."""
+    """(BP1) The output layer's error: quadratic cost (sigmoid outputs)
+    ``(a-y) * a(1-a)``; cross-entropy (sigmoid) and log-likelihood (softmax)
+    ``a-y``, the activation's derivative having cancelled."""
     cdef Py_ssize_t i
     cdef floating one = 1     # a literal 1 would make the float32 path compute in double
-    if cost == QUADRATIC:
+    if cost == COST_QUADRATIC:
         for i in range(size):
             delta[i] = (a[i] - y[i]) * (a[i] * (one - a[i]))
     else:
@@ -173,15 +179,14 @@ cdef void output_error(int cost, const floating* a, const floating* y,
 
 
 cdef void hidden_error(int m, int n_out, int n_in, const floating* delta,
-                       const floating* w, const floating* a_prev,
+                       const floating* w, const floating* a_prev, int act,
                        floating* delta_prev) noexcept nogil:
-    """(BP2) ``delta_prev = (delta W) * a_prev(1-a_prev)``: the error one layer
+    """(BP2) ``delta_prev = (delta W) * act'(a_prev)``: the error one layer
     down, ``m`` by ``n_in``, from ``delta`` (``m`` by ``n_out``) and ``W``."""
     cdef Py_ssize_t i, size = <Py_ssize_t>m * n_in
-    cdef floating one = 1
-    gemm(False, False, m, n_in, n_out, 1.0, delta, n_out, w, n_in, 0.0, delta_prev, n_in)
+    fc_input_error(m, n_in, n_out, delta, w, True, delta_prev)
     for i in range(size):
-        delta_prev[i] = delta_prev[i] * (a_prev[i] * (one - a_prev[i]))
+        delta_prev[i] = delta_prev[i] * act_prime(act, a_prev[i])
 
 
 cdef void column_sums(int m, int n, const floating* delta, floating* out) noexcept nogil:
@@ -196,42 +201,31 @@ cdef void column_sums(int m, int n, const floating* delta, floating* out) noexce
             out[j] += delta[j]
 
 
-cdef void layer_step(int m, int n_in, int n_out, int j0, int j1,
-                     const floating* delta, const floating* a_prev,
-                     floating* w, floating* b, floating decay, floating step) noexcept nogil:
-    """(BP3), (BP4) and the gradient step for neurons ``j0..j1-1`` of a layer:
-    ``W = decay*W - step * delta^T A_prev`` in one gemm, ``b = b - step *
-    (column sums of delta)``.  ``delta`` is ``m`` by ``n_out``."""
-    cdef int i, j
+cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* delta,
+                     const floating* a_prev, const Step* st) noexcept nogil:
+    """(BP3), (BP4) and the optimizer's step for neurons ``j0..j1-1`` of
+    layer ``l``; ``delta`` is ``m`` by ``n_out``."""
+    cdef int i, j, n_in = wk.sizes[l], n_out = wk.sizes[l + 1]
+    cdef Py_ssize_t row0 = <Py_ssize_t>j0 * n_in
     cdef floating s
+    cdef floating* b = (<floating**>wk.B)[l]
+    cdef floating* g = NULL         # the gradient buffer and velocities, when used
+    cdef floating* vw = NULL
+    cdef floating* vb = NULL
     if j1 <= j0:
         return
-    gemm(True, False, j1 - j0, n_in, m, -step, delta + j0, n_out, a_prev, n_in,
-         decay, w + <Py_ssize_t>j0 * n_in, n_in)
+    if wk.G != NULL:
+        g = (<floating**>wk.G)[l] + row0
+    if wk.VW != NULL:
+        vw = (<floating**>wk.VW)[l] + row0
+        vb = (<floating**>wk.VB)[l]
+    fc_weight_step(j1 - j0, n_in, m, delta + j0, n_out, a_prev, n_in,
+                   (<floating**>wk.W)[l] + row0, g, vw, st)
     for j in range(j0, j1):
         s = delta[j]
         for i in range(1, m):
             s += delta[<Py_ssize_t>i * n_out + j]
-        b[j] = b[j] - step * s
-
-
-cdef struct Work:
-    # the network: L layers, sizes[0..L], weights and biases
-    int L
-    int* sizes
-    void** W
-    void** B
-    # buffers for up to m_max rows: acts[l] (l = 1..L) and deltas[l]
-    # (l = 0..L-1) are m_max by sizes[l] and sizes[l+1]; two gathered input
-    # buffers (alternate mini-batches use alternate ones) and the targets
-    void** acts
-    void** deltas
-    void* Xb[2]
-    void* Yb
-    # the training step
-    int cost
-    double eta, lmbda, n
-    fastnn_bar_t bar
+        param_step(1, b + j, &s, NULL if vb == NULL else vb + j, st, False)
 
 
 cdef struct Team:
@@ -246,30 +240,27 @@ cdef inline void sync(Team* T) noexcept nogil:
         fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
 
 
-cdef void upper_layers(Work* wk, const floating* Yb, int m, floating decay,
-                       floating step) noexcept nogil:
+cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noexcept nogil:
     """Thread 0's part of a step: forward through layers 1..L-1, (BP1), and
     backwards (BP2)-(BP4) down to the first layer's error ``deltas[0]``, each
     layer's error computed from the old ``W`` before the layer steps."""
     cdef int l, L = wk.L
     cdef int* sizes = wk.sizes
     cdef floating** W = <floating**>wk.W
-    cdef floating** B = <floating**>wk.B
     cdef floating** acts = <floating**>wk.acts
     cdef floating** deltas = <floating**>wk.deltas
     for l in range(1, L):
-        layer_forward(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], acts[l], W[l], B[l],
-                      acts[l + 1])
+        layer_forward(wk, l, m, 0, sizes[l + 1], acts[l], acts[l + 1])
     output_error(wk.cost, acts[L], Yb, deltas[L - 1], <Py_ssize_t>m * sizes[L])
     for l in range(L - 1, 0, -1):
-        hidden_error(m, sizes[l + 1], sizes[l], deltas[l], W[l], acts[l], deltas[l - 1])
-        layer_step(m, sizes[l], sizes[l + 1], 0, sizes[l + 1], deltas[l], acts[l],
-                   W[l], B[l], decay, step)
+        hidden_error(m, sizes[l + 1], sizes[l], deltas[l], W[l], acts[l], wk.act, deltas[l - 1])
+        layer_step(wk, l, m, 0, sizes[l + 1], deltas[l], acts[l], st)
 
 
 cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
-                       const intp* order, intp n_rows, int mini_batch_size) noexcept nogil:
-    """What every thread runs: all the mini-batches, in step with the others.
+                       const intp* order, intp start, intp stop, int mini_batch_size) noexcept nogil:
+    """What every thread runs: the mini-batches of positions ``start ..
+    stop-1``, in step with the others.
 
     The mini-batches are consecutive runs of ``order`` (the last possibly
     shorter), each gathered into a contiguous buffer; with ``order`` NULL they
@@ -286,22 +277,18 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     cdef int n0 = wk.sizes[0], n1 = wk.sizes[1], nL = wk.sizes[L]
     cdef int j0 = <int>((<long long>n1 * T.tid) // T.nthreads)
     cdef int j1 = <int>((<long long>n1 * (T.tid + 1)) // T.nthreads)
-    cdef floating* W0 = (<floating**>wk.W)[0]
-    cdef floating* B0 = (<floating**>wk.B)[0]
     cdef floating* A1 = (<floating**>wk.acts)[1]
     cdef floating* D0 = (<floating**>wk.deltas)[0]
-    # the reference's scalars: (1-eta*(lmbda/n))*w - (eta/m)*nw, b - (eta/m)*nb
-    cdef floating decay = <floating>(1 - wk.eta * (wk.lmbda / wk.n))
-    cdef floating step
+    cdef Step st = wk.st
     cdef const floating* Xb
     cdef const floating* Yb
     cdef floating* buf
-    cdef intp k = 0, row
+    cdef intp k = start, row
     cdef int i, m, parity = 0
     cdef bint convert = sizeof(xfloating) != sizeof(floating)
-    while k < n_rows:
-        m = <int>min(<intp>mini_batch_size, n_rows - k)
-        step = <floating>(wk.eta / m)
+    while k < stop:
+        m = <int>min(<intp>mini_batch_size, stop - k)
+        st.s = wk.eta / m
         if order != NULL or convert:
             # gather (and convert) the mini-batch's inputs, its rows shared
             # out among the threads
@@ -324,40 +311,40 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
             Yb = Y + k * nL
         sync(&T)
         # forward through the first layer: this thread's neurons
-        layer_forward(m, n0, n1, j0, j1, Xb, W0, B0, A1)
+        layer_forward(wk, 0, m, j0, j1, Xb, A1)
         sync(&T)
         # the layers above, and the first layer's error deltas[0]
         if T.tid == 0:
-            upper_layers(wk, Yb, m, decay, step)
+            upper_layers(wk, Yb, m, &st)
         sync(&T)
         # the first layer's step: this thread's neurons.  No barrier before
         # the next gather: it fills the other input buffer.
-        layer_step(m, n0, n1, j0, j1, D0, Xb, W0, B0, decay, step)
+        layer_step(wk, 0, m, j0, j1, D0, Xb, &st)
         k += m
 
 
 cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp* order,
-                    intp n_rows, int mini_batch_size, int num_threads) noexcept nogil:
-    """Train on all the mini-batches in one parallel region."""
+                    intp start, intp stop, int mini_batch_size, int num_threads) noexcept nogil:
+    """Train on the mini-batches of positions ``start .. stop-1``, in one
+    parallel region (none at all with one thread)."""
     wk.bar.count = 0
     wk.bar.sense = 0
     if num_threads <= 1:
-        train_worker(wk, X, Y, order, n_rows, mini_batch_size)
+        train_worker(wk, X, Y, order, start, stop, mini_batch_size)
         return
     with parallel(num_threads=num_threads):
-        train_worker(wk, X, Y, order, n_rows, mini_batch_size)
+        train_worker(wk, X, Y, order, start, stop, mini_batch_size)
 
 
-cdef void feedforward_kernel(int L, const int* sizes, floating** W, floating** B,
-                             const xfloating* X, intp n_rows, floating** acts,
-                             floating* Xb, floating* out) noexcept nogil:
+cdef void feedforward_kernel(Work* wk, const xfloating* X, intp n_rows, floating* Xb,
+                             floating* out) noexcept nogil:
     """The output activations for every row of ``X``, ``CHUNK`` rows at a time;
     the last layer of each chunk is copied into ``out``.  Inputs that need
     converting are converted a chunk at a time into ``Xb``."""
     cdef intp r = 0
     cdef int m
-    cdef int n0 = sizes[0]
-    cdef int nL = sizes[L]
+    cdef int n0 = wk.sizes[0]
+    cdef int nL = wk.sizes[wk.L]
     cdef const floating* A0
     while r < n_rows:
         m = <int>min(<intp>CHUNK, n_rows - r)
@@ -366,21 +353,22 @@ cdef void feedforward_kernel(int L, const int* sizes, floating** W, floating** B
             A0 = Xb
         else:
             A0 = <const floating*>X + r * n0    # X has the network's dtype
-        forward(L, sizes, W, B, A0, acts, m)
-        memcpy(out + r * nL, acts[L], <Py_ssize_t>m * nL * sizeof(floating))
+        forward(wk, A0, m)
+        memcpy(out + r * nL, (<floating**>wk.acts)[wk.L], <Py_ssize_t>m * nL * sizeof(floating))
         r += m
 
 
-cdef void backprop_kernel(int L, const int* sizes, floating** W, floating** B,
-                          const floating* X, const floating* Y, int m,
-                          floating** acts, floating** deltas,
-                          floating** nabla_w, floating** nabla_b, int cost) noexcept nogil:
+cdef void backprop_kernel(Work* wk, const floating* X, const floating* Y, int m,
+                          floating** nabla_w, floating** nabla_b) noexcept nogil:
     """The reference's ``backprop``: (BP1)-(BP4) summed over the ``m`` rows,
     into ``nabla_w[l]`` and ``nabla_b[l]``."""
-    cdef int l, n_in, n_out
+    cdef int l, n_in, n_out, L = wk.L
+    cdef int* sizes = wk.sizes
+    cdef floating** acts = <floating**>wk.acts
+    cdef floating** deltas = <floating**>wk.deltas
     acts[0] = <floating*>X
-    forward(L, sizes, W, B, X, acts, m)
-    output_error(cost, acts[L], Y, deltas[L - 1], <Py_ssize_t>m * sizes[L])    # (BP1)
+    forward(wk, X, m)
+    output_error(wk.cost, acts[L], Y, deltas[L - 1], <Py_ssize_t>m * sizes[L])    # (BP1)
     for l in range(L - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -388,7 +376,8 @@ cdef void backprop_kernel(int L, const int* sizes, floating** W, floating** B,
         gemm(True, False, n_out, n_in, m, 1.0, deltas[l], n_out, acts[l], n_in,
              0.0, nabla_w[l], n_in)                                             # (BP4)
         if l > 0:
-            hidden_error(m, n_out, n_in, deltas[l], W[l], acts[l], deltas[l - 1])  # (BP2)
+            hidden_error(m, n_out, n_in, deltas[l], (<floating**>wk.W)[l], acts[l], wk.act,
+                         deltas[l - 1])                                         # (BP2)
 
 
 # ---------------------------------------------------------------------------
@@ -434,6 +423,11 @@ cdef inline char* aligned(char* p) noexcept:
     return <char*>((<size_t>p + (ALIGN - 1)) & ~(<size_t>(ALIGN - 1)))
 
 
+_HIDDEN = (ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LINEAR)
+_OUTPUT_COST = {(ACT_SIGMOID, COST_QUADRATIC), (ACT_SIGMOID, COST_CROSS_ENTROPY),
+                (ACT_SOFTMAX, COST_LOG_LIKELIHOOD)}
+
+
 cdef class _Net:
     """The checked network, and work space for up to ``m`` rows at a time.
 
@@ -442,8 +436,9 @@ cdef class _Net:
     (``m`` by ``sizes[l]``, l = 1..L), ``deltas[l]`` (``m`` by
     ``sizes[l+1]``, l = 0..L-1), and with ``gather`` two ``m`` by
     ``sizes[0]`` input buffers and room for a copy of ``weights[0]``, both
-    aligned to ``ALIGN`` bytes, and an ``m`` by ``sizes[L]`` target buffer;
-    with ``convert`` alone, one input buffer (for inputs to convert).
+    aligned to ``ALIGN`` bytes, an ``m`` by ``sizes[L]`` target buffer, and
+    for optimizers other than plain SGD a gradient buffer per layer; with
+    ``convert`` alone, one input buffer (for inputs to convert).
     """
     cdef Work wk
     cdef object dtype
@@ -451,7 +446,7 @@ cdef class _Net:
     cdef void* block
     cdef void* w0_copy    # with gather: room for an aligned copy of weights[0]
 
-    def __cinit__(self, weights, biases, bint writeable):
+    def __cinit__(self, weights, biases, spec, bint writeable):
         cdef int l, L
         if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
             raise TypeError("weights and biases must be lists of arrays")
@@ -462,12 +457,13 @@ cdef class _Net:
         self.dtype = _float_dtype(weights[0], "weights[0]")
         self.keep = list(weights) + list(biases)
         self.wk.sizes = <int*>malloc((L + 1) * sizeof(int))
-        self.wk.W = <void**>malloc(4 * (L + 1) * sizeof(void*))
+        self.wk.W = <void**>malloc(7 * (L + 1) * sizeof(void*))
         if self.wk.sizes == NULL or self.wk.W == NULL:
             raise MemoryError()
         self.wk.B = self.wk.W + (L + 1)
         self.wk.acts = self.wk.B + (L + 1)
         self.wk.deltas = self.wk.acts + (L + 1)
+        self.wk.VW = self.wk.VB = self.wk.G = NULL
         for l in range(L):
             _check_array(weights[l], "weights[{}]".format(l), 2, self.dtype, writeable, True)
             _check_array(biases[l], "biases[{}]".format(l), 1, self.dtype, writeable)
@@ -487,13 +483,24 @@ cdef class _Net:
             self.wk.sizes[l + 1] = w.shape[0]
             self.wk.W[l] = cnp.PyArray_DATA(<cnp.ndarray>w)
             self.wk.B[l] = cnp.PyArray_DATA(<cnp.ndarray>b)
+        if spec is None:
+            self.wk.act, self.wk.out_act, self.wk.cost = ACT_SIGMOID, ACT_SIGMOID, COST_QUADRATIC
+        else:
+            self.wk.act = _code(spec, "activation")
+            self.wk.out_act = _code(spec, "output")
+            self.wk.cost = _code(spec, "cost")
+            if self.wk.act not in _HIDDEN:
+                raise ValueError("spec.activation: unknown activation code {}".format(self.wk.act))
+            if self.wk.cost >= 0 and (self.wk.out_act, self.wk.cost) not in _OUTPUT_COST:
+                raise ValueError("spec: output code {} with cost code {} is not a combination the "
+                                 "kernels implement".format(self.wk.out_act, self.wk.cost))
 
     def __dealloc__(self):
         free(self.block)
         free(self.wk.sizes)
         free(self.wk.W)
 
-    cdef allocate(self, intp m, bint gather, bint convert=False):
+    cdef allocate(self, intp m, bint gather, bint convert=False, bint gradients=False):
         """The work space for ``m`` rows at a time, in one block."""
         cdef int l, L = self.wk.L
         cdef int* sizes = self.wk.sizes
@@ -509,6 +516,9 @@ cdef class _Net:
             total += 2 * m * sizes[0] + sizes[0] * sizes[1] + m * sizes[L]
         elif convert:
             total += m * sizes[0]
+        if gradients:
+            for l in range(L):
+                total += <Py_ssize_t>sizes[l] * sizes[l + 1]
         self.block = malloc(max(total, 1) * item + 3 * ALIGN)
         if self.block == NULL:
             raise MemoryError("could not allocate {} bytes of work space".format(total * item))
@@ -519,6 +529,11 @@ cdef class _Net:
             p += m * sizes[l] * item
             self.wk.deltas[l - 1] = p
             p += m * sizes[l] * item
+        if gradients:
+            self.wk.G = self.wk.deltas + (L + 1)
+            for l in range(L):
+                self.wk.G[l] = p
+                p += <Py_ssize_t>sizes[l] * sizes[l + 1] * item
         self.wk.Xb[0] = self.wk.Xb[1] = self.wk.Yb = self.w0_copy = NULL
         if gather:
             p = aligned(p)
@@ -552,14 +567,60 @@ cdef class _Net:
                              "and a column per output neuron"
                              .format(Y.shape, X.shape[0], self.wk.sizes[self.wk.L]))
 
-    cdef set_step(self, cost, eta, lmbda, n):
-        """Check and store the training step's cost and scalars."""
-        self.wk.cost = _cost_code(cost)
-        self.wk.eta = _finite(eta, "eta")
-        self.wk.lmbda = _finite(lmbda, "lmbda")
-        self.wk.n = _finite(n, "n")
-        if self.wk.n < 1:
-            raise ValueError("n (the training set size) must be >= 1, got {!r}".format(n))
+    cdef set_step(self, step, weights, biases):
+        """Check and store the optimizer's step; returns True unless it is
+        plain SGD (which needs no gradient buffers)."""
+        cdef int l
+        cdef double eta = _finite(getattr(step, "eta", None), "eta")
+        cdef double n = _finite(getattr(step, "n", None), "n")
+        cdef double l2 = _finite(getattr(step, "l2", 0.0), "l2")
+        cdef double l1 = _finite(getattr(step, "l1", 0.0), "l1")
+        cdef double mu = _finite(getattr(step, "momentum", 0.0), "momentum")
+        if n < 1:
+            raise ValueError("n (the training set size) must be >= 1, got {!r}".format(step.n))
+        if l2 < 0 or l1 < 0:
+            raise ValueError("l2 and l1 must be >= 0, got {!r} and {!r}".format(l2, l1))
+        if not 0 <= mu < 1:
+            raise ValueError("momentum must be in [0, 1), got {!r}".format(mu))
+        self.wk.eta = eta
+        self.wk.st.s = eta
+        self.wk.st.decay = eta * (l2 / n)
+        self.wk.st.l1 = eta * (l1 / n)
+        self.wk.st.mu = mu
+        self.wk.st.plain = mu == 0 and l1 == 0
+        velocities = getattr(step, "velocities", None)
+        if mu > 0:
+            if not isinstance(velocities, (list, tuple)) or len(velocities) != self.wk.L:
+                raise ValueError("momentum needs velocities: one (vw, vb) pair per layer")
+            self.wk.VW = self.wk.W + 4 * (self.wk.L + 1)
+            self.wk.VB = self.wk.VW + (self.wk.L + 1)
+            for l in range(self.wk.L):
+                vw, vb = velocities[l]
+                _check_array(vw, "velocities[{}][0]".format(l), 2, self.dtype, True)
+                _check_array(vb, "velocities[{}][1]".format(l), 1, self.dtype, True)
+                if vw.shape != weights[l].shape or vb.shape != biases[l].shape:
+                    raise ValueError("velocities[{}] have shapes {} and {}; the layer's are {} and {}"
+                                     .format(l, vw.shape, vb.shape, weights[l].shape,
+                                             biases[l].shape))
+                self.keep.extend([vw, vb])
+                self.wk.VW[l] = cnp.PyArray_DATA(<cnp.ndarray>vw)
+                self.wk.VB[l] = cnp.PyArray_DATA(<cnp.ndarray>vb)
+        return not self.wk.st.plain
+
+
+cdef int _code(spec, str name) except -2:
+    value = getattr(spec, name, None)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError("spec.{} must be an integer code, not {!r}".format(name, value))
+    if not -1 <= value <= 16:
+        raise ValueError("spec.{}: unknown code {}".format(name, value))
+    return <int>value
+
+
+cdef _check_cost(_Net net):
+    if net.wk.cost < 0:
+        raise ValueError("the compiled kernels implement the quadratic, cross-entropy and "
+                         "log-likelihood costs only; for another cost pass backend='numpy'")
 
 
 cdef double _finite(x, str name) except? -1.0:
@@ -577,28 +638,17 @@ cdef int _positive_int(x, str name) except -1:
     return <int>min(x, INT_LIMIT)
 
 
-cdef int _cost_code(cost) except -1:
-    """The kernels' code for ``cost`` (a cost class or an instance of one):
-    fastnn.costs.kernel_code, which raises a ValueError for a cost the kernels
-    do not implement."""
-    cdef int code = kernel_code(cost_class(cost))
-    if code != QUADRATIC and code != CROSS_ENTROPY:
-        raise ValueError("unknown cost code {}".format(code))
-    return code
-
-
 # ---------------------------------------------------------------------------
 # Python-visible twins of fastnn.reference
 # ---------------------------------------------------------------------------
 
-def feedforward(weights, biases, X):
+def feedforward(weights, biases, X, spec=None):
     """Return the output layer's activations for every row of ``X``, a new
-    ``(len(X), sizes[-1])`` array of ``X``'s dtype."""
-    cdef _Net net = _Net(weights, biases, False)
+    ``(len(X), sizes[-1])`` array of the network's dtype."""
+    cdef _Net net = _Net(weights, biases, spec, False)
     net.check_X(X)
     cdef intp n_rows = X.shape[0]
-    cdef int L = net.wk.L
-    out = np.empty((n_rows, net.wk.sizes[L]), dtype=net.dtype)
+    out = np.empty((n_rows, net.wk.sizes[net.wk.L]), dtype=net.dtype)
     if n_rows == 0:
         return out
     cdef bint convert = X.dtype != net.dtype
@@ -607,28 +657,22 @@ def feedforward(weights, biases, X):
     cdef void* o = cnp.PyArray_DATA(<cnp.ndarray>out)
     if net.dtype == np.float32:
         with nogil:
-            feedforward_kernel(L, net.wk.sizes, <float**>net.wk.W, <float**>net.wk.B,
-                               <float*>x, n_rows, <float**>net.wk.acts, <float*>NULL,
-                               <float*>o)
+            feedforward_kernel(&net.wk, <float*>x, n_rows, <float*>NULL, <float*>o)
     elif convert:
         with nogil:
-            feedforward_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
-                               <float*>x, n_rows, <double**>net.wk.acts,
-                               <double*>net.wk.Xb[0], <double*>o)
+            feedforward_kernel(&net.wk, <float*>x, n_rows, <double*>net.wk.Xb[0], <double*>o)
     else:
         with nogil:
-            feedforward_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
-                               <double*>x, n_rows, <double**>net.wk.acts, <double*>NULL,
-                               <double*>o)
+            feedforward_kernel(&net.wk, <double*>x, n_rows, <double*>NULL, <double*>o)
     return out
 
 
-def backprop(weights, biases, X, Y, cost):
+def backprop(weights, biases, X, Y, spec=None):
     """Return ``(nabla_b, nabla_w)``, the gradient of the cost summed over the
     rows of ``X``: new arrays shaped like ``biases`` and ``weights``."""
-    cdef _Net net = _Net(weights, biases, False)
+    cdef _Net net = _Net(weights, biases, spec, False)
     net.check_XY(X, Y)
-    cdef int code = _cost_code(cost)
+    _check_cost(net)
     cdef intp m = X.shape[0]
     cdef int l, L = net.wk.L
     nabla_b = [np.zeros(net.wk.sizes[l + 1], dtype=net.dtype) for l in range(L)]
@@ -636,6 +680,8 @@ def backprop(weights, biases, X, Y, cost):
                for l in range(L)]
     if m == 0:
         return nabla_b, nabla_w
+    if m > INT_LIMIT:
+        raise ValueError("{} rows at once is too many for BLAS".format(m))
     X = X.astype(net.dtype, copy=False)       # float32 inputs: one (exact) copy
     net.allocate(m, False)
     cdef void** nw = <void**>malloc(2 * L * sizeof(void*))
@@ -650,20 +696,17 @@ def backprop(weights, biases, X, Y, cost):
             nb[l] = cnp.PyArray_DATA(<cnp.ndarray>nabla_b[l])
         if net.dtype == np.float32:
             with nogil:
-                backprop_kernel(L, net.wk.sizes, <float**>net.wk.W, <float**>net.wk.B,
-                                <float*>x, <float*>y, <int>m, <float**>net.wk.acts,
-                                <float**>net.wk.deltas, <float**>nw, <float**>nb, code)
+                backprop_kernel(&net.wk, <float*>x, <float*>y, <int>m, <float**>nw, <float**>nb)
         else:
             with nogil:
-                backprop_kernel(L, net.wk.sizes, <double**>net.wk.W, <double**>net.wk.B,
-                                <double*>x, <double*>y, <int>m, <double**>net.wk.acts,
-                                <double**>net.wk.deltas, <double**>nw, <double**>nb, code)
+                backprop_kernel(&net.wk, <double*>x, <double*>y, <int>m, <double**>nw,
+                                <double**>nb)
     finally:
         free(nw)
     return nabla_b, nabla_w
 
 
-cdef _train(_Net net, X, Y, cnp.ndarray order, intp n_rows, int mini_batch_size,
+cdef _train(_Net net, X, Y, cnp.ndarray order, intp start, intp stop, int mini_batch_size,
             int num_threads):
     """Run ``train_run`` without the GIL on the checked arguments."""
     cdef void* x = cnp.PyArray_DATA(<cnp.ndarray>X)
@@ -671,76 +714,78 @@ cdef _train(_Net net, X, Y, cnp.ndarray order, intp n_rows, int mini_batch_size,
     cdef intp* o = NULL if order is None else <intp*>cnp.PyArray_DATA(order)
     if net.dtype == np.float32:
         with nogil:
-            train_run(&net.wk, <float*>x, <float*>y, o, n_rows, mini_batch_size, num_threads)
+            train_run(&net.wk, <float*>x, <float*>y, o, start, stop, mini_batch_size, num_threads)
     elif X.dtype == np.float32:
         with nogil:
-            train_run(&net.wk, <float*>x, <double*>y, o, n_rows, mini_batch_size, num_threads)
+            train_run(&net.wk, <float*>x, <double*>y, o, start, stop, mini_batch_size, num_threads)
     else:
         with nogil:
-            train_run(&net.wk, <double*>x, <double*>y, o, n_rows, mini_batch_size, num_threads)
+            train_run(&net.wk, <double*>x, <double*>y, o, start, stop, mini_batch_size, num_threads)
 
 
-def update_mini_batch(weights, biases, X, Y, eta, lmbda, n, cost, *, num_threads=1):
-    """One step of gradient descent on the mini-batch ``X, Y``, in place:
-    ``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``, ``b -> b - (eta/m) nabla_b``."""
-    cdef _Net net = _Net(weights, biases, True)
-    net.check_XY(X, Y)
-    net.set_step(cost, eta, lmbda, n)
-    cdef int threads = _positive_int(num_threads, "num_threads")
-    cdef intp m = X.shape[0]
-    if m == 0:
-        raise ValueError("update_mini_batch needs at least one row in X")
-    if m > INT_LIMIT:
-        raise ValueError("a mini-batch of {} rows is too large".format(m))
-    net.allocate(m, X.dtype != net.dtype)     # inputs to convert are gathered
-    _train(net, X, Y, None, m, <int>m, threads)
+def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, count=None, *,
+          num_threads=1):
+    """Mini-batch SGD in place, without the GIL: mini-batches ``first ..
+    first+count-1`` (``count`` None: to the end) of the epoch.
 
-
-def sgd_epoch(weights, biases, X, Y, order, mini_batch_size, eta, lmbda, n, cost, *,
-              num_threads=1):
-    """One epoch of mini-batch SGD, in place, without the GIL.
-
-    ``order`` lists the rows of ``X`` in the order this epoch visits them;
-    consecutive runs of ``mini_batch_size`` rows form the mini-batches (the
-    last may be shorter, as in the book).  ``num_threads`` > 1 splits the
-    first layer's neurons across OpenMP threads (see the module docstring).
+    The mini-batches are consecutive runs of ``mini_batch_size`` entries of
+    ``order``, the rows of ``X`` this epoch visits, in that order (the last
+    run may be shorter, as in the book); ``order`` None visits the rows in
+    their order.  ``num_threads`` > 1 splits the first layer's neurons across
+    OpenMP threads (see the module docstring).
     """
-    cdef _Net net = _Net(weights, biases, True)
+    cdef _Net net = _Net(weights, biases, spec, True)
     net.check_XY(X, Y)
-    net.set_step(cost, eta, lmbda, n)
+    _check_cost(net)
+    cdef bint gradients = net.set_step(step, weights, biases)
     cdef int mbs = _positive_int(mini_batch_size, "mini_batch_size")
     cdef int threads = _positive_int(num_threads, "num_threads")
-    order_arr = np.asarray(order)
-    if order_arr.ndim == 1 and order_arr.size == 0:
-        return                                  # an empty epoch, as in the reference
-    if order_arr.ndim != 1 or order_arr.dtype.kind not in "iu":
-        raise ValueError("order must be a 1-D array of integers, got dtype {} and shape {}"
-                         .format(order_arr.dtype, order_arr.shape))
     cdef intp n_rows = X.shape[0]
-    if order_arr.min() < 0 or order_arr.max() >= n_rows:
-        raise ValueError("order has values in [{}, {}] but X has {} rows: every value "
-                         "must be in [0, {})".format(order_arr.min(), order_arr.max(),
-                                                     n_rows, n_rows))
-    cdef cnp.ndarray order_ = np.ascontiguousarray(order_arr, dtype=np.intp)
-    cdef intp n_order = order_.shape[0]
-    mbs = <int>min(<intp>mbs, n_order)
-    net.allocate(mbs, True)
+    cdef cnp.ndarray order_ = None
+    if order is not None:
+        order_arr = np.asarray(order)
+        if order_arr.ndim == 1 and order_arr.size == 0:
+            return                                  # an empty epoch, as in the reference
+        if order_arr.ndim != 1 or order_arr.dtype.kind not in "iu":
+            raise ValueError("order must be a 1-D array of integers, got dtype {} and shape {}"
+                             .format(order_arr.dtype, order_arr.shape))
+        if order_arr.min() < 0 or order_arr.max() >= n_rows:
+            raise ValueError("order has values in [{}, {}] but X has {} rows: every value "
+                             "must be in [0, {})".format(order_arr.min(), order_arr.max(),
+                                                         n_rows, n_rows))
+        order_ = np.ascontiguousarray(order_arr, dtype=np.intp)
+    cdef intp n_order = n_rows if order_ is None else order_.shape[0]
+    if isinstance(first, bool) or not isinstance(first, numbers.Integral) or first < 0:
+        raise ValueError("first must be a whole number >= 0, got {!r}".format(first))
+    if count is not None and (isinstance(count, bool) or not isinstance(count, numbers.Integral)
+                              or count < 0):
+        raise ValueError("count must be None or a whole number >= 0, got {!r}".format(count))
+    cdef intp start = min(<intp>first * mbs, n_order) if first < n_order else n_order
+    cdef intp stop = n_order
+    if count is not None and <intp>count < (n_order - start + mbs - 1) // mbs:
+        stop = start + <intp>count * mbs
+    if stop <= start:
+        return
+    if threads > 1 and net.wk.L == 1:
+        threads = 1         # a lone (perhaps softmax) layer is not split
+    mbs = <int>min(<intp>mbs, stop - start)
+    net.allocate(mbs, True, False, gradients)
     # The first layer's two gemms (forward, and the step) hold most of the
     # work, on weights[0] and the gathered rows.  Rows that start off a
     # cache-line boundary (numpy aligns large arrays to 16 bytes only) make
     # every 64-byte vector load straddle two lines: OpenBLAS's AVX-512 kernels
     # for these shapes (m = 10, 784, 30) then run at half the speed (forward)
     # or three quarters (step) of what they reach on aligned rows.  So the
-    # gathered rows are aligned (allocate), and an epoch of more than one
+    # gathered rows are aligned (allocate), and a run of more than one
     # mini-batch trains an aligned copy of weights[0], copied back at the
     # end: the same arithmetic (with OpenBLAS, bit for bit the same result).
     cdef void* w0 = net.wk.W[0]
     cdef size_t w0_bytes = <size_t>net.wk.sizes[0] * net.wk.sizes[1] * net.dtype.itemsize
-    if (<size_t>w0) % ALIGN != 0 and n_order > mbs:
+    if (<size_t>w0) % ALIGN != 0 and stop - start > mbs:
         memcpy(net.w0_copy, w0, w0_bytes)
         net.wk.W[0] = net.w0_copy
     try:
-        _train(net, X, Y, order_, n_order, mbs, threads)
+        _train(net, X, Y, order_, start, stop, mbs, threads)
     finally:
         if net.wk.W[0] != w0:
             memcpy(w0, net.w0_copy, w0_bytes)

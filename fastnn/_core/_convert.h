@@ -1,0 +1,18 @@
+/* float32 inputs to float64, exactly.  Compiled for baseline x86-64 (SSE2,
+   2 floats per instruction), this loop is slower than the memcpy of float64
+   rows it replaces; so with gcc and glibc it is also compiled for AVX2 and
+   AVX-512, and the loader picks the best the CPU runs (an ifunc: no -march
+   flag, the module stays portable). */
+#ifndef FASTNN_CONVERT_H
+#define FASTNN_CONVERT_H
+#include <stddef.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void fastnn_float_to_double(double* dst, const float* src, ptrdiff_t n) {
+    for (ptrdiff_t j = 0; j < n; j++)
+        dst[j] = (double)src[j];
+}
+
+#endif

@@ -56,6 +56,8 @@ import numpy as np
 
 from . import reference3
 from ._config import check_backend, get_backend
+from . import trainer
+from .optimizers import Schedule, Step, check_learning_rate_value
 from .trainer import one_blas_thread
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
 
@@ -437,27 +439,44 @@ class Network(object):
     # -- training -------------------------------------------------------------
 
     def SGD(self, training_data, epochs, mini_batch_size, eta,
-            validation_data, test_data, lmbda=0.0, verbose=True):
+            validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
+            early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True):
         """Train the network using mini-batch stochastic gradient descent.
 
         As network3: mini-batches in order, validation accuracy after each
         epoch, test accuracy whenever the validation accuracy is the best so
         far (ties count as new bests), the same printed lines (``verbose``
         turns them off).  Returns a dict of the per-epoch figures:
-        ``validation_accuracy`` and ``test_accuracy`` (None in epochs that
-        were not a new best) and ``training_cost`` (mean log-likelihood over
-        the epoch's mini-batches, without the L2 term), plus
-        ``best_validation_accuracy``, ``best_iteration`` and
+        ``validation_accuracy``, ``test_accuracy`` (None in epochs that were
+        not a new best), ``training_cost`` (mean log-likelihood over the
+        epoch's mini-batches, without the regularization terms) and ``eta``,
+        plus ``best_validation_accuracy``, ``best_iteration`` and
         ``test_accuracy_at_best``.
+
+        Beyond the book: ``momentum`` (mu in [0, 1)) and ``l1`` (chapter 3's
+        L1 term, ``l1/num_training_batches`` as ``lmbda`` is) on every layer,
+        conv layers included (``fastnn.optimizers``); ``early_stopping=k``
+        stops after ``k`` epochs without a better validation accuracy;
+        ``learning_rate_schedule`` is a callable ``epoch -> eta`` or
+        ``fastnn.HalveOnPlateau(patience)`` (halving from ``eta``);
+        ``on_progress(done, total)`` is called with the epoch's mini-batches
+        done, several times a second.  Training runs on fastnn's one loop
+        (``fastnn.trainer``): Ctrl-C stops it within about a second, and
+        weights that become NaN or infinite raise ``fastnn.TrainingDiverged``
+        naming the epoch.
         """
-        from ._validation import check_epochs, check_positive_int, check_real
+        from ._validation import check_epochs, check_positive_int
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         if mini_batch_size != self.mini_batch_size:
             raise ValueError("SGD's mini_batch_size {} differs from the network's {}".format(
                 mini_batch_size, self.mini_batch_size))
-        eta = check_real(eta, "eta")
-        lmbda = check_real(lmbda, "lmbda")
+        eta = check_learning_rate_value(eta, "eta")
+        schedule = Schedule(eta if learning_rate_schedule is None else learning_rate_schedule,
+                            "learning_rate_schedule" if learning_rate_schedule is not None else "eta",
+                            default_start=eta)
+        if early_stopping is not None:
+            early_stopping = check_positive_int(early_stopping, "early_stopping")
         training_x, training_y, num_training_batches = self._xy(training_data, "training_data")
         validation_x, validation_y, num_validation_batches = self._xy(validation_data, "validation_data")
         has_test = test_data is not None and size(test_data) > 0
@@ -465,59 +484,43 @@ class Network(object):
             test_x, test_y, num_test_batches = self._xy(test_data, "test_data")
         backend = check_backend(self._backend())
         knet = self._kernel_net() if backend == "cython" else None
-        decay = lmbda / num_training_batches
+        step = Step.for_parameters([(layer.w, layer.b) for layer in self.layers],
+                                   num_training_batches, lmbda, l1, momentum)
+        step.eta = schedule.eta
+        step.check_dtype(self.dtype)
         say = print if verbose else (lambda *a, **k: None)
+        engine = _Engine(self, training_x, training_y, num_training_batches, knet, step, say)
 
-        history = dict(validation_accuracy=[], test_accuracy=[], training_cost=[],
+        history = dict(validation_accuracy=[], test_accuracy=[], training_cost=[], eta=[],
                        best_validation_accuracy=0.0, best_iteration=None, test_accuracy_at_best=None)
-        best_validation_accuracy = 0.0
-        best_iteration = None
-        test_accuracy = None
-        with one_blas_thread():
-            for epoch in range(epochs):
-                cost = 0.0
-                minibatch_index = 0
-                while minibatch_index < num_training_batches:
-                    iteration = num_training_batches*epoch + minibatch_index
-                    if iteration % 1000 == 0:
-                        say("Training mini-batch number {0}".format(iteration))
-                    # run up to the next printed line or the end of the epoch in one call
-                    count = min(1000 - iteration % 1000, num_training_batches - minibatch_index)
-                    masks = self._draw_masks(count)
-                    if backend == "cython":
-                        cost += knet.train(training_x, training_y, masks, minibatch_index, count,
-                                           eta, decay)
-                    else:
-                        cost += self.mini_batch_size * reference3.sgd_batches(
-                            self.layers, training_x, training_y, masks, minibatch_index, count,
-                            self.mini_batch_size, eta, lmbda, num_training_batches)
-                    minibatch_index += count
-                iteration = num_training_batches*epoch + num_training_batches - 1
-                if not np.isfinite(cost):
-                    warnings.warn("epoch {}: the training cost is not finite; eta {} may be too "
-                                  "large".format(epoch, eta), RuntimeWarning, stacklevel=2)
-                history["training_cost"].append(cost / (num_training_batches*self.mini_batch_size))
-                validation_accuracy = self._accuracy(validation_x, validation_y,
-                                                     num_validation_batches, knet)
-                history["validation_accuracy"].append(validation_accuracy)
-                say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
-                epoch_test = None
-                if validation_accuracy >= best_validation_accuracy:
-                    say("This is the best validation accuracy to date.")
-                    best_validation_accuracy = validation_accuracy
-                    best_iteration = iteration
-                    if has_test:
-                        test_accuracy = self._accuracy(test_x, test_y, num_test_batches, knet)
-                        epoch_test = test_accuracy
-                        say('The corresponding test accuracy is {0:.2%}'.format(test_accuracy))
-                history["test_accuracy"].append(epoch_test)
+        best = dict(accuracy=0.0, iteration=None, test=None)
+
+        def after_epoch(epoch, eta):
+            iteration = num_training_batches*epoch + num_training_batches - 1
+            history["training_cost"].append(engine.cost / (num_training_batches*self.mini_batch_size))
+            history["eta"].append(eta)
+            validation_accuracy = self._accuracy(validation_x, validation_y,
+                                                 num_validation_batches, knet)
+            history["validation_accuracy"].append(validation_accuracy)
+            say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
+            epoch_test = None
+            if validation_accuracy >= best["accuracy"]:
+                say("This is the best validation accuracy to date.")
+                best.update(accuracy=validation_accuracy, iteration=iteration)
+                if has_test:
+                    epoch_test = best["test"] = self._accuracy(test_x, test_y, num_test_batches, knet)
+                    say('The corresponding test accuracy is {0:.2%}'.format(epoch_test))
+            history["test_accuracy"].append(epoch_test)
+            return {"val_accuracy": validation_accuracy}
+
+        trainer.run(engine, epochs, schedule, after_epoch, on_progress, early_stopping)
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
-            best_validation_accuracy, best_iteration))
-        if has_test and test_accuracy is not None:
-            say("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
-        history.update(best_validation_accuracy=best_validation_accuracy,
-                       best_iteration=best_iteration, test_accuracy_at_best=test_accuracy)
+            best["accuracy"], best["iteration"]))
+        if has_test and best["test"] is not None:
+            say("Corresponding test accuracy of {0:.2%}".format(best["test"]))
+        history.update(best_validation_accuracy=best["accuracy"], best_iteration=best["iteration"],
+                       test_accuracy_at_best=best["test"])
         return history
 
     def _accuracy(self, x, y, nb, knet):
@@ -526,3 +529,48 @@ class Network(object):
         else:
             labels = knet.predict(x, nb)
         return float(np.mean(labels == y))
+
+
+class _Engine(object):
+    """A network3 network and its training data for ``trainer.run``:
+    mini-batches in order, the book's "Training mini-batch number" line
+    every 1,000 mini-batches, and the epoch's summed cost in ``cost``.
+
+    Dropout masks are drawn a block at a time, one block per stretch of
+    mini-batches between two printed lines (or the epoch's ends), whatever
+    the trainer's chunks are: the same seed gives the same masks however the
+    epoch was cut into kernel calls."""
+
+    def __init__(self, net, x, y, batches, knet, step, say):
+        self.net, self.x, self.y, self.batches = net, x, y, batches
+        self.knet, self.step, self.say = knet, step, say
+        self.epoch, self.cost = 0, 0.0
+        self.block = None       # (first mini-batch, masks) of the current block
+
+    def begin_epoch(self, epoch):
+        self.epoch, self.cost, self.block = epoch, 0.0, None
+
+    def train(self, first, count, eta):
+        self.step.eta = eta
+        net = self.net
+        end = first + count
+        while first < end:
+            iteration = self.batches*self.epoch + first
+            if iteration % 1000 == 0:
+                self.say("Training mini-batch number {0}".format(iteration))
+            block_start = max(0, first - iteration % 1000)
+            block_end = min(first + 1000 - iteration % 1000, self.batches)
+            if self.block is None or self.block[0] != block_start:
+                self.block = (block_start, net._draw_masks(block_end - block_start))
+            run = min(block_end, end) - first
+            lo = first - block_start
+            masks = [None if mk is None else mk[lo:lo + run] for mk in self.block[1]]
+            if self.knet is not None:
+                self.cost += self.knet.train(self.x, self.y, masks, first, run, self.step)
+            else:
+                self.cost += net.mini_batch_size * reference3.sgd_batches(
+                    net.layers, self.x, self.y, masks, first, run, net.mini_batch_size, self.step)
+            first += run
+
+    def parameters(self):
+        return [p for layer in self.net.layers for p in (layer.w, layer.b)]

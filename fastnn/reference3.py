@@ -32,7 +32,8 @@ with real-valued data, but can happen on exact zeros):
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .activations import sigmoid   # network3's sigmoid is chapter 1's
+from . import activations, optimizers
+from .activations import sigmoid, softmax   # network3's sigmoid is chapter 1's
 
 
 # ---------------------------------------------------------------------------
@@ -40,40 +41,31 @@ from .activations import sigmoid   # network3's sigmoid is chapter 1's
 # ---------------------------------------------------------------------------
 
 def linear(z):
-    return z
+    return activations.linear(z)
 
 
 def ReLU(z):
-    return np.maximum(z.dtype.type(0), z)
+    return activations.relu(z)
 
 
 def tanh(z):
-    return np.tanh(z)
+    return activations.tanh(z)
+
+
+#: network3's four activation functions by the names ``fastnn.activations`` uses.
+NAMES = {linear: "linear", ReLU: "relu", sigmoid: "sigmoid", tanh: "tanh"}
+#: The activations network3 offers.
+ACTIVATIONS = tuple(NAMES)
 
 
 def activation_prime(activation_fn, a):
-    """The derivative of ``activation_fn``, written in terms of its *output*
-    ``a`` (which is what the forward pass keeps): sigma' = a(1-a),
-    tanh' = 1-a^2, ReLU' = [a > 0], linear' = 1."""
-    if activation_fn is sigmoid:
-        return a*(1-a)
-    if activation_fn is tanh:
-        return 1-a*a
-    if activation_fn is ReLU:
-        return (a > 0).astype(a.dtype)
-    if activation_fn is linear:
-        return np.ones_like(a)
-    raise TypeError("no derivative known for activation {!r}".format(activation_fn))
-
-
-#: The activations network3 offers, by the code the compiled kernels use.
-ACTIVATIONS = (linear, ReLU, sigmoid, tanh)
-
-
-def softmax(z):
-    """Row-wise softmax, shifted by each row's maximum so exp cannot overflow."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """The derivative of ``activation_fn`` written in terms of its output ``a``
+    (what the forward pass keeps): see ``fastnn.activations.prime_from_output``."""
+    try:
+        name = NAMES[activation_fn]
+    except KeyError:
+        raise TypeError("no derivative known for activation {!r}".format(activation_fn)) from None
+    return activations.prime_from_output(name, a)
 
 
 # ---------------------------------------------------------------------------
@@ -269,24 +261,24 @@ def backprop(layers, x, y, masks):
     return cost, grads
 
 
-def update_mini_batch(layers, x, y, masks, eta, lmbda, num_training_batches):
-    """One step of network3's SGD, in place on every layer's ``w`` and ``b``,
-    down the gradient of ``cost + 0.5*lmbda*sum(w**2)/num_training_batches``:
-
-        w -> (1 - eta*lmbda/num_training_batches)*w - eta*dC/dw,   b -> b - eta*dC/db
-
-    (the weight decay written as network2 writes it).  Returns the
-    mini-batch's cost (without the L2 term)."""
+def update_mini_batch(layers, x, y, masks, step):
+    """One step of network3's SGD, in place on every layer's ``w`` and ``b``
+    (and the velocities of ``step``), down the gradient of the mini-batch's
+    mean cost plus ``0.5*lmbda*sum(w**2)/num_training_batches``: with plain
+    SGD, ``w -> (1 - eta*lmbda/num_training_batches)*w - eta*dC/dw`` (the
+    weight decay written as network2 writes it); ``step.n`` is
+    num_training_batches and ``step.l2`` is lmbda (see
+    ``fastnn.optimizers``).  Returns the mini-batch's cost (without the
+    regularization terms)."""
     cost, grads = backprop(layers, x, y, masks)
-    scale = 1 - eta*(lmbda/num_training_batches)
-    for layer, (dw, db) in zip(layers, grads):
-        layer.w[...] = scale*layer.w - eta*dw
-        layer.b[...] = layer.b - eta*db
+    velocities = step.velocities if step.momentum > 0 else [(None, None)] * len(layers)
+    for layer, (dw, db), (vw, vb) in zip(layers, grads, velocities):
+        optimizers.apply(layer.w, dw, vw, step, 1, True)
+        optimizers.apply(layer.b, db, vb, step, 1, False)
     return cost
 
 
-def sgd_batches(layers, x, y, masks, first, count, mini_batch_size, eta, lmbda,
-                num_training_batches):
+def sgd_batches(layers, x, y, masks, first, count, mini_batch_size, step):
     """Run mini-batches ``first .. first+count-1`` in order (network3 does not
     shuffle).  ``masks[l]`` is None or an array of shape
     ``(count, mini_batch_size, n_in)`` for the layers that drop out.
@@ -296,8 +288,7 @@ def sgd_batches(layers, x, y, masks, first, count, mini_batch_size, eta, lmbda,
     for k in range(count):
         i = first + k
         batch_masks = [None if mk is None else mk[k].astype(x.dtype) for mk in masks]
-        total += update_mini_batch(layers, x[i*m:(i+1)*m], y[i*m:(i+1)*m], batch_masks,
-                                   eta, lmbda, num_training_batches)
+        total += update_mini_batch(layers, x[i*m:(i+1)*m], y[i*m:(i+1)*m], batch_masks, step)
     return total
 
 

@@ -8,6 +8,7 @@ import pytest
 from helpers import assert_close, central_difference
 
 from fastnn import network3, reference3, trainer
+from fastnn.optimizers import Step
 from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer,
                              linear, sigmoid, tanh)
 
@@ -54,7 +55,7 @@ def compiled_gradients(net, x, y, masks):
     kmasks = [None if mk is None else mk[None].copy() for mk in masks]
     with trainer.one_blas_thread():
         cost = knet.train(np.ascontiguousarray(x, dtype=net.dtype), y.astype(np.int64), kmasks,
-                          0, 1, 0.0, 0.0)
+                          0, 1, Step(0.0, 1))
     return cost / len(y), knet.last_gradients(), knet.last_activations()
 
 

@@ -44,6 +44,9 @@ from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core._blas cimport gemm
+from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
+                                   act_prime, fc_forward, fc_input_error, fc_weight_step,
+                                   param_step)
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
@@ -174,14 +177,6 @@ cdef extern from *:
     }
     FASTNN_UNPOOL2X2(fastnn_unpool2x2_f, float, uint32_t)
     FASTNN_UNPOOL2X2(fastnn_unpool2x2_d, double, uint64_t)
-    /* The SGD step with weight decay, w -> scale*w - eta*g over n values,
-       scale = 1 - eta*lmbda/num_training_batches (1 for biases). */
-    #define FASTNN_UPDATE(NAME, T) \
-    static inline void NAME(T* __restrict w, const T* __restrict g, Py_ssize_t n, T eta, T scale) { \
-        for (Py_ssize_t i = 0; i < n; i++) w[i] = scale * w[i] - eta * g[i]; \
-    }
-    FASTNN_UPDATE(fastnn_update_f, float)
-    FASTNN_UPDATE(fastnn_update_d, double)
     static inline void fastnn_add_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
@@ -207,8 +202,6 @@ cdef extern from *:
     void fastnn_unpool2x2_f(float* drow, int OW, int QH, int QW, const float* dz, const int* am) nogil
     void fastnn_unpool2x2_d(double* drow, int OW, int QH, int QW, const double* dz,
                             const int* am) nogil
-    void fastnn_update_f(float* w, const float* g, Py_ssize_t n, float eta, float scale) nogil
-    void fastnn_update_d(double* w, const double* g, Py_ssize_t n, double eta, double scale) nogil
 
 #: True when this module was compiled with OpenMP.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
@@ -218,11 +211,6 @@ cdef enum:
     KIND_FC = 1
     KIND_SOFTMAX = 2
 
-cdef enum:
-    ACT_LINEAR = 0
-    ACT_RELU = 1
-    ACT_SIGMOID = 2
-    ACT_TANH = 3
 
 
 def max_threads():
@@ -252,40 +240,11 @@ cdef struct Layer:
     void* gb             # conv: (ng, F) partials; dense: (out_size,)
     void* grad_w         # the mini-batch gradient, kept for inspection
     void* grad_b
+    void* vw             # the optimizer's velocities (NULL without momentum)
+    void* vb
     int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
     int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
     const unsigned char* mask   # dense: (count, m, in_size) for the current run
-
-
-# ---------------------------------------------------------------------------
-# Activations
-# ---------------------------------------------------------------------------
-
-cdef inline floating activate(int act, floating z) noexcept nogil:
-    if act == ACT_SIGMOID:
-        if floating is float:
-            return (<float>1) / ((<float>1) + expf(-z))
-        else:
-            return 1.0 / (1.0 + exp(-z))
-    elif act == ACT_RELU:
-        return z if z > 0 else 0
-    elif act == ACT_TANH:
-        if floating is float:
-            return tanhf(z)
-        else:
-            return tanh(z)
-    return z
-
-
-cdef inline floating activate_prime(int act, floating a) noexcept nogil:
-    """The derivative, written in terms of the activation's output ``a``."""
-    if act == ACT_SIGMOID:
-        return a * (1 - a)
-    elif act == ACT_RELU:
-        return 1 if a > 0 else 0
-    elif act == ACT_TANH:
-        return 1 - a * a
-    return 1
 
 
 # ---------------------------------------------------------------------------
@@ -439,7 +398,7 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
                     da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
             elif L.act != ACT_LINEAR:
                 for i in range(L.F * L.Q):
-                    da[i] = da[i] * activate_prime(L.act, a[i])
+                    da[i] = da[i] * act_prime(L.act, a[i])
             for f in range(L.F):
                 drow = dconv + f * ld + <Py_ssize_t>(e - c0) * L.P
                 for q in range(L.Q):
@@ -494,14 +453,9 @@ cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1, int
         memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
     if not training:
         alpha = <floating>L.keep
-    gemm(False, False, e1 - e0, L.out_size, L.in_size, alpha, xd + lo, L.in_size,
-         <floating*>L.w, L.out_size, <floating>0.0, z + e0 * n_out, L.out_size)
-    for i in range(e0 * n_out, e1 * n_out):
-        j = i % n_out
-        if L.kind == KIND_FC:
-            z[i] = activate(L.act, z[i] + b[j])
-        else:
-            z[i] = z[i] + b[j]
+    # the softmax layer's act is linear here: softmax_group normalises the rows
+    fc_forward(e1 - e0, L.in_size, 0, L.out_size, xd + lo, L.in_size, <floating*>L.w, False,
+               L.out_size, b, alpha, L.act, z + e0 * n_out, L.out_size)
 
 
 cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
@@ -561,14 +515,14 @@ cdef void dense_backward_group(Layer* L, floating* dinp, int e0, int e1, int g, 
         return
     if L.kind == KIND_FC:
         for i in range(e0 * n_out, e1 * n_out):
-            d[i] = d[i] * activate_prime(L.act, a[i])
+            d[i] = d[i] * act_prime(L.act, a[i])
     for i in range(e0, e1):
         for j in range(n_out):
             gb[j] += d[i * n_out + j]
     if dinp == NULL:
         return
-    gemm(False, True, e1 - e0, L.in_size, L.out_size, <floating>1.0, d + e0 * n_out, L.out_size,
-         <floating*>L.w, L.out_size, <floating>0.0, dinp + e0 * n_in, L.in_size)
+    fc_input_error(e1 - e0, L.in_size, L.out_size, d + e0 * n_out, <floating*>L.w, False,
+                   dinp + e0 * n_in)
     if L.has_mask:
         mask = L.mask + <Py_ssize_t>k * m * n_in
         for i in range(e0 * n_in, e1 * n_in):
@@ -576,57 +530,54 @@ cdef void dense_backward_group(Layer* L, floating* dinp, int e0, int e1, int g, 
                 dinp[i] = 0
 
 
-cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, floating eta,
-                            floating scale) noexcept nogil:
+cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, const Step* st,
+                            floating tag) noexcept nogil:
     """Update rows r0 .. r1-1 of a dense layer's weights (n_in, n_out) with
-    the gradient of the whole mini-batch, dC/dw = xd.T @ dz.
+    the gradient of the whole mini-batch, dC/dw = xd.T @ dz (a mean over the
+    mini-batch already: ``st.s`` is eta).
 
-    A wide layer's weights do not fit in cache, so the update is one GEMM
-    that reads and writes them once, w -> scale*w - eta*(xd.T @ dz), instead
-    of writing the gradient out and reading it back.  With ``keep_grad``
-    (tests) the gradient is stored first and the update made from it."""
-    cdef floating* w = <floating*>L.w
-    cdef floating* gsum = <floating*>L.grad_w
-    cdef Py_ssize_t n_out = L.out_size
+    A wide layer's weights do not fit in cache, so plain SGD is one GEMM
+    that reads and writes them once (``_layers.fc_weight_step``).  With
+    ``keep_grad`` (tests) the gradient is stored first and the step made
+    from it.  (``tag``'s type is the layer's dtype; its value is unused.)"""
+    cdef floating* w = <floating*>L.w + r0 * L.out_size
+    cdef floating* gsum = <floating*>L.grad_w + r0 * L.out_size
+    cdef floating* v = NULL
     if r1 <= r0:
         return
+    if L.vw != NULL:
+        v = <floating*>L.vw + r0 * L.out_size
     if L.keep_grad:
         gemm(True, False, <int>(r1 - r0), L.out_size, m, <floating>1.0, <floating*>L.xd + r0,
-             L.in_size, <floating*>L.dact_buf, L.out_size, <floating>0.0, gsum + r0 * n_out,
-             L.out_size)
-        if floating is float:
-            fastnn_update_f(w + r0 * n_out, gsum + r0 * n_out, (r1 - r0) * n_out, eta, scale)
-        else:
-            fastnn_update_d(w + r0 * n_out, gsum + r0 * n_out, (r1 - r0) * n_out, eta, scale)
+             L.in_size, <floating*>L.dact_buf, L.out_size, <floating>0.0, gsum, L.out_size)
+        param_step((r1 - r0) * L.out_size, w, gsum, v, st, True)
     else:
-        gemm(True, False, <int>(r1 - r0), L.out_size, m, -eta, <floating*>L.xd + r0, L.in_size,
-             <floating*>L.dact_buf, L.out_size, scale, w + r0 * n_out, L.out_size)
+        fc_weight_step(<int>(r1 - r0), L.out_size, m, <floating*>L.xd + r0, L.in_size,
+                       <floating*>L.dact_buf, L.out_size, w, gsum, v, st)
 
 
 # ---------------------------------------------------------------------------
 # Reduction of the groups' partial gradients, and the update
 # ---------------------------------------------------------------------------
 
-cdef void reduce_update(floating* w, floating* gsum, const floating* parts, Py_ssize_t n,
-                        int ngroups, Py_ssize_t lo, Py_ssize_t hi, floating eta,
-                        floating scale) noexcept nogil:
+cdef void reduce_update(floating* w, floating* gsum, const floating* parts, floating* v,
+                        Py_ssize_t n, int ngroups, Py_ssize_t lo, Py_ssize_t hi, const Step* st,
+                        bint regularize) noexcept nogil:
     """On [lo, hi): gsum = the groups' partials added in group order, then
-    w -> scale*w - eta*gsum.  The order of the additions depends on the
-    group count only, so a run is reproducible for a given thread count."""
+    the optimizer's step (``v``: the velocities, or NULL).  The order of the
+    additions depends on the group count only, so a run is reproducible for
+    a given thread count."""
     cdef int t
     if hi <= lo:
         return
     memcpy(gsum + lo, parts + lo, (hi - lo) * sizeof(floating))
     for t in range(1, ngroups):
         add_run(gsum + lo, parts + t * n + lo, hi - lo)
-    if floating is float:
-        fastnn_update_f(w + lo, gsum + lo, hi - lo, eta, scale)
-    else:
-        fastnn_update_d(w + lo, gsum + lo, hi - lo, eta, scale)
+    param_step(hi - lo, w + lo, gsum + lo, NULL if v == NULL else v + lo, st, regularize)
 
 
-cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi, floating eta,
-                            floating scale) noexcept nogil:
+cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi,
+                            const Step* st, floating tag) noexcept nogil:
     """``reduce_update`` for a conv layer, whose partials are stored
     transposed, (K, F) per group: on flat indices [lo, hi) of w (F, K)."""
     cdef Py_ssize_t i, n = <Py_ssize_t>L.F * L.K
@@ -643,10 +594,8 @@ cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi,
         for t in range(1, ngroups):
             s = s + parts[t * n + <Py_ssize_t>k * L.F + f]
         gsum[i] = s
-    if floating is float:
-        fastnn_update_f(<floating*>L.w + lo, gsum + lo, hi - lo, eta, scale)
-    else:
-        fastnn_update_d(<floating*>L.w + lo, gsum + lo, hi - lo, eta, scale)
+    param_step(hi - lo, <floating*>L.w + lo, gsum + lo,
+               NULL if L.vw == NULL else <floating*>L.vw + lo, st, True)
 
 
 # ---------------------------------------------------------------------------
@@ -705,8 +654,10 @@ cdef void backward_group(Layer* L, int nl, int e0, int e1, int g, int m, int k,
             dense_backward_group(&L[l], dinp, e0, e1, g, k, m)
 
 
-cdef void update_share(Layer* L, int nl, int ng, Team* T, floating eta, floating scale) noexcept nogil:
-    """This thread's share of every layer's reduction and update."""
+cdef void update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
+                       floating tag) noexcept nogil:
+    """This thread's share of every layer's reduction and update (``tag``'s
+    type is the network's dtype; its value is unused)."""
     cdef int l
     cdef Py_ssize_t n, nb
     for l in range(nl):
@@ -718,16 +669,17 @@ cdef void update_share(Layer* L, int nl, int ng, Team* T, floating eta, floating
             nb = L[l].out_size
         if L[l].kind == KIND_CONV:
             reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
-                              eta, scale)
+                              st, tag)
         else:
             dense_update_rows(&L[l], T.m, L[l].in_size * T.tid // T.nthreads,
-                              L[l].in_size * (T.tid + 1) // T.nthreads, eta, scale)
-        reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb, nb, ng,
-                      nb * T.tid // T.nthreads, nb * (T.tid + 1) // T.nthreads, eta, 1)
+                              L[l].in_size * (T.tid + 1) // T.nthreads, st, tag)
+        reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb,
+                      <floating*>L[l].vb, nb, ng, nb * T.tid // T.nthreads,
+                      nb * (T.tid + 1) // T.nthreads, st, False)
 
 
 cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, int m,
-                       int first, int count, int ng, floating eta, floating scale,
+                       int first, int count, int ng, const Step* st,
                        double* costs, fastnn_bar_t* bar) noexcept nogil:
     """What each thread of the region runs: every step of the run, in step
     with the others."""
@@ -752,12 +704,12 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
                                       True)
             backward_group(L, nl, m * g // ng, m * (g + 1) // ng, g, m, k, xb)
         sync(&T)
-        update_share(L, nl, ng, &T, eta, scale)
+        update_share(L, nl, ng, &T, st, <floating>0)
         sync(&T)
 
 
 cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y, int m,
-                        int first, int count, int nthreads, int ng, floating eta, floating scale,
+                        int first, int count, int nthreads, int ng, const Step* st,
                         double* costs) noexcept nogil:
     """Run mini-batches ``first .. first+count-1`` in one parallel region;
     returns the summed cost (the groups' sums added in group order)."""
@@ -769,7 +721,7 @@ cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y,
     for g in range(ng):
         costs[g] = 0
     with parallel(num_threads=nthreads):
-        train_thread(L, nl, x, y, m, first, count, ng, eta, scale, costs, &bar)
+        train_thread(L, nl, x, y, m, first, count, ng, st, costs, &bar)
     for g in range(ng):
         cost += costs[g]
     return cost
@@ -817,6 +769,23 @@ cdef void predict_run(Layer* L, int nl, const floating* x, int m, int nbatches, 
 _ACT_CODES = {"linear": ACT_LINEAR, "ReLU": ACT_RELU, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH}
 
 
+cdef double _finite(x, str name) except? -1.0:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(x):
+        raise ValueError("{} must be a finite number, got {!r}".format(name, x))
+    return float(x)
+
+
+cdef Py_ssize_t _n_weights(Layer* L) noexcept:
+    if L.kind == KIND_CONV:
+        return <Py_ssize_t>L.F * L.K
+    return <Py_ssize_t>L.in_size * L.out_size
+
+
+cdef Py_ssize_t _n_biases(Layer* L) noexcept:
+    return L.F if L.kind == KIND_CONV else L.out_size
+
+
 cdef class Net:
     """A network3 layer stack as the kernels see it, with all its buffers.
 
@@ -833,6 +802,7 @@ cdef class Net:
     cdef object costs     # (ng,) float64: each group's summed cost
     cdef object dtype
     cdef list keep        # the arrays the Layer structs point into
+    cdef object step_keep # the velocities the Layer structs point into
 
     def __cinit__(self):
         self.layers = NULL
@@ -956,13 +926,16 @@ cdef class Net:
         if nbatches < 0 or <Py_ssize_t>nbatches * self.m > x.shape[0]:
             raise ValueError("x holds fewer than the requested mini-batches")
 
-    def train(self, x, y, masks, int first, int count, double eta, double decay):
+    def train(self, x, y, masks, int first, int count, step):
         """Run mini-batches ``first .. first+count-1`` of ``x``/``y`` in order,
-        updating the weights in place, w -> (1 - eta*decay)*w - eta*dC/dw
-        (``decay`` = lmbda/num_training_batches; biases do not decay);
-        ``masks[l]`` is None or a uint8 array (count, m, n_in) for each layer
-        that drops out.  Returns the summed cost (without the L2 term)."""
-        cdef double scale = 1.0 - eta * decay
+        updating the weights (and velocities) in place by ``step``'s rule
+        (``fastnn.optimizers``: ``eta``, ``n`` = num_training_batches, ``l2``
+        = lmbda, ``l1``, ``momentum`` and ``velocities``, one ``(vw, vb)``
+        pair per layer; the gradient is the mini-batch's mean, so the step
+        is ``eta`` times it); ``masks[l]`` is None or a uint8 array (count, m,
+        n_in) for each layer that drops out.  Returns the summed cost (without
+        the regularization terms)."""
+        cdef Step st
         cdef int l
         cdef double cost = 0
         cdef Layer* L
@@ -990,6 +963,7 @@ cdef class Net:
                 L.mask = <const unsigned char*>cnp.PyArray_DATA(mk)
             elif mk is not None:
                 raise ValueError("layer {} has no dropout but was given a mask".format(l))
+        st = self._step(step)
         if count == 0:
             return 0.0
         for l in range(self.nl):
@@ -1004,14 +978,50 @@ cdef class Net:
         if self.dtype == np.float32:
             with nogil:
                 cost = train_run_t(self.layers, self.nl, <const float*>xp, yp, self.m, first, count,
-                                   self.nthreads, self.ng, <float>eta, <float>scale, cp)
+                                   self.nthreads, self.ng, &st, cp)
         else:
             with nogil:
                 cost = train_run_t(self.layers, self.nl, <const double*>xp, yp, self.m, first, count,
-                                   self.nthreads, self.ng, eta, scale, cp)
+                                   self.nthreads, self.ng, &st, cp)
         for l in range(self.nl):
             self.layers[l].mask = NULL
         return cost
+
+    cdef Step _step(self, step) except *:
+        """Check ``step`` and point the layers at its velocities."""
+        cdef Step st
+        cdef int l
+        cdef Layer* L
+        eta, n = _finite(getattr(step, "eta", None), "eta"), _finite(getattr(step, "n", None), "n")
+        l2 = _finite(getattr(step, "l2", 0.0), "l2")
+        l1 = _finite(getattr(step, "l1", 0.0), "l1")
+        mu = _finite(getattr(step, "momentum", 0.0), "momentum")
+        if n < 1 or l2 < 0 or l1 < 0 or not 0 <= mu < 1:
+            raise ValueError("step: n must be >= 1, l2 and l1 >= 0 and momentum in [0, 1); got "
+                             "{}, {}, {}, {}".format(n, l2, l1, mu))
+        st.s = eta
+        st.decay = eta * (l2 / n)
+        st.l1 = eta * (l1 / n)
+        st.mu = mu
+        st.plain = mu == 0 and l1 == 0
+        velocities = getattr(step, "velocities", None)
+        if mu > 0 and (not isinstance(velocities, (list, tuple)) or len(velocities) != self.nl):
+            raise ValueError("momentum needs velocities: one (vw, vb) pair per layer")
+        for l in range(self.nl):
+            L = &self.layers[l]
+            L.vw = L.vb = NULL
+            if mu == 0:
+                continue
+            vw, vb = velocities[l]
+            for name, v, nv in (("vw", vw, _n_weights(L)), ("vb", vb, _n_biases(L))):
+                if not (isinstance(v, np.ndarray) and v.dtype == self.dtype and v.flags.c_contiguous
+                        and v.flags.writeable and v.size == nv):
+                    raise TypeError("velocities[{}] {}: expected a writable C-contiguous {} array "
+                                    "of {} values".format(l, name, self.dtype, nv))
+            self.step_keep = velocities
+            L.vw = cnp.PyArray_DATA(vw)
+            L.vb = cnp.PyArray_DATA(vb)
+        return st
 
     def predict(self, x, int nbatches, bint return_output=False):
         """Evaluation-mode labels for the first ``nbatches*m`` rows of ``x``

@@ -574,3 +574,7 @@ class _Engine(object):
 
     def parameters(self):
         return [p for layer in self.net.layers for p in (layer.w, layer.b)]
+
+    def parameter_names(self):
+        return ["layer {} ({}) {}".format(l, type(layer).__name__, name)
+                for l, layer in enumerate(self.net.layers) for name in ("w", "b")]

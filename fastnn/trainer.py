@@ -94,7 +94,8 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
 
     ``engine`` has ``batches`` (mini-batches per epoch), ``begin_epoch(epoch)``,
     ``train(first, count, eta)`` (mini-batches ``first .. first+count-1`` of
-    this epoch) and ``parameters()`` (its arrays, updated in place).
+    this epoch), ``parameters()`` (its arrays, updated in place) and
+    ``parameter_names()`` (what to call them in messages).
     ``schedule`` is an ``optimizers.Schedule``.  ``after_epoch(epoch, eta)``
     returns the epoch's record (a dict; ``val_accuracy`` in it drives the
     schedule and early stopping) or ``False`` to stop; it may raise
@@ -118,7 +119,7 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
                 started = time.perf_counter()
                 engine.train(done, count, eta)
                 elapsed = time.perf_counter() - started
-                check_finite_parameters(engine.parameters(), epoch)
+                check_finite_parameters(engine, epoch)
                 done += count
                 if on_progress is not None:
                     on_progress(done, total)
@@ -154,12 +155,12 @@ def next_chunk(count, elapsed):
     return max(1, min(count * 4, int(count * CHUNK_SECONDS / elapsed)))
 
 
-def check_finite_parameters(parameters, epoch):
-    for i, p in enumerate(parameters):
+def check_finite_parameters(engine, epoch):
+    for p, name in zip(engine.parameters(), engine.parameter_names()):
         if not np.isfinite(p).all():
             raise TrainingDiverged(
-                "training diverged in epoch {}: parameter array {} became NaN or infinite "
-                "(is the learning rate eta too large?)".format(epoch, i))
+                "training diverged in epoch {}: {} became NaN or infinite "
+                "(is the learning rate eta too large?)".format(epoch, name))
 
 
 def check_not_diverged(weights, biases, epoch):
@@ -215,6 +216,10 @@ class DenseEngine(object):
 
     def parameters(self):
         return self.weights + self.biases
+
+    def parameter_names(self):
+        return (["the weights of layer {}".format(l + 1) for l in range(len(self.weights))] +
+                ["the biases of layer {}".format(l + 1) for l in range(len(self.biases))])
 
 
 def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, next_order,

@@ -109,10 +109,14 @@ class BookNetwork(object):
         out = self._kernels().feedforward(weights, biases, X, self._spec())
         return out.T.reshape((self.sizes[-1],) + a.shape[1:])
 
-    def _count_correct(self, X, labels, weights=None, biases=None):
+    def _count_correct(self, X, labels, weights=None, biases=None, epoch=None):
+        """How many rows of ``X`` the network classifies as ``labels``; during
+        training (``epoch`` given) also a warning if every output saturated."""
         if weights is None:
             weights, biases = self._parameters(fresh=False)
         outputs = self._kernels().feedforward(weights, biases, X, self._spec())
+        if epoch is not None:
+            trainer.warn_if_saturated(outputs, epoch, "test data")
         return int(np.sum(np.argmax(outputs, axis=1) == labels))
 
     def _backprop(self, x, y):

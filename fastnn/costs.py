@@ -39,7 +39,7 @@ class CrossEntropyCost(object):
         have a 1.0 in the same slot: the expression ``(1-y)*np.log(1-a)``
         then evaluates to nan, and nan_to_num makes it the correct 0.0.
         """
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.sum(np.nan_to_num(-y*np.log(a)-(1-y)*np.log(1-a)))
 
     @staticmethod
@@ -57,7 +57,7 @@ class LogLikelihoodCost(object):
     def fn(a, y):
         """-sum(y * ln a), summed over every example given; ``nan_to_num``
         turns the 0 * ln 0 of the other classes into 0."""
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.sum(np.nan_to_num(-y*np.log(a)))
 
     @staticmethod

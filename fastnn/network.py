@@ -69,7 +69,7 @@ class Network(BookNetwork):
         def report(j, weights, biases, X, Y):
             if test_data:
                 print("Epoch {0}: {1} / {2}".format(
-                    j, self._count_correct(X_test, y_test, weights, biases), n_test))
+                    j, self._count_correct(X_test, y_test, weights, biases, epoch=j), n_test))
             else:
                 print("Epoch {0} complete".format(j))
 

@@ -64,13 +64,13 @@ class Step(object):
 
     def check_dtype(self, dtype):
         """Refuse an eta whose step overflows ``dtype`` (float32 turns 1e100 into inf)."""
-        info = np.finfo(dtype)
+        largest = float(np.finfo(dtype).max)
         for name, value in (("eta", self.eta), ("eta*l2/n", self.eta * (self.l2 / self.n)),
                             ("eta*l1/n", self.eta * (self.l1 / self.n))):
-            if abs(value) > info.max:
+            if abs(value) > largest:
                 raise ValueError("{} = {:g} does not fit in {} (largest {:g}): the learning rate "
                                  "is far too large".format(name, value, np.dtype(dtype).name,
-                                                           float(info.max)))
+                                                           largest))
 
 
 def apply(w, g, v, step, m, regularize):

@@ -175,7 +175,7 @@ def warn_if_saturated(outputs, epoch, what):
     """Warn when every output of every example sits at 0 or 1: the network has
     saturated (the learning rate is far too large) and learns nothing more,
     although nothing became NaN."""
-    if outputs.size and np.all((outputs < 1e-6) | (outputs > 1 - 1e-6)):
+    if outputs.size and np.all((outputs < 1e-4) | (outputs > 1 - 1e-4)):
         warnings.warn("epoch {}: every output neuron is saturated (0 or 1) for every example "
                       "of the {}; the learning rate is probably far too large".format(epoch, what),
                       RuntimeWarning, stacklevel=3)

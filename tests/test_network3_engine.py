@@ -205,3 +205,49 @@ def test_ctrl_c_stops_a_long_epoch_within_two_seconds():
     assert child.returncode == 3, (out, err)
     assert "interrupted True" in out
     assert elapsed < 2.0, "took {:.2f} s to stop".format(elapsed)
+
+
+# ---------------------------------------------------------------------------
+# Saturation without NaN, and learning rates too large for the dtype
+# (the reliability issue's finding 5; dense networks too)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("eta", [1e3, 1e10, 1e100, 1e300])
+def test_saturated_training_warns_on_mlp_and_network(eta):
+    rng = np.random.default_rng(0)
+    X, labels = rng.random((300, 20)), rng.integers(0, 3, 300)
+    net = fastnn.MLP([20, 10, 3], cost="quadratic", seed=0)
+    with pytest.warns(RuntimeWarning, match="every output neuron is saturated"):
+        net.fit(X, labels, epochs=2, learning_rate=eta, validation_data=(X, labels))
+    from fastnn import network
+    data = [(x.reshape(-1, 1), np.eye(3)[k].reshape(-1, 1)) for x, k in zip(X, labels)]
+    test = [(x.reshape(-1, 1), int(k)) for x, k in zip(X, labels)]
+    np.random.seed(0)
+    book_net = network.Network([20, 10, 3])
+    with pytest.warns(RuntimeWarning, match="every output neuron is saturated"):
+        book_net.SGD(data, 2, 10, eta, test_data=test)
+
+
+def test_a_well_trained_network_does_not_warn(recwarn):
+    rng = np.random.default_rng(1)
+    centers = rng.random((3, 20)) * 4
+    labels = rng.integers(0, 3, 300)
+    X = centers[labels] + rng.standard_normal((300, 20)) * 0.3
+    net = fastnn.MLP([20, 10, 3], seed=0)
+    net.fit(X, labels, epochs=5, learning_rate=0.5, validation_data=(X, labels))
+    assert net.history[-1]["val_accuracy"] > 0.9
+    assert not [w for w in recwarn if "saturated" in str(w.message)]
+
+
+def test_eta_too_large_for_float32_is_refused():
+    rng = np.random.default_rng(0)
+    X, labels = rng.random((30, 20)).astype(np.float32), rng.integers(0, 3, 30)
+    net = fastnn.MLP([20, 10, 3], dtype=np.float32, seed=0)
+    before = net.weights[0].copy()
+    with pytest.raises(ValueError, match="eta = 1e\\+100 does not fit in float32"):
+        net.fit(X, labels, epochs=1, learning_rate=1e100)
+    np.testing.assert_array_equal(net.weights[0], before)
+    x, y = small_data(M*5, seed=10, dtype=np.float32)
+    net3 = small_net(ReLU, np.float32, backend="cython")
+    with pytest.raises(ValueError, match="does not fit in float32"):
+        net3.SGD((x, y), 1, M, 1e50, (x, y), None, verbose=False)

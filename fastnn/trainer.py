@@ -254,6 +254,15 @@ def book_shuffle(x):
         random.shuffle(x)
 
 
+def _standard_generator():
+    """True when ``random.shuffle`` and ``random.random`` are still the module's
+    own Mersenne Twister: then the compiled shuffle can stand in for them (a
+    program that replaced either keeps its own, in Python)."""
+    inst = getattr(random, "_inst", None)
+    return (type(inst) is random.Random and random.shuffle == inst.shuffle
+            and random.random == inst.random and random.getrandbits == inst.getrandbits)
+
+
 class BookOrder(object):
     """The epoch orders of the book's ``random.shuffle(training_data)``.
 
@@ -267,12 +276,20 @@ class BookOrder(object):
     """
 
     def __init__(self, n):
-        self.order = np.arange(n)
+        self.order = np.arange(n, dtype=np.int64)
 
     def __call__(self):
-        perm = list(range(len(self.order)))
-        book_shuffle(perm)
-        self.order = self.order[perm]
+        if _standard_generator():
+            # Shuffling ``order`` itself with the book's swaps composes the
+            # permutations; the compiled shuffle draws exactly what
+            # random.shuffle would, and leaves the generator as it would.
+            from ._core import _shuffle
+            random.setstate(_shuffle.shuffle(self.order, random.getstate(),
+                                             get_shuffle() == "python2"))
+        else:
+            perm = list(range(len(self.order)))
+            book_shuffle(perm)
+            self.order = self.order[perm]
         return self.order
 
     def apply_to(self, data):

@@ -143,9 +143,9 @@ class BookNetwork(object):
             _warned.update((type(self), c) for c in new)
             dropin = self._dropin()
             warnings.warn(
-                "{} ({}.{}): {}; so training leaves the compiled kernels for the book's "
-                "per-example Python path, which calls your code where the book's SGD would and "
-                "is much slower".format(type(self).__qualname__, dropin.__module__,
+                "{} ({}.{}): {}.  Training therefore leaves the compiled kernels for the "
+                "book's per-example Python path, which calls your code where the book's SGD "
+                "would and is much slower".format(type(self).__qualname__, dropin.__module__,
                                         dropin.__qualname__, "; ".join(new)),
                 BookPathWarning, stacklevel=3)
         return bool(changed)

@@ -119,14 +119,14 @@ class BookNetwork(object):
             if name in vars(self):
                 changed.append("{} is replaced on the instance".format(name))
             elif getattr(cls, name) is not getattr(dropin, name):
-                changed.append("{} is overridden by {}".format(name, cls.__qualname__))
+                changed.append("{} is overridden by {}".format(name, cls.__name__))
         module = self._module()
         for name in ("sigmoid", "sigmoid_prime"):
             current = getattr(module, name)
             if current is not getattr(activations, name):
                 changed.append("{}.{} is rebound to {}".format(
                     module.__name__.rsplit(".", 1)[-1], name,
-                    getattr(current, "__qualname__", repr(current))))
+                    getattr(current, "__name__", repr(current))))
         cost = self._cost_change()
         if cost:
             changed.append(cost)
@@ -145,8 +145,8 @@ class BookNetwork(object):
             warnings.warn(
                 "{} ({}.{}): {}.  Training therefore leaves the compiled kernels for the "
                 "book's per-example Python path, which calls your code where the book's SGD "
-                "would and is much slower".format(type(self).__qualname__, dropin.__module__,
-                                        dropin.__qualname__, "; ".join(new)),
+                "would and is much slower".format(type(self).__name__, dropin.__module__,
+                                                  dropin.__name__, "; ".join(new)),
                 BookPathWarning, stacklevel=3)
         return bool(changed)
 

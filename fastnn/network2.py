@@ -95,7 +95,7 @@ class Network(BookNetwork):
         cost = self._cost()
         if cost in CODES or self._kernels() is trainer.kernels("numpy"):
             return None
-        return "the cost {} is not built into the compiled kernels".format(cost.__qualname__)
+        return "the cost {} is not built into the compiled kernels".format(cost.__name__)
 
     def _spec(self):
         return trainer.Spec("sigmoid", "sigmoid", self._cost())

@@ -68,13 +68,11 @@ class Network(BookNetwork):
         As in the book, ``training_data`` is shuffled in place with
         ``random.shuffle`` once per epoch (``fastnn.set_shuffle("python2")``
         shuffles as Python 2.7 did).  The lists are converted to arrays once,
-        here; each epoch then runs in a single kernel call.
-
-        When a subclass overrides one of the book's methods, or the program
-        rebinds this module's ``sigmoid``/``sigmoid_prime``, SGD instead runs
-        the book's own sequence of calls (``update_mini_batch`` per
-        mini-batch, ``backprop`` per example, ``evaluate`` per epoch) through
-        that code, and warns once (``fastnn.BookPathWarning``)."""
+        here; each epoch then runs in a single kernel call."""
+        # A subclass overriding one of the book's methods, or a rebound
+        # sigmoid/sigmoid_prime: the book's own sequence of calls
+        # (update_mini_batch per mini-batch, backprop per example, evaluate
+        # per epoch) through that code, with one BookPathWarning.
         if self._book_mode():
             eta = check_real(eta, "eta")
             if test_data:

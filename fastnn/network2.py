@@ -129,17 +129,15 @@ class Network(BookNetwork):
         a single kernel call and the monitors use the kernels' forward pass
         over the whole data set.  Training data is shuffled in place once per
         epoch, as in the book.
-
-        When a subclass overrides one of the book's methods, the cost is one
-        the compiled kernels lack, or the program rebinds this module's
-        ``sigmoid``/``sigmoid_prime``, SGD instead runs the book's own
-        sequence of calls (``update_mini_batch`` per mini-batch, ``backprop``
-        per example, ``total_cost`` and ``accuracy`` for the monitors)
-        through that code, and warns once (``fastnn.BookPathWarning``).
         """
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
         if monitor_evaluation and not evaluation_data:
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
+        # A subclass overriding one of the book's methods, a cost the compiled
+        # kernels lack, or a rebound sigmoid/sigmoid_prime: the book's own
+        # sequence of calls (update_mini_batch per mini-batch, backprop per
+        # example, total_cost and accuracy for the monitors) through that
+        # code, with one BookPathWarning.
         if self._book_mode():
             return self._book_sgd_monitored(
                 training_data, epochs, mini_batch_size, eta, lmbda, evaluation_data,

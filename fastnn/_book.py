@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from . import activations, costs, trainer
+from . import activations, trainer
 from ._config import check_backend
 from ._validation import (check_epochs, check_finite, check_labels, check_positive_int,
                           check_real, check_sizes)
@@ -41,10 +41,10 @@ _warned = set()
 
 
 class BookNetwork(object):
-    """What ``network.Network`` and ``network2.Network`` share.  Each of those
-    names, in ``_book_methods``, the methods a reader may override; the
-    class that defines ``_book_methods`` is the drop-in, and the module it
-    lives in holds the ``sigmoid`` and ``sigmoid_prime`` the book path uses."""
+    """What ``network.Network`` and ``network2.Network`` share.  Each of the
+    two lists in ``_book_methods`` the methods a reader may override; the
+    class that defines ``_book_methods`` is the drop-in, and its module holds
+    the ``sigmoid`` and ``sigmoid_prime`` the book path calls."""
 
     _book_methods = ()
 
@@ -162,8 +162,8 @@ class BookNetwork(object):
         """The gradient of one example's cost, BP1-BP4 on columns with the
         module's current sigmoid; ``output_error(z, a, y)`` is the output
         layer's delta (the drop-in decides whose code computes it)."""
-        sigmoid_prime = self._module().sigmoid_prime
-        sigmoid = self._module().sigmoid
+        module = self._module()
+        sigmoid, sigmoid_prime = module.sigmoid, module.sigmoid_prime
         # forward, keeping every weighted input z and activation
         activation = x
         outputs = [x]
@@ -202,8 +202,9 @@ class BookNetwork(object):
         """The book's SGD loop: each epoch shuffle ``training_data`` in place
         (a list; another sequence is copied first), cut it into mini-batches,
         call ``update(mini_batch)`` on each (the drop-in calls
-        ``self.update_mini_batch`` there), then ``after_epoch(j, training_data)``.  Raises
-        TrainingDiverged, naming the epoch, when a parameter stops being finite."""
+        ``self.update_mini_batch`` there), then ``after_epoch(j,
+        training_data)``.  Raises TrainingDiverged, naming the epoch, as soon
+        as a parameter stops being finite."""
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         _split_pairs(training_data, "training_data")

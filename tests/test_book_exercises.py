@@ -197,23 +197,30 @@ def test_backprop_override_halving_the_gradient_halves_eta(backend, module, recw
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_feedforward_override_is_what_evaluate_uses(backend, recwarn, capsys):
+@pytest.mark.parametrize("module", [network, network2])
+def test_feedforward_override_is_what_evaluation_uses(backend, module, recwarn, capsys):
     calls = []
 
-    class Counted(network.Network):
+    class Counted(module.Network):
         def feedforward(self, a):
             calls.append(1)
             return super().feedforward(a)
 
     test = [(x, int(np.argmax(y))) for x, y in training_data(seed=4)[:10]]
     net = make_dropin(Counted, backend)
-    net.SGD(training_data(), EPOCHS, M, 2.0, test_data=test)
-    assert len(calls) == EPOCHS * len(test)     # backprop runs its own forward pass
-    book = make_oracle(network)
+    if module is network:
+        net.SGD(training_data(), EPOCHS, M, 2.0, test_data=test)
+        assert len(calls) == EPOCHS * len(test)     # backprop runs its own forward pass
+        printed = int(capsys.readouterr().out.splitlines()[-1].split()[2])
+    else:
+        printed = net.SGD(training_data(), EPOCHS, M, 2.0, evaluation_data=test,
+                          monitor_evaluation_accuracy=True)[1][-1]
+        # the book's SGD asks for the evaluation accuracy twice per epoch
+        assert len(calls) == EPOCHS * 2 * len(test)
+    book = make_oracle(module)
     book.SGD(training_data(), EPOCHS, M, 2.0)
+    assert printed == book.accuracy(test)
     assert_same_network(net, book)
-    assert capsys.readouterr().out.splitlines()[-1] == "Epoch {}: {} / 10".format(
-        EPOCHS - 1, book.accuracy(test))
     assert_close(net.feedforward(test[0][0]), book.feedforward(test[0][0]), "output", rtol=1e-14)
     [message] = book_path_warnings(recwarn)
     assert "feedforward is overridden by Counted" in message
@@ -336,37 +343,48 @@ def test_rebinding_the_modules_sigmoid_changes_training_as_in_the_book(
 # -- network2: a cost of the reader's own, the monitors ---------------------------
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_network2_cost_subclass_overriding_delta(backend, recwarn, capsys):
+@pytest.mark.parametrize("instance", [False, True], ids=["class", "instance"])
+def test_network2_cost_subclass_overriding_fn_and_delta(backend, instance, recwarn, capsys):
     """The compiled kernels lack the reader's cost: that backend takes the
     book path (per example, with the warning).  The numpy backend keeps its
-    batched path, which already calls the class's delta, once per mini-batch,
-    and warns of nothing."""
-    calls = []
+    batched path, which already calls the class's fn and delta, once per
+    mini-batch or data set, and warns of nothing."""
+    calls = {"fn": 0, "delta": 0}
 
     class GentleQuadraticCost(network2.QuadraticCost):
         @staticmethod
+        def fn(a, y):
+            calls["fn"] += 1
+            return 0.5*network2.QuadraticCost.fn(a, y)
+
+        @staticmethod
         def delta(z, a, y):
-            calls.append(1)
+            calls["delta"] += 1
             return 0.5*network2.QuadraticCost.delta(z, a, y)
 
     class GentleOracleCost(book_port.QuadraticCost):
         @staticmethod
+        def fn(a, y):
+            return 0.5*book_port.QuadraticCost.fn(a, y)
+
+        @staticmethod
         def delta(z, a, y):
             return 0.5*book_port.QuadraticCost.delta(z, a, y)
 
-    net = make_dropin(network2.Network, backend, GentleQuadraticCost)
+    cost = GentleQuadraticCost() if instance else GentleQuadraticCost
+    net = make_dropin(network2.Network, backend, cost)
     sgd(net, training_data(), eta=2.0, lmbda=1.5)
     book = make_oracle(network2, cost=GentleOracleCost)
     book.SGD(training_data(), EPOCHS, M, 2.0, 1.5)
     data = training_data(seed=4)
     assert net.total_cost(data, 1.5) == pytest.approx(book.total_cost(data, 1.5), rel=1e-12)
     if backend == "cython":
-        assert len(calls) == EPOCHS * N
+        assert calls == {"delta": EPOCHS * N, "fn": len(data)}
         assert_same_network(net, book)
         [message] = book_path_warnings(recwarn)
         assert "the cost GentleQuadraticCost is not built into the compiled kernels" in message
     else:
-        assert len(calls) == EPOCHS * BATCHES
+        assert calls == {"delta": EPOCHS * BATCHES, "fn": 1}
         assert_same_network(net, book, rtol=1e-10)
         assert book_path_warnings(recwarn) == []
 

@@ -143,7 +143,7 @@ class BookNetwork(object):
             _warned.update((type(self), c) for c in new)
             dropin = self._dropin()
             warnings.warn(
-                "{} ({}.{}): {}.  Training therefore leaves the compiled kernels for the "
+                "{} (a {}.{}): {}.  Training therefore leaves the compiled kernels for the "
                 "book's per-example Python path, which calls your code where the book's SGD "
                 "would and is much slower".format(type(self).__name__, dropin.__module__,
                                                   dropin.__name__, "; ".join(new)),

@@ -6,17 +6,47 @@ parameters as lists of arrays.  ``BookNetwork`` keeps those attributes
 converts the lists to contiguous arrays once per call, and hands the arrays
 to the kernels.  Assigning new arrays to ``weights`` or ``biases`` between
 calls takes effect at the next call, as in the book.
+
+The book's exercises change the network by subclassing it (a new
+``backprop``, ``cost_derivative``, ``update_mini_batch``...), by handing it
+a cost class of their own, or by rebinding the module's ``sigmoid`` and
+``sigmoid_prime``.  The kernels know none of that, so when anything is
+changed (``_customizations``) the drop-ins run *the book path* instead: the
+book's own sequence of calls, example by example in numpy, through whatever
+the reader wrote, with a ``BookPathWarning`` once saying why it is slower.
+Any change moves every method of the network to that path, so evaluation
+and training always agree on what the network computes.
 """
+import sys
+import warnings
+
 import numpy as np
 
-from . import trainer
+from . import activations, trainer
 from ._config import check_backend
 from ._validation import (check_epochs, check_finite, check_labels, check_positive_int,
                           check_real, check_sizes)
 from .optimizers import Step
 
 
+class BookPathWarning(UserWarning):
+    """A drop-in network runs the book's per-example Python code instead of
+    the compiled kernels, because the program changed one of its methods,
+    its cost or the module's sigmoid.  The results are the book's; training
+    is many times slower."""
+
+
+#: (class, reason) pairs already warned about: each is reported once per process.
+_warned = set()
+
+
 class BookNetwork(object):
+    """What ``network.Network`` and ``network2.Network`` share.  Each of the
+    two lists in ``_book_methods`` the methods a reader may override; the
+    class that defines ``_book_methods`` is the drop-in, and its module holds
+    the ``sigmoid`` and ``sigmoid_prime`` the book path calls."""
+
+    _book_methods = ()
 
     def __init__(self, sizes, backend=None):
         self.sizes = check_sizes(sizes)
@@ -62,6 +92,133 @@ class BookNetwork(object):
         """The network's description for the kernels (sigmoid neurons; the cost
         is the module's)."""
         raise NotImplementedError
+
+    # -- what the reader changed ------------------------------------------------
+
+    def _dropin(self):
+        """The drop-in class this network is (or derives from)."""
+        for cls in type(self).__mro__:
+            if "_book_methods" in vars(cls):
+                return cls
+        return BookNetwork
+
+    def _module(self):
+        """The drop-in's module, whose ``sigmoid``/``sigmoid_prime`` the book
+        path calls (looked up at each call, so a rebinding takes effect)."""
+        return sys.modules[self._dropin().__module__]
+
+    def _customizations(self):
+        """What the program changed that the kernels cannot follow, as phrases
+        for the warning: overridden book methods (on the class or the
+        instance), a rebound ``sigmoid``/``sigmoid_prime``, and (``_cost_change``)
+        a cost the kernels do not implement."""
+        dropin = self._dropin()
+        cls = type(self)
+        changed = []
+        for name in dropin._book_methods:
+            if name in vars(self):
+                changed.append("{} is replaced on the instance".format(name))
+            elif getattr(cls, name) is not getattr(dropin, name):
+                changed.append("{} is overridden by {}".format(name, cls.__name__))
+        module = self._module()
+        for name in ("sigmoid", "sigmoid_prime"):
+            current = getattr(module, name)
+            if current is not getattr(activations, name):
+                changed.append("{}.{} is rebound to {}".format(
+                    module.__name__.rsplit(".", 1)[-1], name,
+                    getattr(current, "__name__", repr(current))))
+        cost = self._cost_change()
+        if cost:
+            changed.append(cost)
+        return changed
+
+    def _cost_change(self):
+        return None
+
+    def _book_mode(self):
+        """True when the book path must run; warns once per class and change."""
+        changed = self._customizations()
+        new = [c for c in changed if (type(self), c) not in _warned]
+        if new:
+            _warned.update((type(self), c) for c in new)
+            dropin = self._dropin()
+            warnings.warn(
+                "{} (a {}.{}): {}.  Training therefore leaves the compiled kernels for the "
+                "book's per-example Python path, which calls your code where the book's SGD "
+                "would and is much slower".format(type(self).__name__, dropin.__module__,
+                                                  dropin.__name__, "; ".join(new)),
+                BookPathWarning, stacklevel=3)
+        return bool(changed)
+
+    # -- the book path: one example at a time, through self's methods --------
+
+    def _book_feedforward(self, a):
+        sigmoid = self._module().sigmoid
+        for w, b in zip(self.weights, self.biases):
+            a = sigmoid(np.dot(w, a)+b)
+        return a
+
+    def _book_backprop(self, x, y, output_error):
+        """The gradient of one example's cost, BP1-BP4 on columns with the
+        module's current sigmoid; ``output_error(z, a, y)`` is the output
+        layer's delta (the drop-in decides whose code computes it)."""
+        module = self._module()
+        sigmoid, sigmoid_prime = module.sigmoid, module.sigmoid_prime
+        # forward, keeping every weighted input z and activation
+        activation = x
+        outputs = [x]
+        zs = []
+        for w, b in zip(self.weights, self.biases):
+            z = np.dot(w, activation)+b
+            zs.append(z)
+            activation = sigmoid(z)
+            outputs.append(activation)
+        # backward: the output layer's error, then each earlier layer's
+        nabla_b = [None] * len(zs)
+        nabla_w = [None] * len(zs)
+        delta = output_error(zs[-1], outputs[-1], y)
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, outputs[-2].transpose())
+        for l in range(2, self.num_layers):
+            delta = np.dot(self.weights[-l+1].transpose(), delta) * sigmoid_prime(zs[-l])
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, outputs[-l-1].transpose())
+        return (nabla_b, nabla_w)
+
+    def _book_update_mini_batch(self, mini_batch, eta, lmbda, n):
+        """Sum ``self.backprop`` over the mini-batch and take one step, making
+        new arrays as the book does (``lmbda = 0`` is chapter 1's rule)."""
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, y in mini_batch:
+            one_b, one_w = self.backprop(x, y)
+            nabla_b = [total+g for total, g in zip(nabla_b, one_b)]
+            nabla_w = [total+g for total, g in zip(nabla_w, one_w)]
+        m = len(mini_batch)
+        self.weights = [(1-eta*(lmbda/n))*w-(eta/m)*g for w, g in zip(self.weights, nabla_w)]
+        self.biases = [b-(eta/m)*g for b, g in zip(self.biases, nabla_b)]
+
+    def _book_sgd(self, training_data, epochs, mini_batch_size, update, after_epoch):
+        """The book's SGD loop: each epoch shuffle ``training_data`` in place
+        (a list; another sequence is copied first), cut it into mini-batches,
+        call ``update(mini_batch)`` on each (the drop-in calls
+        ``self.update_mini_batch`` there), then ``after_epoch(j,
+        training_data)``.  Raises TrainingDiverged, naming the epoch, as soon
+        as a parameter stops being finite."""
+        epochs = check_epochs(epochs)
+        mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
+        _split_pairs(training_data, "training_data")
+        if not isinstance(training_data, list):
+            training_data = list(training_data)
+        self._parameters(fresh=True)    # checked float64 arrays, as the book keeps them
+        n = len(training_data)
+        with trainer.one_blas_thread():
+            for j in range(epochs):
+                trainer.book_shuffle(training_data)
+                for k in range(0, n, mini_batch_size):
+                    update(training_data[k:k+mini_batch_size])
+                    trainer.check_not_diverged(self.weights, self.biases, j)
+                after_epoch(j, training_data)
 
     # -- the book's lists, as arrays ------------------------------------------
 

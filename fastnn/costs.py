@@ -7,8 +7,9 @@ example per row, which is how fastnn's kernels see the data.
 
 A new cost plugs in here.  The numpy backend calls ``fn`` and ``delta``
 directly, so any class with those two static methods trains with
-``backend="numpy"``.  The compiled backend has the two costs below built in,
-and says so when handed another.
+``backend="numpy"``.  The compiled backend has the costs below built in; handed
+another, ``MLP`` says so, and the drop-in ``network2`` runs the book's
+per-example path through the class's ``fn`` and ``delta`` (with a warning).
 """
 import numpy as np
 

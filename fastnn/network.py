@@ -18,11 +18,16 @@ import numpy as np
 
 from . import trainer
 from ._book import BookNetwork
+from ._validation import check_real
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import QuadraticCost
 
 
 class Network(BookNetwork):
+
+    #: Methods a subclass may override: SGD then calls them as the book's does.
+    _book_methods = ("feedforward", "update_mini_batch", "backprop", "evaluate",
+                     "cost_derivative")
 
     def __init__(self, sizes, backend=None):
         """The list ``sizes`` contains the number of neurons in the respective
@@ -48,6 +53,8 @@ class Network(BookNetwork):
     def feedforward(self, a):
         """Return the output of the network if ``a`` is input (a (n, 1)
         column, or several columns side by side)."""
+        if self._book_mode():
+            return self._book_feedforward(a)
         return self._feedforward(a)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta,
@@ -62,6 +69,25 @@ class Network(BookNetwork):
         ``random.shuffle`` once per epoch (``fastnn.set_shuffle("python2")``
         shuffles as Python 2.7 did).  The lists are converted to arrays once,
         here; each epoch then runs in a single kernel call."""
+        # A subclass overriding one of the book's methods, or a rebound
+        # sigmoid/sigmoid_prime: the book's own sequence of calls
+        # (update_mini_batch per mini-batch, backprop per example, evaluate
+        # per epoch) through that code, with one BookPathWarning.
+        if self._book_mode():
+            eta = check_real(eta, "eta")
+            if test_data:
+                n_test = len(test_data)
+
+            def book_report(j, data):
+                if test_data:
+                    print("Epoch {0}: {1} / {2}".format(j, self.evaluate(test_data), n_test))
+                else:
+                    print("Epoch {0} complete".format(j))
+
+            self._book_sgd(training_data, epochs, mini_batch_size,
+                           lambda mini_batch: self.update_mini_batch(mini_batch, eta), book_report)
+            return
+
         if test_data:
             X_test, y_test = self._arrays(test_data, "test_data", "label")
             n_test = len(test_data)
@@ -80,13 +106,19 @@ class Network(BookNetwork):
         descent using backpropagation to a single mini batch.  The
         ``mini_batch`` is a list of tuples ``(x, y)``, and ``eta`` is the
         learning rate."""
-        self._update_mini_batch(mini_batch, eta, 0.0, 1)
+        if self._book_mode():
+            self._book_update_mini_batch(mini_batch, eta, 0.0, 1)
+        else:
+            self._update_mini_batch(mini_batch, eta, 0.0, 1)
 
     def backprop(self, x, y):
         """Return a tuple ``(nabla_b, nabla_w)`` representing the gradient
         for the cost function C_x.  ``nabla_b`` and ``nabla_w`` are
         layer-by-layer lists of numpy arrays, similar to ``self.biases`` and
         ``self.weights``."""
+        if self._book_mode():
+            return self._book_backprop(
+                x, y, lambda z, a, y: self.cost_derivative(a, y) * sigmoid_prime(z))
         return self._backprop(x, y)
 
     def evaluate(self, test_data):
@@ -94,6 +126,8 @@ class Network(BookNetwork):
         outputs the correct result.  Note that the neural network's output
         is assumed to be the index of whichever neuron in the final layer
         has the highest activation."""
+        if self._book_mode():
+            return sum(int(np.argmax(self.feedforward(x)) == y) for (x, y) in test_data)
         X, labels = self._arrays(test_data, "test_data", "label")
         return self._count_correct(X, labels)
 

@@ -20,11 +20,15 @@ from . import _serialize, trainer
 from ._book import BookNetwork
 from ._validation import check_epochs, check_positive_int, check_real, one_hot
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
-from .costs import CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
+from .costs import CODES, CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
 
 
 #### Main Network class
 class Network(BookNetwork):
+
+    #: Methods a subclass may override: SGD then calls them as the book's does.
+    _book_methods = ("feedforward", "update_mini_batch", "backprop", "accuracy",
+                     "total_cost")
 
     def __init__(self, sizes, cost=CrossEntropyCost, backend=None):
         """The list ``sizes`` contains the number of neurons in the respective
@@ -75,10 +79,23 @@ class Network(BookNetwork):
 
     def feedforward(self, a):
         """Return the output of the network if ``a`` is input."""
+        if self._book_mode():
+            return self._book_feedforward(a)
         return self._feedforward(a)
 
     def _cost(self):
         return cost_class(self.cost)
+
+    def _cost_change(self):
+        """A cost the compiled kernels lack sends the network down the book
+        path.  The numpy backend keeps its batched path for it: that path
+        calls the class's own ``fn`` and ``delta`` (on a mini-batch of rows,
+        which for costs summed over examples, as the book's are, gives the
+        book's numbers)."""
+        cost = self._cost()
+        if cost in CODES or self._kernels() is trainer.kernels("numpy"):
+            return None
+        return "the cost {} is not built into the compiled kernels".format(cost.__name__)
 
     def _spec(self):
         return trainer.Spec("sigmoid", "sigmoid", self._cost())
@@ -113,10 +130,20 @@ class Network(BookNetwork):
         over the whole data set.  Training data is shuffled in place once per
         epoch, as in the book.
         """
-        cost = self._cost()
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
         if monitor_evaluation and not evaluation_data:
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
+        # A subclass overriding one of the book's methods, a cost the compiled
+        # kernels lack, or a rebound sigmoid/sigmoid_prime: the book's own
+        # sequence of calls (update_mini_batch per mini-batch, backprop per
+        # example, total_cost and accuracy for the monitors) through that
+        # code, with one BookPathWarning.
+        if self._book_mode():
+            return self._book_sgd_monitored(
+                training_data, epochs, mini_batch_size, eta, lmbda, evaluation_data,
+                monitor_evaluation_cost, monitor_evaluation_accuracy,
+                monitor_training_cost, monitor_training_accuracy)
+        cost = self._cost()
         if monitor_evaluation:
             n_data = len(evaluation_data)
             X_eval, y_eval = self._arrays(evaluation_data, "evaluation_data", "label")
@@ -155,6 +182,48 @@ class Network(BookNetwork):
         return evaluation_cost, evaluation_accuracy, \
             training_cost, training_accuracy
 
+    def _book_sgd_monitored(self, training_data, epochs, mini_batch_size, eta, lmbda,
+                            evaluation_data, monitor_evaluation_cost,
+                            monitor_evaluation_accuracy, monitor_training_cost,
+                            monitor_training_accuracy):
+        """SGD on the book path: the monitors call ``self.total_cost`` and
+        ``self.accuracy`` with the book's arguments, in the book's order."""
+        eta = check_real(eta, "eta")
+        lmbda = check_real(lmbda, "lmbda")
+        if evaluation_data:
+            n_data = len(evaluation_data)
+        evaluation_cost, evaluation_accuracy = [], []
+        training_cost, training_accuracy = [], []
+
+        def monitor(j, data):
+            print("Epoch %s training complete" % j)
+            if monitor_training_cost:
+                cost = self.total_cost(data, lmbda)
+                training_cost.append(cost)
+                print("Cost on training data: {}".format(cost))
+            if monitor_training_accuracy:
+                accuracy = self.accuracy(data, convert=True)
+                training_accuracy.append(accuracy)
+                print("Accuracy on training data: {} / {}".format(accuracy, len(data)))
+            if monitor_evaluation_cost:
+                cost = self.total_cost(evaluation_data, lmbda, convert=True)
+                evaluation_cost.append(cost)
+                print("Cost on evaluation data: {}".format(cost))
+            if monitor_evaluation_accuracy:
+                accuracy = self.accuracy(evaluation_data)
+                evaluation_accuracy.append(accuracy)
+                # The book computes the printed accuracy with a second call.
+                print("Accuracy on evaluation data: {} / {}".format(
+                    self.accuracy(evaluation_data), n_data))
+            print()
+
+        self._book_sgd(training_data, epochs, mini_batch_size,
+                       lambda mini_batch: self.update_mini_batch(
+                           mini_batch, eta, lmbda, len(training_data)),
+                       monitor)
+        return evaluation_cost, evaluation_accuracy, \
+            training_cost, training_accuracy
+
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """Update the network's weights and biases by applying gradient
         descent using backpropagation to a single mini batch.  The
@@ -163,6 +232,9 @@ class Network(BookNetwork):
         ``n`` is the total size of the training data set.
 
         """
+        if self._book_mode():
+            self._book_update_mini_batch(mini_batch, eta, lmbda, n)
+            return
         n = check_positive_int(n, "n")
         self._update_mini_batch(mini_batch, eta, lmbda, n)
 
@@ -171,7 +243,18 @@ class Network(BookNetwork):
         gradient for the cost function C_x.  ``nabla_b`` and
         ``nabla_w`` are layer-by-layer lists of numpy arrays, similar
         to ``self.biases`` and ``self.weights``."""
+        if self._book_mode():
+            return self._book_backprop(x, y, self._output_error)
         return self._backprop(x, y)
+
+    def _output_error(self, z, a, y):
+        """The output layer's delta on the book path: the cost's ``delta``.
+        The book defines QuadraticCost in this module, so its ``delta`` uses
+        this module's ``sigmoid_prime``; ours lives in fastnn.costs, and a
+        rebinding of ``network2.sigmoid_prime`` is applied here instead."""
+        if cost_class(self.cost) is QuadraticCost:
+            return (a-y) * sigmoid_prime(z)
+        return self.cost.delta(z, a, y)
 
     def accuracy(self, data, convert=False):
         """Return the number of inputs in ``data`` for which the neural
@@ -196,6 +279,10 @@ class Network(BookNetwork):
         mnist_loader.load_data_wrapper.
 
         """
+        if self._book_mode():
+            if convert:
+                return sum(int(np.argmax(self.feedforward(x)) == np.argmax(y)) for (x, y) in data)
+            return sum(int(np.argmax(self.feedforward(x)) == y) for (x, y) in data)
         X, labels = self._arrays(data, "data", "argmax" if convert else "label")
         return self._count_correct(X, labels)
 
@@ -206,6 +293,14 @@ class Network(BookNetwork):
         the validation or test data.  See comments on the similar (but
         reversed) convention for the ``accuracy`` method, above.
         """
+        if self._book_mode():
+            cost = 0.0
+            for x, y in data:
+                a = self.feedforward(x)
+                if convert:     # the book's vectorized_result, as wide as the output layer
+                    y = np.eye(self.sizes[-1])[:, [y]]
+                cost += self.cost.fn(a, y)/len(data)
+            return cost + 0.5*(lmbda/len(data))*sum(np.linalg.norm(w)**2 for w in self.weights)
         lmbda = check_real(lmbda, "lmbda")
         if convert:
             X, labels = self._arrays(data, "data", "label")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import MLP, TrainingDiverged, network, network2
+from fastnn import MLP, TrainingDiverged, _book, network, network2
 from fastnn.costs import QuadraticCost
 from helpers import fastnn_env
 
@@ -247,26 +247,21 @@ def test_mlp_bad_init():
 
 
 # ---------------------------------------------------------------------------
-# a custom cost: compiled backend refuses clearly, numpy backend trains
+# a custom cost: the drop-ins' compiled backend takes the book path, numpy
+# trains batched, MLP's compiled backend refuses clearly
 # ---------------------------------------------------------------------------
 
-def test_custom_cost_network2_compiled_backend_says_use_numpy():
-    net = make_book("network2", "cython", cost=HalvedQuadraticCost)
-    snap = snapshot(net)
-    with pytest.raises(ValueError, match="backend='numpy'"):
-        net.SGD(training_pairs(), 1, 2, 0.5)
-    with pytest.raises(ValueError, match="backend='numpy'"):
-        net.update_mini_batch(training_pairs(), 0.5, 0.0, 6)
-    with pytest.raises(ValueError, match="backend='numpy'"):
-        net.backprop(*training_pairs()[0])
-    assert_unchanged(net, snap)
-
-
-def test_custom_cost_network2_compiled_by_global_setting_says_use_numpy():
+@pytest.mark.parametrize("backend", [None, "cython"])
+def test_custom_cost_network2_compiled_backend_takes_the_book_path(backend, monkeypatch):
+    monkeypatch.setattr(_book, "_warned", set())    # each case sees its own first warning
     fastnn.set_backend("cython")
-    net = make_book("network2", None, cost=HalvedQuadraticCost())   # an instance, as the book passes
-    with pytest.raises(ValueError, match="backend='numpy'.*set_backend|set_backend"):
-        net.SGD(training_pairs(), 1, 2, 0.5)
+    net = make_book("network2", backend, cost=HalvedQuadraticCost())   # an instance, as the book passes
+    batched = make_book("network2", "numpy", cost=HalvedQuadraticCost)
+    with pytest.warns(fastnn.BookPathWarning, match="HalvedQuadraticCost"):
+        net.SGD(training_pairs(), 1, 6, 0.5)
+    batched.SGD(training_pairs(), 1, 6, 0.5)     # one mini-batch: the order does not matter
+    for a, b in zip(net.weights + net.biases, batched.weights + batched.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_custom_cost_network2_numpy_backend_trains():

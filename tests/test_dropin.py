@@ -11,24 +11,9 @@ import pytest
 import book_port
 import fastnn
 from fastnn import network, network2, trainer
-from helpers import assert_close, fastnn_env
+from helpers import assert_close, fastnn_env, toy_data
 
 BACKENDS = ["cython", "numpy"]
-
-
-def toy_data(rng, n, n_in, n_out, labels=False):
-    """n book-style pairs: (n_in, 1) inputs, one-hot (n_out, 1) targets or int labels."""
-    data = []
-    for _ in range(n):
-        x = rng.random((n_in, 1))
-        k = int(rng.integers(n_out))
-        if labels:
-            data.append((x, np.int64(k)))
-        else:
-            y = np.zeros((n_out, 1))
-            y[k] = 1.0
-            data.append((x, y))
-    return data
 
 
 @pytest.fixture

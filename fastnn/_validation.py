@@ -71,6 +71,8 @@ def check_finite(a, name):
     """Raise ValueError naming the first entry of ``a`` holding NaN or inf:
     its row (example) and, for arrays of more than one dimension, its
     position within the flattened row (feature)."""
+    if a.size == 0:
+        return
     a2 = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
     for start in range(0, len(a2), _CHUNK_ROWS):
         block = a2[start:start + _CHUNK_ROWS]

@@ -166,7 +166,7 @@ def _shape(value, n, name):
 
 
 def _activation(fn):
-    if fn in _ACT_NAMES:
+    if any(fn is known for known in _ACT_NAMES):
         return fn
     name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
     for known in _ACT_NAMES:
@@ -196,10 +196,10 @@ def _checked(name, check):
     return property(get, set, doc="{} (checked when assigned)".format(name))
 
 
-def _param(layer, name, shape, dtype):
+def _param(layer, name, shape, dtype, source):
     """``layer.w`` or ``layer.b``, which users may reassign (the book's
     layers hold them as shared variables), checked as the kernels read it:
-    numeric, of ``shape``, finite.  An array of another dtype or layout is
+    numeric, of ``shape`` (which ``source`` names), finite.  An array of another dtype or layout is
     converted and put back on the layer, so training updates the layer's
     own parameters."""
     from ._validation import check_finite
@@ -211,7 +211,7 @@ def _param(layer, name, shape, dtype):
     if a.dtype.kind not in "biuf":
         raise TypeError("{} must hold numbers, not {}".format(name, a.dtype))
     if a.shape != shape:
-        raise ValueError("{} has shape {}, but the layer's shapes need {}".format(name, a.shape, shape))
+        raise ValueError("{} has shape {}, but {} needs {}".format(name, a.shape, source, shape))
     if not (a is value and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable):
         a = np.array(a, dtype=dtype, order="C")
         setattr(layer, name, a)
@@ -265,7 +265,7 @@ class ConvPoolLayer(object):
 
     @p_dropout.setter
     def p_dropout(self, value):
-        if value != 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != 0:
             raise ValueError("p_dropout of a ConvPoolLayer must be 0: network3 has no dropout "
                              "in convolutional layers, not {!r}".format(value))
 
@@ -310,8 +310,8 @@ class ConvPoolLayer(object):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         self._geometry()
         return dict(kind="conv", act=_ACT_NAMES[self.activation_fn],
-                    w=_param(self, "w", self.filter_shape, dtype),
-                    b=_param(self, "b", self.filter_shape[:1], dtype),
+                    w=_param(self, "w", self.filter_shape, dtype, "filter_shape"),
+                    b=_param(self, "b", self.filter_shape[:1], dtype, "filter_shape"),
                     image_shape=self.image_shape, filter_shape=self.filter_shape,
                     poolsize=self.poolsize, p_dropout=0.0)
 
@@ -337,8 +337,8 @@ class _DenseLayer(object):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         return dict(kind="softmax" if self.is_softmax else "fc",
                     act="linear" if self.is_softmax else _ACT_NAMES[self.activation_fn],
-                    w=_param(self, "w", (self.n_in, self.n_out), dtype),
-                    b=_param(self, "b", (self.n_out,), dtype), p_dropout=self.p_dropout)
+                    w=_param(self, "w", (self.n_in, self.n_out), dtype, "(n_in, n_out)"),
+                    b=_param(self, "b", (self.n_out,), dtype, "n_out"), p_dropout=self.p_dropout)
 
 
 class FullyConnectedLayer(_DenseLayer):

@@ -199,9 +199,9 @@ def _checked(name, check):
 def _param(layer, name, shape, dtype, source):
     """``layer.w`` or ``layer.b``, which users may reassign (the book's
     layers hold them as shared variables), checked as the kernels read it:
-    numeric, of ``shape`` (which ``source`` names), finite.  An array of another dtype or layout is
-    converted and put back on the layer, so training updates the layer's
-    own parameters."""
+    numeric, of ``shape`` (which the attribute ``source`` sets), finite.  An
+    array of another dtype or layout is converted and put back on the layer,
+    so training updates the layer's own parameters."""
     from ._validation import check_finite
     value = getattr(layer, name)
     try:
@@ -405,7 +405,6 @@ class Network(object):
         predicts).  ``seed`` (an int or a numpy Generator) drives the
         dropout masks.
         """
-        from ._validation import check_positive_int
         self.layers = list(layers)
         self.mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         if not self.layers:

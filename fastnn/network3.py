@@ -547,13 +547,14 @@ class Network(object):
         n, m = len(x), self.mini_batch_size
         if n == 0:
             return np.zeros((0, self.layers[-1].n_out), dtype=self.dtype)
+        if self._backend() == "numpy":
+            return reference3.feedforward(self.layers, x)   # row by row: any count of rows
+        knet = self._net_for(specs)   # before padding: it checks that the sizes fit the kernels
         nb = -(-n // m)
         if nb*m != n:
             x = np.concatenate([x, np.zeros((nb*m - n, self.n_in), dtype=self.dtype)])
-        if self._backend() == "numpy":
-            return reference3.feedforward(self.layers, x)[:n]
         with one_blas_thread():
-            return self._net_for(specs).predict(x, nb, True)[1][:n]
+            return knet.predict(x, nb, True)[1][:n]
 
     def predict(self, x):
         """The digit the network picks for each row of ``x``."""

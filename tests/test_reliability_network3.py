@@ -4,7 +4,6 @@ A reproducer that used to kill the process (a heap overflow, SIGFPE, a
 child hung after fork) runs in a child Python, so that a crash or a hang is
 a test failure here and not the end of the run.
 """
-import math
 import os
 import re
 import subprocess
@@ -17,7 +16,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import assert_close, fastnn_env
 
-from fastnn import network3
 from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer,
                              linear, sigmoid, tanh)
 
@@ -136,6 +134,15 @@ def test_buffer_sizes_are_python_integers():
     # m*ng, the mini-batch split between two threads, passes 2**31-1
     with pytest.raises(MemoryError, match="split of the mini-batch would hold 2,147,483,650 values"):
         _conv._plan_layer(0, spec, 2**30 + 1, 2, 2, f32)
+
+
+def test_mini_batch_beyond_a_c_int_is_refused():
+    """A mini-batch size past 2**31-1 (valid for the Python layer, as a
+    Network of dense layers only) is refused by name, not wrapped."""
+    layers = [FullyConnectedLayer(n_in=3, n_out=2), SoftmaxLayer(n_in=2, n_out=2)]
+    net = Network(layers, 2**31, backend="cython")
+    with pytest.raises(ValueError, match=r"mini_batch_size must be at least 1 and at most 2\*\*31-1"):
+        net.feedforward(np.zeros((1, 3)))
 
 
 # ---------------------------------------------------------------------------

@@ -980,13 +980,12 @@ cdef class Net:
             PyMem_Free(self.layers)
             self.layers = NULL
 
-    def __init__(self, specs, int mini_batch_size, dtype, int num_threads=1):
+    def __init__(self, specs, mini_batch_size, dtype, num_threads=1):
         cdef int l
         cdef Layer* L
-        if mini_batch_size < 1:
-            raise ValueError("mini_batch_size must be at least 1")
-        if num_threads < 1:
-            raise ValueError("num_threads must be at least 1")
+        for name, value in (("mini_batch_size", mini_batch_size), ("num_threads", num_threads)):
+            if not 1 <= value <= INT_MAX:
+                raise ValueError("{} must be at least 1 and at most 2**31-1, not {}".format(name, value))
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError("dtype must be float32 or float64")

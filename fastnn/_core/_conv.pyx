@@ -850,9 +850,6 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         raise ValueError("layer {}: unknown kind {!r}".format(l, kind))
     if spec.get("act", "linear") not in _ACT_CODES:
         raise ValueError("layer {}: unknown activation {!r}".format(l, spec.get("act")))
-    p = spec.get("p_dropout", 0.0)
-    if not 0.0 <= p < 1.0:
-        raise ValueError("layer {}: p_dropout {!r} is not in [0, 1)".format(l, p))
     w, b = spec["w"], spec["b"]
     for name, arr in (("w", w), ("b", b)):
         if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
@@ -903,7 +900,6 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     counts.update(("{} buffer".format(what), _count(shape)) for what, shape in bufs.values())
     name, worst = max(counts.items(), key=lambda item: item[1])
     if worst > INT_MAX:
-        itemsize = dtype.itemsize
         raise MemoryError(
             "layer {} ({}) is too large for the compiled kernels: its {} would hold {:,} values "
             "({}), and they index at most 2**31-1; its work buffers would need {} in all "

@@ -44,7 +44,8 @@ What differs:
 * the compiled kernels (``backend="cython"``, the default) or the readable
   numpy reference (``backend="numpy"``, :mod:`fastnn.reference3`) do the
   work; ``set_num_threads(n)`` chooses how many threads the compiled path
-  uses (default: all cores);
+  uses (default: all cores; one in a process made by ``os.fork()``, where
+  OpenMP's threads do not carry over);
 * subgradients at ties: max-pooling sends the gradient to the first maximum
   of a window (Theano sent it to every tied maximum) and ReLU'(0) = 0.
 """

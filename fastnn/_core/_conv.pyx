@@ -959,7 +959,9 @@ cdef class Net:
     ``b`` (C-contiguous arrays of the network's dtype, updated in place),
     ``p_dropout``, and for a conv layer ``image_shape``, ``filter_shape`` and
     ``poolsize``.  The caller validates everything first; this class only
-    rechecks what would make the kernels read or write out of bounds.
+    rechecks what would make the kernels read or write out of bounds, and
+    refuses (MemoryError, before allocating) a network whose sizes pass what
+    a C int indexes or whose buffers pass the machine's memory.
     """
     cdef Layer* layers
     cdef int nl, m, ng, nthreads

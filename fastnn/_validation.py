@@ -68,14 +68,21 @@ def check_real(value, name):
 
 
 def check_finite(a, name):
-    """Raise ValueError naming the first row of ``a`` holding NaN or inf."""
+    """Raise ValueError naming the first entry of ``a`` holding NaN or inf:
+    its row (example) and, for arrays of more than one dimension, its
+    position within the flattened row (feature)."""
+    if a.size == 0:
+        return
     a2 = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
     for start in range(0, len(a2), _CHUNK_ROWS):
         block = a2[start:start + _CHUNK_ROWS]
-        ok = np.isfinite(block).all(axis=1)
+        ok = np.isfinite(block)
         if not ok.all():
-            row = start + int(np.argmin(ok))
-            raise ValueError("{} holds NaN or inf (first at example {})".format(name, row))
+            row, col = np.unravel_index(int(np.argmin(ok)), ok.shape)
+            where = "example {}".format(start + int(row))
+            if a.ndim > 1:
+                where += ", feature {}".format(int(col))
+            raise ValueError("{} holds NaN or inf (first at {})".format(name, where))
 
 
 def as_float_matrix(a, width, dtype, name, inputs=False):

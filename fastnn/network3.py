@@ -44,7 +44,8 @@ What differs:
 * the compiled kernels (``backend="cython"``, the default) or the readable
   numpy reference (``backend="numpy"``, :mod:`fastnn.reference3`) do the
   work; ``set_num_threads(n)`` chooses how many threads the compiled path
-  uses (default: all cores);
+  uses (default: all cores; one in a process made by ``os.fork()``, where
+  OpenMP's threads do not carry over);
 * subgradients at ties: max-pooling sends the gradient to the first maximum
   of a window (Theano sent it to every tied maximum) and ReLU'(0) = 0.
 """
@@ -54,10 +55,12 @@ import warnings
 
 import numpy as np
 
+from . import _threads as _kernel_threads
 from . import reference3
 from ._config import check_backend, get_backend
 from . import trainer
 from .optimizers import Schedule, Step, check_learning_rate_value
+from ._validation import check_positive_int
 from .trainer import one_blas_thread
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
 
@@ -69,7 +72,7 @@ __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
 floatX = "float32"
 
 _ACT_NAMES = {linear: "linear", ReLU: "ReLU", sigmoid: "sigmoid", tanh: "tanh"}
-_threads = {"n": None}
+_threads = {"n": None, "pid": None}   # set_num_threads's value, and the process that set it
 
 
 # ---------------------------------------------------------------------------
@@ -80,19 +83,31 @@ def set_num_threads(n=None):
     """Threads the compiled kernels use: a whole number >= 1, or None for
     the default (``FASTNN_NUM_THREADS``, else ``OMP_NUM_THREADS``, else every
     core this process may run on).  Honoured when fastnn was built with
-    OpenMP; the results depend on ``n`` only, not on OpenMP being there."""
+    OpenMP; the results depend on ``n`` only, not on OpenMP being there.
+
+    The setting belongs to the process that makes it: a child made by
+    ``os.fork()`` starts from one thread (see :mod:`fastnn._threads`)."""
     if n is not None:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError("num_threads must be a whole number >= 1 or None, not {!r}".format(n))
         n = int(n)
+        if n > 1 and not _kernel_threads.threads_usable():
+            _kernel_threads.warn_pool_lost(n)
     _threads["n"] = n
+    _threads["pid"] = os.getpid()
 
 
 def get_num_threads():
     """The thread count the compiled kernels will use (at most the
-    mini-batch size: each thread works on its own examples)."""
-    if _threads["n"] is not None:
+    mini-batch size: each thread works on its own examples).  In a forked
+    child this is 1 until ``set_num_threads`` is called there, and stays 1
+    if the parent had already run the kernels with threads."""
+    if not _kernel_threads.threads_usable():
+        return 1
+    if _threads["n"] is not None and _threads["pid"] == os.getpid():
         return _threads["n"]
+    if _kernel_threads.in_forked_child():
+        return 1
     env = os.environ.get("FASTNN_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
     if env:
         try:
@@ -154,7 +169,7 @@ def _shape(value, n, name):
 
 
 def _activation(fn):
-    if fn in _ACT_NAMES:
+    if any(fn is known for known in _ACT_NAMES):
         return fn
     name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
     for known in _ACT_NAMES:
@@ -170,6 +185,43 @@ def _p_dropout(p):
     return float(p)
 
 
+def _checked(name, check):
+    """A layer attribute that is checked whenever it is assigned, in
+    ``__init__`` or later, so the kernels never read a value they cannot
+    use (a zero pool side would divide by zero in C)."""
+    private = "_" + name
+
+    def get(self):
+        return getattr(self, private)
+
+    def set(self, value):
+        setattr(self, private, check(value))
+    return property(get, set, doc="{} (checked when assigned)".format(name))
+
+
+def _param(layer, name, shape, dtype, source):
+    """``layer.w`` or ``layer.b``, which users may reassign (the book's
+    layers hold them as shared variables), checked as the kernels read it:
+    numeric, of ``shape`` (which the attribute ``source`` sets), finite.  An
+    array of another dtype or layout is converted and put back on the layer,
+    so training updates the layer's own parameters."""
+    from ._validation import check_finite
+    value = getattr(layer, name)
+    try:
+        a = np.asarray(value)
+    except ValueError:
+        raise ValueError("{} is not a rectangular array".format(name)) from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError("{} must hold numbers, not {}".format(name, a.dtype))
+    if a.shape != shape:
+        raise ValueError("{} has shape {}, but {} needs {}".format(name, a.shape, source, shape))
+    if not (a is value and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable):
+        a = np.array(a, dtype=dtype, order="C")
+        setattr(layer, name, a)
+    check_finite(a, name)
+    return a
+
+
 class ConvPoolLayer(object):
     """Used to create a combination of a convolutional and a max-pooling
     layer.  A more sophisticated implementation would separate the two, but
@@ -178,7 +230,11 @@ class ConvPoolLayer(object):
     """
     is_conv = True
     is_softmax = False
-    p_dropout = 0.0
+
+    filter_shape = _checked("filter_shape", lambda v: _shape(v, 4, "filter_shape"))
+    image_shape = _checked("image_shape", lambda v: _shape(v, 4, "image_shape"))
+    poolsize = _checked("poolsize", lambda v: _shape(v, 2, "poolsize"))
+    activation_fn = _checked("activation_fn", _activation)
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2), activation_fn=sigmoid):
         """`filter_shape` is a tuple of length 4, whose entries are the number
@@ -192,25 +248,13 @@ class ConvPoolLayer(object):
         `poolsize` is a tuple of length 2, whose entries are the y and
         x pooling sizes.
         """
-        self.filter_shape = _shape(filter_shape, 4, "filter_shape")
-        self.image_shape = _shape(image_shape, 4, "image_shape")
-        self.poolsize = _shape(poolsize, 2, "poolsize")
-        self.activation_fn = _activation(activation_fn)
-        f, c, kh, kw = self.filter_shape
-        _, c_img, h, w = self.image_shape
-        if c != c_img:
-            raise ValueError("filter_shape {} has {} input feature maps but image_shape {} has {}".format(
-                self.filter_shape, c, self.image_shape, c_img))
-        if kh > h or kw > w:
-            raise ValueError("filter {}x{} is larger than the {}x{} image".format(kh, kw, h, w))
-        oh, ow = h - kh + 1, w - kw + 1
-        if oh < self.poolsize[0] or ow < self.poolsize[1]:
-            raise ValueError("poolsize {} is larger than the {}x{} convolution output".format(
-                self.poolsize, oh, ow))
-        self.output_shape = (f, oh // self.poolsize[0], ow // self.poolsize[1])
-        self.n_in = c * h * w
-        self.n_out_units = int(np.prod(self.output_shape))
+        self.filter_shape = filter_shape
+        self.image_shape = image_shape
+        self.poolsize = poolsize
+        self.activation_fn = activation_fn
+        self._geometry()
         # initialize weights and biases, as network3 did
+        filter_shape, poolsize = self.filter_shape, self.poolsize
         n_out = (filter_shape[0]*np.prod(filter_shape[2:])/np.prod(poolsize))
         self.w = np.asarray(
             np.random.normal(loc=0, scale=np.sqrt(1.0/n_out), size=filter_shape), dtype=floatX)
@@ -218,61 +262,124 @@ class ConvPoolLayer(object):
             np.random.normal(loc=0, scale=1.0, size=(filter_shape[0],)), dtype=floatX)
 
     @property
+    def p_dropout(self):
+        """Always 0: network3 has no dropout in convolutional layers."""
+        return 0.0
+
+    @p_dropout.setter
+    def p_dropout(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != 0:
+            raise ValueError("p_dropout of a ConvPoolLayer must be 0: network3 has no dropout "
+                             "in convolutional layers, not {!r}".format(value))
+
+    @property
+    def output_shape(self):
+        """(filters, pooled height, pooled width) of one example's output."""
+        return self._geometry()
+
+    def _geometry(self):
+        """``output_shape``, after checking that filter_shape, image_shape and
+        poolsize (each checked alone when assigned) fit together."""
+        f, c, kh, kw = self.filter_shape
+        _, c_img, h, w = self.image_shape
+        if c != c_img:
+            raise ValueError("filter_shape {} has {} input feature maps but image_shape {} has {}".format(
+                self.filter_shape, c, self.image_shape, c_img))
+        if kh > h or kw > w:
+            raise ValueError("filter_shape {}: the {}x{} filter is larger than the {}x{} image of "
+                             "image_shape".format(self.filter_shape, kh, kw, h, w))
+        oh, ow = h - kh + 1, w - kw + 1
+        if oh < self.poolsize[0] or ow < self.poolsize[1]:
+            raise ValueError("poolsize {} is larger than the {}x{} convolution output".format(
+                self.poolsize, oh, ow))
+        return (f, oh // self.poolsize[0], ow // self.poolsize[1])
+
+    @property
+    def n_in(self):
+        """Inputs per example: channels x height x width of image_shape."""
+        _, c, h, w = self.image_shape
+        return c * h * w
+
+    @property
+    def n_out_units(self):
+        f, qh, qw = self.output_shape
+        return f * qh * qw
+
+    @property
     def params(self):
         return [self.w, self.b]
 
-    def _spec(self):
-        return dict(kind="conv", act=_ACT_NAMES[self.activation_fn], w=self.w, b=self.b,
+    def _spec(self, dtype):
+        """The layer as the kernels read it, checked now (see ``_param``)."""
+        self._geometry()
+        return dict(kind="conv", act=_ACT_NAMES[self.activation_fn],
+                    w=_param(self, "w", self.filter_shape, dtype, "filter_shape"),
+                    b=_param(self, "b", self.filter_shape[:1], dtype, "filter_shape"),
                     image_shape=self.image_shape, filter_shape=self.filter_shape,
                     poolsize=self.poolsize, p_dropout=0.0)
 
 
-class FullyConnectedLayer(object):
+class _DenseLayer(object):
+    """What FullyConnectedLayer and SoftmaxLayer share: (n_in, n_out)
+    weights and dropout of the layer's inputs."""
 
     is_conv = False
+    n_in = _checked("n_in", lambda v: check_positive_int(v, "n_in"))
+    n_out = _checked("n_out", lambda v: check_positive_int(v, "n_out"))
+    p_dropout = _checked("p_dropout", _p_dropout)
+
+    @property
+    def n_out_units(self):
+        return self.n_out
+
+    @property
+    def params(self):
+        return [self.w, self.b]
+
+    def _spec(self, dtype):
+        """The layer as the kernels read it, checked now (see ``_param``)."""
+        return dict(kind="softmax" if self.is_softmax else "fc",
+                    act="linear" if self.is_softmax else _ACT_NAMES[self.activation_fn],
+                    w=_param(self, "w", (self.n_in, self.n_out), dtype, "(n_in, n_out)"),
+                    b=_param(self, "b", (self.n_out,), dtype, "n_out"), p_dropout=self.p_dropout)
+
+
+class FullyConnectedLayer(_DenseLayer):
+
     is_softmax = False
+    activation_fn = _checked("activation_fn", _activation)
 
     def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0):
-        self.n_in = _shape((n_in,), 1, "n_in")[0]
-        self.n_out = _shape((n_out,), 1, "n_out")[0]
-        self.n_out_units = self.n_out
-        self.activation_fn = _activation(activation_fn)
-        self.p_dropout = _p_dropout(p_dropout)
+        self.n_in = n_in
+        self.n_out = n_out
+        self.activation_fn = activation_fn
+        self.p_dropout = p_dropout
         # Initialize weights and biases
         self.w = np.asarray(
             np.random.normal(loc=0.0, scale=np.sqrt(1.0/n_out), size=(n_in, n_out)), dtype=floatX)
         self.b = np.asarray(np.random.normal(loc=0.0, scale=1.0, size=(n_out,)), dtype=floatX)
 
-    @property
-    def params(self):
-        return [self.w, self.b]
 
-    def _spec(self):
-        return dict(kind="fc", act=_ACT_NAMES[self.activation_fn], w=self.w, b=self.b,
-                    p_dropout=self.p_dropout)
+class SoftmaxLayer(_DenseLayer):
 
-
-class SoftmaxLayer(object):
-
-    is_conv = False
     is_softmax = True
     activation_fn = None
 
     def __init__(self, n_in, n_out, p_dropout=0.0):
-        self.n_in = _shape((n_in,), 1, "n_in")[0]
-        self.n_out = _shape((n_out,), 1, "n_out")[0]
-        self.n_out_units = self.n_out
-        self.p_dropout = _p_dropout(p_dropout)
+        self.n_in = n_in
+        self.n_out = n_out
+        self.p_dropout = p_dropout
         # Initialize weights and biases
         self.w = np.zeros((n_in, n_out), dtype=floatX)
         self.b = np.zeros((n_out,), dtype=floatX)
 
-    @property
-    def params(self):
-        return [self.w, self.b]
 
-    def _spec(self):
-        return dict(kind="softmax", act="linear", w=self.w, b=self.b, p_dropout=self.p_dropout)
+def _array(a, name):
+    """``np.asarray(a)``, with a message naming ``name`` for ragged lists."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
 
 
 def dropout_layer(layer, p_dropout, rng=None):
@@ -301,7 +408,6 @@ class Network(object):
         predicts).  ``seed`` (an int or a numpy Generator) drives the
         dropout masks.
         """
-        from ._validation import check_positive_int
         self.layers = list(layers)
         self.mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         if not self.layers:
@@ -311,6 +417,34 @@ class Network(object):
                 raise TypeError("layer {} is not a network3 layer: {!r}".format(j, layer))
         if not isinstance(self.layers[-1], SoftmaxLayer):
             raise ValueError("the last layer must be a SoftmaxLayer: its log-likelihood is the cost")
+        if dtype is None:
+            dtypes = {p.dtype for layer in self.layers for p in (layer.w, layer.b)
+                      if isinstance(p, np.ndarray)}
+            if len(dtypes) > 1:
+                raise TypeError("the layers' parameters mix dtypes {}; pass dtype=".format(sorted(map(str, dtypes))))
+            dtype = dtypes.pop() if dtypes else floatX
+        from ._validation import check_dtype
+        self.dtype = np.dtype(check_dtype(dtype))
+        self.backend = None if backend is None else check_backend(backend)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._specs()   # checks the layers fit together; converts w and b to dtype
+
+    @property
+    def n_in(self):
+        """Inputs per example: those of the first layer."""
+        return self.layers[0].n_in
+
+    def _specs(self):
+        """Every layer as the kernels read it (``_spec``), checked now rather
+        than only in ``__init__``: layers may be changed after the network was
+        built, and the kernels trust what they are given.  Both backends go
+        through here before they run."""
+        specs = []
+        for j, layer in enumerate(self.layers):
+            try:
+                specs.append(layer._spec(self.dtype))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)("layer {} ({}): {}".format(j, type(layer).__name__, exc)) from None
         for j, layer in enumerate(self.layers):
             if isinstance(layer, ConvPoolLayer) and layer.image_shape[0] != self.mini_batch_size:
                 raise ValueError("layer {}: image_shape {} is for mini-batches of {}, but "
@@ -318,22 +452,11 @@ class Network(object):
                                                                 layer.image_shape[0],
                                                                 self.mini_batch_size))
             if j > 0 and layer.n_in != self.layers[j-1].n_out_units:
-                raise ValueError("layer {} ({}) takes {} inputs, but layer {} ({}) gives {}".format(
-                    j, type(layer).__name__, layer.n_in, j-1, type(self.layers[j-1]).__name__,
-                    self.layers[j-1].n_out_units))
-        if dtype is None:
-            dtypes = {layer.w.dtype for layer in self.layers} | {layer.b.dtype for layer in self.layers}
-            if len(dtypes) != 1:
-                raise TypeError("the layers' parameters mix dtypes {}; pass dtype=".format(sorted(map(str, dtypes))))
-            dtype = dtypes.pop()
-        from ._validation import check_dtype
-        self.dtype = np.dtype(check_dtype(dtype))
-        for layer in self.layers:
-            layer.w = np.ascontiguousarray(layer.w, dtype=self.dtype)
-            layer.b = np.ascontiguousarray(layer.b, dtype=self.dtype)
-        self.backend = None if backend is None else check_backend(backend)
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.n_in = self.layers[0].n_in
+                raise ValueError("layer {} ({}) takes {} inputs (n_in), but layer {} ({}) gives "
+                                 "{}".format(j, type(layer).__name__, layer.n_in, j-1,
+                                             type(self.layers[j-1]).__name__,
+                                             self.layers[j-1].n_out_units))
+        return specs
 
     @property
     def params(self):
@@ -354,8 +477,9 @@ class Network(object):
         except (TypeError, ValueError):
             raise TypeError("{} must be a pair (x, y) of arrays, as load_data_shared "
                             "returns".format(name)) from None
-        x = np.asarray(x)
-        y = np.asarray(y)
+        self._specs()
+        x = _array(x, name + " x")
+        y = _array(y, name + " y")
         if x.ndim < 1 or y.ndim != 1 or len(x) != len(y):
             raise ValueError("{}: x has {} rows but y has shape {}".format(name, len(x) if x.ndim else 0, y.shape))
         if x.dtype.kind not in "fiub":
@@ -381,9 +505,12 @@ class Network(object):
         return x, np.ascontiguousarray(y, dtype=np.int64), nb
 
     def _kernel_net(self):
+        return self._net_for(self._specs())
+
+    def _net_for(self, specs):
         from ._core import _conv
-        return _conv.Net([layer._spec() for layer in self.layers], self.mini_batch_size,
-                         self.dtype, min(get_num_threads(), self.mini_batch_size))
+        threads = _kernel_threads.effective_threads(min(get_num_threads(), self.mini_batch_size))
+        return _conv.Net(specs, self.mini_batch_size, self.dtype, threads)
 
     def _draw_masks(self, count):
         """Dropout masks for ``count`` mini-batches: a uint8 0/1 array
@@ -411,20 +538,26 @@ class Network(object):
         """The softmax outputs (evaluation mode: dropout replaced by its
         1-p scaling) for the rows of ``x``; a tail that does not fill a
         mini-batch is padded, so every row gets an answer."""
-        x = np.asarray(x)
+        from ._validation import check_finite
+        specs = self._specs()
+        x = _array(x, "feedforward input")
         if x.dtype.kind not in "fiub":
             raise TypeError("feedforward takes numbers, not {}".format(x.dtype))
         if x.size % self.n_in:
             raise ValueError("{} values do not make whole examples of {}".format(x.size, self.n_in))
         x = np.ascontiguousarray(x.reshape(-1, self.n_in), dtype=self.dtype)
+        check_finite(x, "feedforward input")
         n, m = len(x), self.mini_batch_size
+        if n == 0:
+            return np.zeros((0, self.layers[-1].n_out), dtype=self.dtype)
+        if self._backend() == "numpy":
+            return reference3.feedforward(self.layers, x)   # row by row: any count of rows
+        knet = self._net_for(specs)   # before padding: it checks that the sizes fit the kernels
         nb = -(-n // m)
         if nb*m != n:
             x = np.concatenate([x, np.zeros((nb*m - n, self.n_in), dtype=self.dtype)])
-        if self._backend() == "numpy":
-            return reference3.feedforward(self.layers, x)[:n]
         with one_blas_thread():
-            return self._kernel_net().predict(x, nb, True)[1][:n]
+            return knet.predict(x, nb, True)[1][:n]
 
     def predict(self, x):
         """The digit the network picks for each row of ``x``."""

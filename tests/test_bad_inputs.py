@@ -630,7 +630,7 @@ def test_book_sgd_non_finite_training_data(book, backend, value, part):
     (x if part == "x" else y)[1, 0] = value
     data[3] = (x, y)
     what = "inputs" if part == "x" else "targets"
-    with pytest.raises(ValueError, match="training_data {} holds NaN or inf \\(first at example 3\\)".format(what)):
+    with pytest.raises(ValueError, match="training_data {} holds NaN or inf \\(first at example 3, feature 1\\)".format(what)):
         net.SGD(data, 1, 2, 0.5)
     assert_unchanged(net, snap)
 
@@ -892,11 +892,11 @@ BAD_X = [
     ("empty", lambda X: X[:0], ValueError, "X is empty"),
     ("empty-list", lambda X: [], ValueError, "X must be 2-D|X is empty"),
     ("NaN", lambda X: np.where(np.arange(X.size).reshape(X.shape) == 9, np.nan, X), ValueError,
-     "X holds NaN or inf \\(first at example 2\\)"),
+     "X holds NaN or inf \\(first at example 2, feature 1\\)"),
     ("inf", lambda X: np.where(np.arange(X.size).reshape(X.shape) == 30, np.inf, X), ValueError,
-     "X holds NaN or inf \\(first at example 7\\)"),
+     "X holds NaN or inf \\(first at example 7, feature 2\\)"),
     ("-inf-f32", lambda X: np.where(np.arange(X.size).reshape(X.shape) == 0, -np.inf, X).astype(np.float32),
-     ValueError, "X holds NaN or inf \\(first at example 0\\)"),
+     ValueError, "X holds NaN or inf \\(first at example 0, feature 0\\)"),
     ("strings", lambda X: X.astype(str), TypeError, "X must be numeric"),
     ("numeric-strings", lambda X: np.round(X).astype(int).astype(str), TypeError, "X must be numeric"),
     ("object", lambda X: X.astype(object), TypeError, "X must be numeric"),
@@ -934,7 +934,7 @@ BAD_Y = [
     ("string labels", lambda y: y.astype(str), TypeError, "integer class labels"),
     ("bool labels", lambda y: y.astype(bool), TypeError, "integer class labels"),
     ("NaN target", lambda y: np.where(np.arange(16).reshape(8, 2) == 6, np.nan, np.eye(2)[y]), ValueError,
-     "y holds NaN or inf \\(first at example 3\\)"),
+     "y holds NaN or inf \\(first at example 3, feature 0\\)"),
     ("inf target", lambda y: np.where(np.arange(16).reshape(8, 2) == 15, np.inf, np.eye(2)[y]), ValueError,
      "y holds NaN or inf"),
     ("string targets", lambda y: np.eye(2)[y].astype(str), TypeError, "y must be numeric"),

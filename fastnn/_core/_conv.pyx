@@ -720,8 +720,13 @@ cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y,
     bar.sense = 0
     for g in range(ng):
         costs[g] = 0
-    with parallel(num_threads=nthreads):
+    if nthreads <= 1:
+        # no parallel region at all: one thread must not touch OpenMP's pool
+        # (a forked child may hold a broken one)
         train_thread(L, nl, x, y, m, first, count, ng, st, costs, &bar)
+    else:
+        with parallel(num_threads=nthreads):
+            train_thread(L, nl, x, y, m, first, count, ng, st, costs, &bar)
     for g in range(ng):
         cost += costs[g]
     return cost
@@ -758,6 +763,11 @@ cdef void predict_thread(Layer* L, int nl, const floating* x, int m, int nbatche
 
 cdef void predict_run(Layer* L, int nl, const floating* x, int m, int nbatches, int nthreads,
                       int ng, long long* labels, floating* out) noexcept nogil:
+    """One thread runs without a parallel region: OpenMP is not touched at
+    all, which keeps a process forked from a threaded one safe."""
+    if nthreads <= 1:
+        predict_thread(L, nl, x, m, nbatches, ng, labels, out)
+        return
     with parallel(num_threads=nthreads):
         predict_thread(L, nl, x, m, nbatches, ng, labels, out)
 
@@ -786,6 +796,135 @@ cdef Py_ssize_t _n_biases(Layer* L) noexcept:
     return L.F if L.kind == KIND_CONV else L.out_size
 
 
+# ---------------------------------------------------------------------------
+# Sizes, checked before anything is allocated
+# ---------------------------------------------------------------------------
+#
+# The Layer struct holds C ints, the kernels index with products of them and
+# BLAS takes 32-bit dimensions.  So every size is computed here in Python
+# integers (no overflow), and a network is refused, with the layer named,
+# when one of its buffers would hold more than INT_MAX values (then every
+# index product inside the kernels stays below INT_MAX too) or its buffers
+# would not fit in the machine's memory.
+
+cdef extern from "limits.h":
+    int INT_MAX
+
+_KIND_CODES = {"conv": KIND_CONV, "fc": KIND_FC, "softmax": KIND_SOFTMAX}
+_LAYER_NAMES = {"conv": "ConvPoolLayer", "fc": "FullyConnectedLayer", "softmax": "SoftmaxLayer"}
+
+
+def _plan_layer(l, spec, m, ng, nthreads, dtype):
+    """Layer ``l``'s geometry and work buffers (name -> (description,
+    shape)), all in Python integers, after checking that ``spec`` is one the
+    kernels can run: parameters of the right dtype, layout and shape, and
+    every count within what a C int holds."""
+    kind = spec.get("kind")
+    if kind not in _KIND_CODES:
+        raise ValueError("layer {}: unknown kind {!r}".format(l, kind))
+    if spec.get("act", "linear") not in _ACT_CODES:
+        raise ValueError("layer {}: unknown activation {!r}".format(l, spec.get("act")))
+    w, b = spec["w"], spec["b"]
+    for name, arr in (("w", w), ("b", b)):
+        if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
+                and arr.flags.writeable):
+            raise TypeError("layer {} {}: expected a writable C-contiguous {} array".format(
+                l, name, dtype))
+    if kind == "conv":
+        _, C, H, W = (int(v) for v in spec["image_shape"])
+        F, c2, KH, KW = (int(v) for v in spec["filter_shape"])
+        PH, PW = (int(v) for v in spec["poolsize"])
+        if min(C, H, W, F, c2, KH, KW, PH, PW) < 1:
+            raise ValueError("layer {}: image_shape, filter_shape and poolsize must be "
+                             "positive".format(l))
+        if c2 != C or KH > H or KW > W:
+            raise ValueError("layer {}: filter_shape does not fit image_shape".format(l))
+        OH, OW = H - KH + 1, W - KW + 1
+        QH, QW = OH // PH, OW // PW
+        if QH < 1 or QW < 1:
+            raise ValueError("layer {}: poolsize larger than the convolution output".format(l))
+        if w.shape != (F, C, KH, KW) or b.shape != (F,):
+            raise ValueError("layer {}: w or b has the wrong shape".format(l))
+        K, P, Q = C * KH * KW, OH * OW, QH * QW
+        # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
+        # few enough that the im2col matrix stays in cache (<= ~256 KB)
+        chunk = max(1, min(m, max(-(-128 // P), (256 * 1024) // (K * P * dtype.itemsize))))
+        nemax = -(-m // ng)
+        g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
+                 K=K, P=P, Q=Q, chunk=chunk, nemax=nemax, in_size=C * H * W, out_size=F * Q)
+        bufs = dict(col=("im2col", (ng, K * nemax * P)), conv=("convolution", (ng, F * chunk * P)),
+                    dcol=("im2col gradient", (ng, K * chunk * P)),
+                    gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
+                    grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
+                    argmax=("pooling", (m, F * Q)))
+    else:
+        if w.ndim != 2 or b.shape != (w.shape[1],):
+            raise ValueError("layer {}: w or b has the wrong shape".format(l))
+        n_in, n_out = (int(v) for v in w.shape)
+        g = dict(in_size=n_in, out_size=n_out)
+        bufs = dict(xd=("input", (m, n_in)), gw=("weight gradient", (1,)),
+                    gb=("bias gradient", (ng, n_out)),
+                    grad_w=("weight gradient", (n_in * n_out,)), grad_b=("bias gradient", (n_out,)))
+    bufs["act_buf"] = ("activation", (m, g["out_size"]))
+    bufs["dact_buf"] = ("activation gradient", (m, g["out_size"]))
+    # every other size is at most one of these counts (the threads split the
+    # mini-batch and the dense layers' rows with int products: those too)
+    counts = {"input": g["in_size"], "output": g["out_size"], "weights": w.size,
+              "split of the mini-batch": m * ng, "split of its rows": g["in_size"] * nthreads}
+    counts.update(("{} buffer".format(what), _count(shape)) for what, shape in bufs.values())
+    name, worst = max(counts.items(), key=lambda item: item[1])
+    if worst > INT_MAX:
+        raise MemoryError(
+            "layer {} ({}) is too large for the compiled kernels: its {} would hold {:,} values "
+            "({}), and they index at most 2**31-1; its work buffers would need {} in all "
+            "(use a smaller filter, image or mini-batch)".format(
+                l, _LAYER_NAMES[kind], name, worst, _bytes(worst * dtype.itemsize),
+                _bytes(_layer_bytes(bufs, dtype.itemsize))))
+    return dict(kind=kind, geometry=g, buffers=bufs)
+
+
+def _count(shape):
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def _layer_bytes(bufs, itemsize):
+    return sum(_count(shape) * (4 if name == "argmax" else itemsize)
+               for name, (what, shape) in bufs.items())
+
+
+def _bytes(n):
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n >= size:
+            return "{:.1f} {} = {:,} bytes".format(n / size, unit, n)
+    return "{:,} bytes".format(n)
+
+
+def physical_memory():
+    """The machine's memory in bytes, or None where the OS does not say."""
+    import os
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(plans, itemsize):
+    """MemoryError, naming the largest layer, when the work buffers of all
+    the layers together would not fit in the machine's memory."""
+    sizes = [_layer_bytes(plan["buffers"], itemsize) for plan in plans]
+    total = sum(sizes)
+    limit = physical_memory()
+    if limit is not None and total > limit:
+        l = max(range(len(sizes)), key=sizes.__getitem__)
+        raise MemoryError(
+            "the network's work buffers would need {}, more than this machine's {} of memory; "
+            "layer {} ({}) needs {} of it".format(_bytes(total), _bytes(limit), l,
+                                                 _LAYER_NAMES[plans[l]["kind"]], _bytes(sizes[l])))
+
+
 cdef class Net:
     """A network3 layer stack as the kernels see it, with all its buffers.
 
@@ -794,7 +933,9 @@ cdef class Net:
     ``b`` (C-contiguous arrays of the network's dtype, updated in place),
     ``p_dropout``, and for a conv layer ``image_shape``, ``filter_shape`` and
     ``poolsize``.  The caller validates everything first; this class only
-    rechecks what would make the kernels read or write out of bounds.
+    rechecks what would make the kernels read or write out of bounds, and
+    refuses (MemoryError, before allocating) a network whose sizes pass what
+    a C int indexes or whose buffers pass the machine's memory.
     """
     cdef Layer* layers
     cdef int nl, m, ng, nthreads
@@ -812,13 +953,12 @@ cdef class Net:
             PyMem_Free(self.layers)
             self.layers = NULL
 
-    def __init__(self, specs, int mini_batch_size, dtype, int num_threads=1):
+    def __init__(self, specs, mini_batch_size, dtype, num_threads=1):
         cdef int l
         cdef Layer* L
-        if mini_batch_size < 1:
-            raise ValueError("mini_batch_size must be at least 1")
-        if num_threads < 1:
-            raise ValueError("num_threads must be at least 1")
+        for name, value in (("mini_batch_size", mini_batch_size), ("num_threads", num_threads)):
+            if not 1 <= value <= INT_MAX:
+                raise ValueError("{} must be at least 1 and at most 2**31-1, not {}".format(name, value))
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError("dtype must be float32 or float64")
@@ -826,74 +966,47 @@ cdef class Net:
         self.m = mini_batch_size
         self.nthreads = num_threads
         self.ng = min(num_threads, mini_batch_size)
-        self.costs = np.zeros(self.ng, dtype=np.float64)
         self.nl = len(specs)
         if self.nl < 1 or specs[self.nl - 1]["kind"] != "softmax":
             raise ValueError("the last layer must be a SoftmaxLayer")
+        # every size is worked out and checked first, in Python integers, so
+        # that nothing is allocated for a network the kernels cannot hold
+        plans = [_plan_layer(l, spec, self.m, self.ng, self.nthreads, dtype)
+                 for l, spec in enumerate(specs)]
+        for l in range(1, self.nl):
+            if plans[l]["geometry"]["in_size"] != plans[l - 1]["geometry"]["out_size"]:
+                raise ValueError("layer {} takes {} inputs but the layer before gives {}".format(
+                    l, plans[l]["geometry"]["in_size"], plans[l - 1]["geometry"]["out_size"]))
+        _check_memory(plans, dtype.itemsize)
+        self.costs = np.zeros(self.ng, dtype=np.float64)
         self.layers = <Layer*>PyMem_Malloc(self.nl * sizeof(Layer))
         if self.layers == NULL:
             raise MemoryError()
         memset(self.layers, 0, self.nl * sizeof(Layer))
         self.keep = []
-        m = self.m
-        ng = self.ng
-        prev_out = None
-        for l, spec in enumerate(specs):
+        for l, (spec, plan) in enumerate(zip(specs, plans)):
             L = &self.layers[l]
-            w = spec["w"]
-            b = spec["b"]
-            for name, arr in (("w", w), ("b", b)):
-                if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
-                        and arr.flags.writeable):
-                    raise TypeError("layer {} {}: expected a writable C-contiguous {} array".format(
-                        l, name, dtype))
-            L.act = _ACT_CODES[spec.get("act", "linear")]
+            g = plan["geometry"]
+            L.kind = _KIND_CODES[spec["kind"]]
+            L.act = ACT_LINEAR if L.kind == KIND_SOFTMAX else _ACT_CODES[spec.get("act", "linear")]
             L.keep = 1.0 - float(spec.get("p_dropout", 0.0))
             L.has_mask = spec.get("p_dropout", 0.0) > 0
-            if spec["kind"] == "conv":
-                L.kind = KIND_CONV
-                n_img, L.C, L.H, L.W = spec["image_shape"]
-                L.F, c2, L.KH, L.KW = spec["filter_shape"]
-                L.PH, L.PW = spec["poolsize"]
-                if c2 != L.C or L.KH > L.H or L.KW > L.W:
-                    raise ValueError("layer {}: filter_shape does not fit image_shape".format(l))
-                L.OH, L.OW = L.H - L.KH + 1, L.W - L.KW + 1
-                L.QH, L.QW = L.OH // L.PH, L.OW // L.PW
-                if L.QH < 1 or L.QW < 1:
-                    raise ValueError("layer {}: poolsize larger than the convolution output".format(l))
-                L.K, L.P, L.Q = L.C * L.KH * L.KW, L.OH * L.OW, L.QH * L.QW
-                L.in_size, L.out_size = L.C * L.H * L.W, L.F * L.Q
-                if w.shape != (L.F, L.C, L.KH, L.KW) or b.shape != (L.F,):
-                    raise ValueError("layer {}: w or b has the wrong shape".format(l))
-                # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
-                # few enough that the im2col matrix stays in cache (<= ~256 KB)
-                L.chunk = max(1, min(m, max(-(-128 // L.P), (256 * 1024) // (L.K * L.P * dtype.itemsize))))
-                L.nemax = -(-m // ng)
-                bufs = dict(col=(ng, L.K * L.nemax * L.P), conv=(ng, L.F * L.chunk * L.P),
-                            dcol=(ng, L.K * L.chunk * L.P),
-                            gw=(ng, L.F * L.K), gb=(ng, L.F), grad_w=(L.F * L.K,), grad_b=(L.F,))
-                am = np.zeros((m, L.F * L.Q), dtype=np.intc)
+            L.in_size, L.out_size = g["in_size"], g["out_size"]
+            if L.kind == KIND_CONV:
+                L.C, L.H, L.W, L.F = g["C"], g["H"], g["W"], g["F"]
+                L.KH, L.KW, L.OH, L.OW = g["KH"], g["KW"], g["OH"], g["OW"]
+                L.PH, L.PW, L.QH, L.QW = g["PH"], g["PW"], g["QH"], g["QW"]
+                L.K, L.P, L.Q = g["K"], g["P"], g["Q"]
+                L.chunk, L.nemax = g["chunk"], g["nemax"]
+                am = np.zeros(plan["buffers"]["argmax"][1], dtype=np.intc)
                 self.keep.append(am)
                 L.argmax = <int*>cnp.PyArray_DATA(am)
-            else:
-                L.kind = KIND_SOFTMAX if spec["kind"] == "softmax" else KIND_FC
-                if spec["kind"] == "softmax":
-                    L.act = ACT_LINEAR
-                if w.ndim != 2 or b.shape != (w.shape[1],):
-                    raise ValueError("layer {}: w or b has the wrong shape".format(l))
-                L.in_size, L.out_size = w.shape
-                bufs = dict(xd=(m, L.in_size), gw=(1,), gb=(ng, L.out_size),
-                            grad_w=(L.in_size * L.out_size,), grad_b=(L.out_size,))
-            if prev_out is not None and prev_out != L.in_size:
-                raise ValueError("layer {} takes {} inputs but the layer before gives {}".format(
-                    l, L.in_size, prev_out))
-            prev_out = L.out_size
-            bufs["act_buf"] = (m, L.out_size)
-            bufs["dact_buf"] = (m, L.out_size)
             arrays = {}
-            for name, shape in bufs.items():
-                arrays[name] = np.zeros(shape, dtype=dtype)
-                self.keep.append(arrays[name])
+            for name, (what, shape) in plan["buffers"].items():
+                if name != "argmax":
+                    arrays[name] = np.zeros(shape, dtype=dtype)
+                    self.keep.append(arrays[name])
+            w, b = spec["w"], spec["b"]
             self.keep.extend([w, b])
             L.w = cnp.PyArray_DATA(w)
             L.b = cnp.PyArray_DATA(b)

@@ -39,14 +39,13 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport exp, expf, tanh, tanhf, log, logf
 from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core._blas cimport gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
                                    act_prime, fc_forward, fc_input_error, fc_weight_step,
-                                   param_step)
+                                   param_step, softmax_row)
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
@@ -467,28 +466,16 @@ cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
     cdef int i, j, n = L.out_size
     cdef floating* z
     cdef floating* d
-    cdef floating zmax, s
+    cdef double zy = 0, lse
     cdef floating inv_m = (<floating>1) / m
     cdef double cost = 0
     for i in range(e0, e1):
         z = <floating*>L.act_buf + i * n
-        zmax = z[0]
-        for j in range(1, n):
-            if z[j] > zmax:
-                zmax = z[j]
         if y != NULL:
-            cost += <double>zmax - <double>z[y[i]]
-        s = 0
-        for j in range(n):
-            if floating is float:
-                z[j] = expf(z[j] - zmax)
-            else:
-                z[j] = exp(z[j] - zmax)
-            s += z[j]
-        for j in range(n):
-            z[j] = z[j] / s
+            zy = z[y[i]]
+        lse = softmax_row(n, z)
         if y != NULL:
-            cost += log(<double>s)
+            cost += lse - zy
             d = <floating*>L.dact_buf + i * n
             for j in range(n):
                 d[j] = z[j] * inv_m

@@ -17,7 +17,7 @@ weights are either ``(n_out, n_in)``, the book's chapter 1-3 layout
 (``z = a w + b``).
 """
 from cython cimport floating
-from libc.math cimport exp, expf, tanh, tanhf
+from libc.math cimport exp, expf, log, tanh, tanhf
 
 from fastnn._core._blas cimport gemm
 
@@ -81,25 +81,31 @@ cdef inline floating act_prime(int act, floating a) noexcept nogil:
     return one
 
 
+cdef inline double softmax_row(int n, floating* z) noexcept nogil:
+    """Softmax of one row in place, shifted by the row's maximum first so
+    that ``exp`` cannot overflow; returns the row's log-sum-exp,
+    ``max + log(sum(exp(z - max)))`` (in double), for the log-likelihood."""
+    cdef int j
+    cdef floating zmax = z[0], s = 0
+    for j in range(1, n):
+        if z[j] > zmax:
+            zmax = z[j]
+    for j in range(n):
+        if floating is float:
+            z[j] = expf(z[j] - zmax)
+        else:
+            z[j] = exp(z[j] - zmax)
+        s += z[j]
+    for j in range(n):
+        z[j] = z[j] / s
+    return <double>zmax + log(<double>s)
+
+
 cdef inline void softmax_rows(int m, int n, floating* z, int ld) noexcept nogil:
-    """Row-wise softmax in place, each row shifted by its maximum first so
-    that ``exp`` cannot overflow."""
-    cdef int i, j
-    cdef floating zmax, s
+    """Row-wise softmax in place (``softmax_row`` on each of ``m`` rows)."""
+    cdef int i
     for i in range(m):
-        zmax = z[0]
-        for j in range(1, n):
-            if z[j] > zmax:
-                zmax = z[j]
-        s = 0
-        for j in range(n):
-            if floating is float:
-                z[j] = expf(z[j] - zmax)
-            else:
-                z[j] = exp(z[j] - zmax)
-            s += z[j]
-        for j in range(n):
-            z[j] = z[j] / s
+        softmax_row(n, z)
         z += ld
 
 

@@ -222,7 +222,7 @@ class BookNetwork(object):
 
     # -- the book's lists, as arrays ------------------------------------------
 
-    def _arrays(self, data, name, targets):
+    def _arrays(self, data, name, targets, rows=False):
         """Convert a list of (x, y) pairs, once, into arrays for the kernels.
 
         Returns ``(X, Y)``: X is (n, sizes[0]), float32 when every x is
@@ -232,7 +232,54 @@ class BookNetwork(object):
         with ``"label"`` each y is an integer digit and Y is an (n,) array of
         them; with ``"argmax"`` each y is a vector and Y holds their argmax
         (the book's ``convert=True``).
+
+        When the pairs are rows of arrays they already live in (as
+        ``mnist_loader`` makes them), those arrays are used without a copy;
+        with ``rows`` the result is ``(X, Y, rows)``, ``rows[i]`` the row of
+        X and Y holding the list's entry ``i`` (None: row ``i``).
         """
+        found = self._rows_in_place(data, name, targets)
+        if found is not None:
+            X, Y, where = found
+            identity = where is None or np.array_equal(where, np.arange(len(where)))
+            if rows:
+                return X, Y, None if identity else where
+            return (X, Y) if identity else (X[where], Y[where])
+        X, Y = self._stacked(data, name, targets)
+        return (X, Y, None) if rows else (X, Y)
+
+    def _rows_in_place(self, data, name, targets):
+        """``(X, Y, rows)`` read from the blocks the pairs live in, checked as
+        ``_stacked`` checks them, or None when they do not (then stack)."""
+        if not isinstance(data, list) or targets == "argmax":
+            return None
+        from ._core import _pairs
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        if targets == "vector":
+            found = _pairs.pair_rows(data, n_in, n_out)
+            if found is None or found[0].dtype not in (np.float32, np.float64) \
+                    or found[1].dtype != np.float64:
+                return None
+            X, Y, where = found
+        else:
+            found = _pairs.input_rows(data, n_in)
+            if found is None or found[0].dtype not in (np.float32, np.float64):
+                return None
+            X, where = found
+            labels = np.array([pair[1] for pair in data])
+            if labels.shape != (len(data),) or labels.dtype.kind not in "iu":
+                return None
+            if labels.min() < 0 or labels.max() >= n_out:
+                return None
+            # the labels come in the list's order: put them in X's row order
+            Y = np.empty(len(labels), dtype=np.intp)
+            Y[where] = labels
+        if not (_all_finite(X) and _all_finite(Y)):
+            return None     # stacking finds the first bad example in the list's order
+        return X, Y, where
+
+    def _stacked(self, data, name, targets):
+        """``_arrays`` by stacking the columns into new arrays."""
         xs, ys = _split_pairs(data, name)
         n_in, n_out = self.sizes[0], self.sizes[-1]
         X = _stack(xs, n_in, name + " inputs", "({}, 1)".format(n_in))
@@ -293,25 +340,44 @@ class BookNetwork(object):
 
     def _train(self, training_data, epochs, mini_batch_size, eta, lmbda, after_epoch):
         """The book's SGD on the kernels: ``after_epoch(j, weights, biases,
-        X, Y)`` reports each epoch; the caller's list ends shuffled as the
-        book's would."""
+        training)`` reports each epoch (``training()`` gives the training
+        inputs and targets as arrays, in the list's order); the caller's list
+        ends shuffled as the book's would."""
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         eta = check_real(eta, "eta")
         lmbda = check_real(lmbda, "lmbda")
-        X, Y = self._arrays(training_data, "training_data", "vector")
+        X, Y, rows = self._arrays(training_data, "training_data", "vector", rows=True)
         weights, biases = self._parameters(fresh=True)
         spec = self._spec()
         kernels = self._kernels()
         if kernels is not trainer.kernels("numpy"):
             spec.check_compiled()
-        order = trainer.BookOrder(len(X))
-        step = Step(eta, len(X), l2=lmbda)
+        order = trainer.BookOrder(len(rows) if rows is not None else len(X))
+        # the list's positions, shuffled as the book shuffles its list, name
+        # rows of the arrays through ``rows`` when the data stayed where it was
+        next_order = order if rows is None else (lambda: rows[order()])
+        in_list_order = []
+
+        def training():
+            if not in_list_order:
+                in_list_order.append((X, Y) if rows is None else (X[rows], Y[rows]))
+            return in_list_order[0]
+
+        step = Step(eta, len(training_data), l2=lmbda)
         try:
             trainer.sgd(kernels, weights, biases, X, Y, epochs, mini_batch_size, spec, step,
-                        order, eta, lambda j, _eta: after_epoch(j, weights, biases, X, Y))
+                        next_order, eta, lambda j, _eta: after_epoch(j, weights, biases, training))
         finally:
             order.apply_to(training_data)
+
+
+def _all_finite(a):
+    try:
+        check_finite(a, "")
+    except ValueError:
+        return False
+    return True
 
 
 def _split_pairs(data, name):

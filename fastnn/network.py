@@ -92,7 +92,7 @@ class Network(BookNetwork):
             X_test, y_test = self._arrays(test_data, "test_data", "label")
             n_test = len(test_data)
 
-        def report(j, weights, biases, X, Y):
+        def report(j, weights, biases, training):
             if test_data:
                 print("Epoch {0}: {1} / {2}".format(
                     j, self._count_correct(X_test, y_test, weights, biases, epoch=j), n_test))

@@ -151,10 +151,11 @@ class Network(BookNetwork):
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
 
-        def monitor(j, weights, biases, X, Y):
+        def monitor(j, weights, biases, training):
             kernels = self._kernels()
             print("Epoch %s training complete" % j)
             if monitor_training_cost or monitor_training_accuracy:
+                X, Y = training()
                 outputs = kernels.feedforward(weights, biases, X, spec)
                 trainer.warn_if_saturated(outputs, j, "training data")
             if monitor_training_cost:

@@ -309,23 +309,39 @@ def test_plain_step_equals_the_dropins(module):
 # 3. Chunks of an epoch, and progress
 # ---------------------------------------------------------------------------
 
+def at_offset(a, offset):
+    """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    raw = np.empty(a.nbytes + 128, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
+    return out
+
+
 @pytest.mark.parametrize("optimizer", [dict(l2=5.0), dict(l2=5.0, l1=2.0, momentum=0.9)],
                          ids=["plain", "momentum+l1"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
-@pytest.mark.parametrize("backend", list(BACKENDS))
-def test_epoch_in_chunks_equals_one_call(backend, dtype, optimizer):
+@pytest.mark.parametrize("backend,offset", [("compiled", 0), ("compiled", 16), ("numpy", 0)],
+                         ids=["compiled", "compiled-weights0-off-a-cache-line", "numpy"])
+def test_epoch_in_chunks_equals_one_call(backend, offset, dtype, optimizer):
     """302 rows in mini-batches of 10 (30 and a last one of 2), in one call
-    and in chunks of 1, 3, 7, 0, 12 and the rest (``count=None``)."""
+    and in chunks of 1, 3, 7, 0, 12 and the rest (``count=None``).  A
+    ``weights[0]`` off a cache line is trained through an aligned copy when
+    a call has more than one mini-batch, and in place otherwise: the same
+    arithmetic either way."""
     module = BACKENDS[backend]
     sizes = [784, 30, 10]
     rng = np.random.default_rng(14)
     weights, biases = make_net(sizes, dtype, rng)
+    weights[0] = at_offset(weights[0], offset)
     X, Y = make_data(sizes, 302, dtype, rng)
     order = rng.permutation(302)
     spec = trainer.Spec("relu", "softmax", "log_likelihood")
     runs = []
     for chunks in ([None], [1, 3, 7, 0, 12, None]):
         w, b = copy_net(weights, biases)
+        w[0] = at_offset(w[0], offset)
         step = new_step(w, b, 302, 0.05, **optimizer)
         first = 0
         for count in chunks:

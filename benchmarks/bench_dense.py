@@ -1,12 +1,18 @@
 """Seconds per training epoch over the 50,000 MNIST training images.
 
-One group per configuration (sizes, dtype), mini-batch 10, with three
-implementations side by side:
+One group per configuration, mini-batch 10, with the implementations side
+by side:
 
 * ``per_example``: the book's own loop, one example at a time (tests/book_port.py),
-  the baseline readers have today;
+  the baseline readers have today (plain rows only);
 * ``numpy``: fastnn's reference path, a whole mini-batch as a matrix;
 * ``cython``: fastnn's compiled kernels.
+
+The plain rows are chapter 3's network: sigmoid neurons, cross-entropy,
+L2 (``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``), for two sizes and both
+dtypes.  The engine's rows, [784, 100, 10] float64 beside the numpy
+reference: ReLU hidden neurons with a softmax output and the log-likelihood
+cost; momentum 0.9; L1 (with L2).
 
 Run:  pytest benchmarks/bench_dense.py --benchmark-json=bench.json
       python benchmarks/speedup_table.py bench.json
@@ -17,13 +23,30 @@ import pytest
 
 import book_port
 from conftest import blas_threads
-from fastnn import CrossEntropyCost, trainer
+from fastnn import trainer
+from fastnn.optimizers import Step
 
-CONFIGS = [([784, 30, 10], np.float64), ([784, 30, 10], np.float32),
-           ([784, 100, 10], np.float64), ([784, 100, 10], np.float32)]
+PLAIN = dict(activation="sigmoid", output="sigmoid", cost="cross_entropy", eta=0.5, l2=5.0,
+             l1=0.0, momentum=0.0)
+#: The options of each configuration: the plain one and the engine's.
+OPTIONS = {
+    "plain": PLAIN,
+    "relu+softmax": dict(PLAIN, activation="relu", output="softmax", cost="log_likelihood",
+                         eta=0.05),
+    "momentum": dict(PLAIN, eta=0.05, momentum=0.9),
+    "l1": dict(PLAIN, l1=5.0),
+}
+CONFIGS = [([784, 30, 10], np.float64, "plain"), ([784, 30, 10], np.float32, "plain"),
+           ([784, 100, 10], np.float64, "plain"), ([784, 100, 10], np.float32, "plain"),
+           ([784, 100, 10], np.float64, "relu+softmax"),
+           ([784, 100, 10], np.float64, "momentum"),
+           ([784, 100, 10], np.float64, "l1")]
 IMPLEMENTATIONS = ["per_example", "numpy", "cython"]
+#: The book's per-example loop has only the plain network.
+CASES = [(sizes, dtype, config, impl) for sizes, dtype, config in CONFIGS
+         for impl in IMPLEMENTATIONS if impl != "per_example" or config == "plain"]
 ROUNDS = {"per_example": 1, "numpy": 5, "cython": 15}
-ETA, LMBDA, MINI_BATCH = 0.5, 5.0, 10
+MINI_BATCH = 10
 
 
 def initial_parameters(sizes, dtype, seed=0):
@@ -34,18 +57,23 @@ def initial_parameters(sizes, dtype, seed=0):
     return weights, biases
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-@pytest.mark.parametrize("sizes,dtype", CONFIGS, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_epoch(benchmark, mnist_arrays, sizes, dtype, impl):
+def config_id(value):
+    return getattr(value, "__name__", str(value))
+
+
+@pytest.mark.parametrize("sizes,dtype,config,impl", CASES, ids=config_id)
+def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
+    options = OPTIONS[config]
     X, labels = mnist_arrays
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.eye(sizes[-1], dtype=dtype)[labels]
     n = len(X)
     order = np.random.default_rng(1).permutation(n)
-    benchmark.group = "epoch {} {}".format(sizes, np.dtype(dtype).name)
+    benchmark.group = "epoch {} {} {}".format(sizes, np.dtype(dtype).name, config)
     benchmark.extra_info.update(sizes=str(sizes), dtype=np.dtype(dtype).name, n=n,
-                                mini_batch=MINI_BATCH, implementation=impl,
-                                blas_threads=str(blas_threads()), kernel_threads=1)
+                                mini_batch=MINI_BATCH, implementation=impl, config=config,
+                                options=str(options), blas_threads=str(blas_threads()),
+                                kernel_threads=1)
 
     if impl == "per_example":
         columns = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]
@@ -59,16 +87,20 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, impl):
 
         def run(net, data):
             for k in range(0, n, MINI_BATCH):
-                net.update_mini_batch(data[k:k+MINI_BATCH], ETA, LMBDA, n)
+                net.update_mini_batch(data[k:k+MINI_BATCH], options["eta"], options["l2"], n)
     else:
         kernels = trainer.kernels(impl)
+        spec = trainer.Spec(options["activation"], options["output"], options["cost"])
 
         def setup():
-            return initial_parameters(sizes, dtype), {}
+            weights, biases = initial_parameters(sizes, dtype)
+            step = Step.for_parameters(list(zip(weights, biases)), n, l2=options["l2"],
+                                       l1=options["l1"], momentum=options["momentum"])
+            step.eta = options["eta"]
+            return (weights, biases, step), {}
 
-        def run(weights, biases):
+        def run(weights, biases, step):
             with trainer.one_blas_thread():      # as fastnn's trainer runs it
-                kernels.sgd_epoch(weights, biases, X, Y, order, MINI_BATCH, ETA, LMBDA, n,
-                                  CrossEntropyCost)
+                kernels.train(weights, biases, X, Y, order, MINI_BATCH, spec, step)
 
     benchmark.pedantic(run, setup=setup, rounds=ROUNDS[impl], iterations=1, warmup_rounds=0)

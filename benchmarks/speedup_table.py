@@ -1,5 +1,8 @@
 """Print the speedup table the README quotes from a pytest-benchmark JSON file.
 
+One row per configuration of ``bench_dense.py``: the plain network (the
+README's rows), then the engine's (ReLU + softmax, momentum, L1).
+
     pytest benchmarks/bench_dense.py --benchmark-json=bench.json
     python benchmarks/speedup_table.py bench.json
 """
@@ -16,23 +19,27 @@ def main(path):
     for b in data["benchmarks"]:
         info = b["extra_info"]
         if "implementation" in info:
-            groups[(info["sizes"], info["dtype"])][info["implementation"]] = b["stats"]["median"]
+            key = (info["sizes"], info["dtype"], info.get("config", "plain"))
+            groups[key][info["implementation"]] = b["stats"]["median"]
     machine = data.get("machine_info", {})
     print("Machine: {}, {} cores, Python {}; measured {}".format(
         machine.get("cpu", {}).get("brand_raw", platform.processor() or "?"),
         machine.get("cpu", {}).get("count", "?"), machine.get("python_version", "?"),
         data.get("datetime", "")[:10]))
     print()
-    print("| sizes | dtype | per-example (book) s | numpy s | compiled s | vs per-example | vs numpy |")
-    print("|---|---|---|---|---|---|---|")
+    print("| sizes | dtype | network | per-example (book) s | numpy s | compiled s | vs per-example "
+          "| vs numpy |")
+    print("|---|---|---|---|---|---|---|---|")
     f64 = {}
-    for (sizes, dtype), t in sorted(groups.items()):
+    # the plain rows first (the README's table), then the engine's rows
+    for (sizes, dtype, config), t in sorted(groups.items(), key=lambda kv: (kv[0][2] != "plain", kv[0])):
         pe, np_, cy = t.get("per_example"), t.get("numpy"), t.get("cython")
         fmt = lambda v: "{:.3f}".format(v) if v else "-"
         ratio = lambda a, b: "{:.1f}x".format(a / b) if a and b else "-"
-        print("| {} | {} | {} | {} | {} | {} | {} |".format(
-            sizes, dtype, fmt(pe), fmt(np_), fmt(cy), ratio(pe, cy), ratio(np_, cy)))
-        f64.setdefault(sizes, {})[dtype] = cy
+        print("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            sizes, dtype, config, fmt(pe), fmt(np_), fmt(cy), ratio(pe, cy), ratio(np_, cy)))
+        if config == "plain":
+            f64.setdefault(sizes, {})[dtype] = cy
     print()
     for sizes, t in sorted(f64.items()):
         if t.get("float64") and t.get("float32"):

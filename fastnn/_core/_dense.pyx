@@ -457,6 +457,8 @@ cdef class _Net:
         self.dtype = _float_dtype(weights[0], "weights[0]")
         self.keep = list(weights) + list(biases)
         self.wk.sizes = <int*>malloc((L + 1) * sizeof(int))
+        # seven tables of L + 1 pointers in one block: W, B, acts, deltas,
+        # then VW, VB (set_step) and G (allocate)
         self.wk.W = <void**>malloc(7 * (L + 1) * sizeof(void*))
         if self.wk.sizes == NULL or self.wk.W == NULL:
             raise MemoryError()
@@ -530,7 +532,7 @@ cdef class _Net:
             self.wk.deltas[l - 1] = p
             p += m * sizes[l] * item
         if gradients:
-            self.wk.G = self.wk.deltas + (L + 1)
+            self.wk.G = self.wk.W + 6 * (L + 1)     # after VW and VB, not over VW
             for l in range(L):
                 self.wk.G[l] = p
                 p += <Py_ssize_t>sizes[l] * sizes[l + 1] * item

@@ -3,7 +3,7 @@
 One group per configuration (sizes, dtype), mini-batch 10, with three
 implementations side by side:
 
-* ``per_example``: the book's own loop, one example at a time (tests/book_port.py),
+* ``per_example``: the book's arithmetic, one example at a time (tests/oracle.py),
   the baseline readers have today;
 * ``numpy``: fastnn's reference path, a whole mini-batch as a matrix;
 * ``cython``: fastnn's compiled kernels.
@@ -15,7 +15,7 @@ Run:  pytest benchmarks/bench_dense.py --benchmark-json=bench.json
 import numpy as np
 import pytest
 
-import book_port
+import oracle
 from conftest import blas_threads
 from fastnn import CrossEntropyCost, trainer
 
@@ -51,7 +51,7 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, impl):
         columns = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]
 
         def setup():
-            net = book_port.Network(sizes)
+            net = oracle.PerExampleNet(sizes)
             weights, biases = initial_parameters(sizes, dtype)
             net.weights, net.biases = weights, [b.reshape(-1, 1) for b in biases]
             data = [columns[i] for i in order]
@@ -59,7 +59,7 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, impl):
 
         def run(net, data):
             for k in range(0, n, MINI_BATCH):
-                net.update_mini_batch(data[k:k+MINI_BATCH], ETA, LMBDA, n)
+                net.step(data[k:k+MINI_BATCH], ETA, LMBDA, n)
     else:
         kernels = trainer.kernels(impl)
 

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # book_port: the book's per-example code
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle: the per-example arithmetic
 
 
 def blas_threads():

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle: the per-example arithmetic
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle (per-example arithmetic), helpers.find_mnist
 
 
 def blas_threads():
@@ -22,6 +22,6 @@ def blas_threads():
 @pytest.fixture(scope="session")
 def mnist_arrays():
     from fastnn.datasets import load_mnist
-    (X, y), _, _ = load_mnist(os.environ.get("FASTNN_DATA") or
-                              os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
+    from helpers import find_mnist
+    (X, y), _, _ = load_mnist(find_mnist())     # None: download into the per-user cache
     return X, y

@@ -16,13 +16,16 @@ import numpy as np
 import pytest
 
 import oracle
-from conftest import blas_threads
+from conftest import QUICK, blas_threads
 from fastnn import CrossEntropyCost, trainer
 
 CONFIGS = [([784, 30, 10], np.float64), ([784, 30, 10], np.float32),
            ([784, 100, 10], np.float64), ([784, 100, 10], np.float32)]
 IMPLEMENTATIONS = ["per_example", "numpy", "cython"]
 ROUNDS = {"per_example": 1, "numpy": 5, "cython": 15}
+if QUICK:
+    CONFIGS = CONFIGS[:2]
+    ROUNDS = dict.fromkeys(ROUNDS, 1)
 ETA, LMBDA, MINI_BATCH = 0.5, 5.0, 10
 
 
@@ -38,6 +41,8 @@ def initial_parameters(sizes, dtype, seed=0):
 @pytest.mark.parametrize("sizes,dtype", CONFIGS, ids=lambda v: getattr(v, "__name__", str(v)))
 def test_epoch(benchmark, mnist_arrays, sizes, dtype, impl):
     X, labels = mnist_arrays
+    if QUICK:
+        X, labels = X[:1000], labels[:1000]
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.eye(sizes[-1], dtype=dtype)[labels]
     n = len(X)

@@ -8,6 +8,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle (per-example arithmetic), helpers.find_mnist
 
 
+#: FASTNN_BENCH_QUICK=1: tiny sizes and one round each, so CI can check that every
+#: benchmark still runs (its numbers then mean nothing)
+QUICK = os.environ.get("FASTNN_BENCH_QUICK", "0") == "1"
+
+
+def run_python(code, *args):
+    """Run ``python -c code args`` in a fresh process, from a folder outside the
+    repository: from its root, ``-c`` would import the unbuilt source tree's
+    fastnn instead of the installed one.  Returns the finished process."""
+    import subprocess
+    import tempfile
+    return subprocess.run([sys.executable, "-c", code] + [str(a) for a in args], capture_output=True,
+                          text=True, check=True, cwd=tempfile.gettempdir(), env=dict(os.environ))
+
+
 def blas_threads():
     """Threads each BLAS library in this process will use (threadpoolctl when installed)."""
     try:

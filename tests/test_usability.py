@@ -21,3 +21,23 @@ def test_tests_find_mnist_in_the_per_user_cache_without_fastnn_data(tmp_path, mo
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("FASTNN_DATA", raising=False)
     assert find_mnist() == str(cache)
+
+
+def test_readme_benchmark_commands_use_the_installed_fastnn(tmp_path):
+    """From the repository root, after the README's install, the benchmark
+    commands import the installed fastnn, never the unbuilt fastnn/ beside
+    them (here: an unbuilt copy of the repository, the built fastnn on the path)."""
+    import subprocess
+    import sys
+    from helpers import fastnn_env
+    from test_packaging import _source_copy
+    pytest_script = os.path.join(os.path.dirname(sys.executable), "pytest")
+    if not os.path.exists(pytest_script):
+        pytest.skip("no pytest script beside {}".format(sys.executable))
+    src = _source_copy(tmp_path)
+    env = fastnn_env(FASTNN_BENCH_QUICK="1", FASTNN_DATA=find_mnist() or "")
+    for command in ([sys.executable, "benchmarks/chapter6.py", "--help"],
+                    [sys.executable, "benchmarks/retrace_book.py", "--help"],
+                    [pytest_script, "-q", "-p", "no:cacheprovider", "benchmarks/bench_memory.py"]):
+        out = subprocess.run(command, cwd=str(src), env=env, capture_output=True, text=True)
+        assert out.returncode == 0, "{} failed:\n{}{}".format(" ".join(command[1:]), out.stdout, out.stderr)

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import trainer
 from ._config import check_backend
-from ._validation import check_finite, check_labels, check_real, check_sizes
+from ._validation import check_finite, check_labels, check_real, check_sizes, warn_if_unscaled
 
 
 class BookNetwork(object):
@@ -73,6 +73,7 @@ class BookNetwork(object):
         n_in, n_out = self.sizes[0], self.sizes[-1]
         X = _stack(xs, n_in, name + " inputs", "({}, 1)".format(n_in))
         check_finite(X, name + " inputs")
+        warn_if_unscaled(X, name + " inputs", stacklevel=4)
         if targets == "label":
             for i, y in enumerate(ys):
                 if np.ndim(y) != 0:

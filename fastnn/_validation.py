@@ -6,6 +6,7 @@ exception that names the problem instead of a crash or silent garbage.
 Arrays of another float dtype or layout are converted (one copy), not refused.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -104,6 +105,35 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
     a = np.ascontiguousarray(a, dtype=dtype)
     check_finite(a, name)
     return a
+
+
+#: Inputs larger than this in magnitude saturate sigmoid neurons from the first step.
+UNSCALED_LIMIT = 20.0
+
+
+def warn_if_unscaled(X, name, stacklevel=3):
+    """Warn when ``X`` looks like raw pixel values rather than inputs in [0, 1].
+
+    Training still goes ahead (the data may be meant that way), but raw 0-255
+    pixels saturate every first-layer neuron and the network learns next to
+    nothing, silently.  Integer inputs above 1 and any input beyond
+    ``UNSCALED_LIMIT`` in magnitude are flagged.  ``stacklevel`` points the
+    warning at the user's call.
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError:      # ragged: the shape check that follows says so
+            return
+    if X.size == 0 or X.dtype.kind not in "iuf":
+        return
+    biggest = max(abs(float(X.max())), abs(float(X.min())))    # no temporary copy of X
+    if biggest > (1 if X.dtype.kind in "iu" else UNSCALED_LIMIT):
+        warnings.warn("{} holds {} values as large as {:g}: sigmoid neurons saturate on inputs "
+                      "this large and training learns little. Scale the inputs to [0, 1] first "
+                      "(8-bit pixels: divide by 255).".format(
+                          name, "integer" if X.dtype.kind in "iu" else "input", biggest),
+                      UserWarning, stacklevel=stacklevel)
 
 
 def check_labels(y, n, n_classes, name):

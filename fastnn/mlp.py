@@ -23,7 +23,8 @@ import numpy as np
 from . import _serialize, trainer
 from ._config import check_backend
 from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
-                          check_positive_int, check_real, check_sizes, check_finite, one_hot)
+                          check_positive_int, check_real, check_sizes, check_finite, one_hot,
+                          warn_if_unscaled)
 from .costs import cost_class, kernel_code
 
 
@@ -92,6 +93,7 @@ class MLP(object):
         eta = check_real(learning_rate, "learning_rate")
         lmbda = check_real(l2, "l2")
         kernels = self._kernels()
+        warn_if_unscaled(X, "X")
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
         if validation_data is not None:

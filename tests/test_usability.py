@@ -1,7 +1,9 @@
 """Rough edges a new user met (issue 10, part 2): each test pins one fix."""
 import os
 import shutil
+import warnings
 
+import numpy as np
 import pytest
 
 from fastnn import datasets
@@ -41,3 +43,35 @@ def test_readme_benchmark_commands_use_the_installed_fastnn(tmp_path):
                     [pytest_script, "-q", "-p", "no:cacheprovider", "benchmarks/bench_memory.py"]):
         out = subprocess.run(command, cwd=str(src), env=env, capture_output=True, text=True)
         assert out.returncode == 0, "{} failed:\n{}{}".format(" ".join(command[1:]), out.stdout, out.stderr)
+
+
+def _pixels(rng, n, dtype):
+    return (rng.random((n, 6)) * 255).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_mlp_fit_warns_about_raw_pixel_values(dtype):
+    from fastnn import MLP
+    rng = np.random.default_rng(0)
+    X, y = _pixels(rng, 30, dtype), rng.integers(0, 3, 30)
+    with pytest.warns(UserWarning, match=r"X holds .* as large as .*Scale the inputs to \[0, 1\]"):
+        MLP([6, 4, 3], seed=0).fit(X, y, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MLP([6, 4, 3], seed=0).fit(X / 255.0, y, epochs=1)      # scaled: silent
+        MLP([6, 4, 3], seed=0).fit((X > 100).astype(np.uint8), y, epochs=1)   # 0/1 integers: silent
+
+
+@pytest.mark.parametrize("module", ["network", "network2"])
+def test_dropin_sgd_warns_about_raw_pixel_values(module):
+    from fastnn import network, network2
+    rng = np.random.default_rng(1)
+    X = _pixels(rng, 20, np.float64)
+    data = [(x.reshape(6, 1), np.eye(3)[:, [k % 3]]) for k, x in enumerate(X)]
+    net = (network if module == "network" else network2).Network([6, 4, 3])
+    with pytest.warns(UserWarning, match=r"training_data inputs .*Scale the inputs to \[0, 1\]") as record:
+        net.SGD(data, 1, 5, 0.5)
+    assert record[0].filename == __file__, "the warning should point at the caller's SGD line"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.SGD([(x / 255.0, y) for x, y in data], 1, 5, 0.5)

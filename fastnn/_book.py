@@ -11,7 +11,8 @@ import numpy as np
 
 from . import trainer
 from ._config import check_backend
-from ._validation import check_finite, check_labels, check_real, check_sizes, warn_if_unscaled
+from ._validation import (check_eta, check_finite, check_labels, check_real, check_sizes,
+                          warn_if_unscaled)
 
 
 class BookNetwork(object):
@@ -116,7 +117,7 @@ class BookNetwork(object):
         return [nb.reshape(-1, 1) for nb in nabla_b], list(nabla_w)
 
     def _update_mini_batch(self, mini_batch, eta, lmbda, n, cost):
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         X, Y = self._arrays(mini_batch, "mini_batch", "vector")
         weights, biases = self._parameters(fresh=True)
@@ -127,6 +128,10 @@ class BookNetwork(object):
 def _split_pairs(data, name):
     """The xs and the ys of a non-empty sequence of (x, y) pairs."""
     if isinstance(data, np.ndarray) or not hasattr(data, "__len__"):
+        if isinstance(data, np.ndarray):
+            raise TypeError("{} must be a list of (x, y) pairs, x an (inputs, 1) column and y its "
+                            "target, not a numpy ndarray; to train on arrays (one example "
+                            "per row) use fastnn.MLP".format(name))
         raise TypeError("{} must be a list of (x, y) pairs, not {}; wrap a zip() in list()".format(
             name, type(data).__name__))
     if len(data) == 0:

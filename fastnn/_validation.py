@@ -68,6 +68,15 @@ def check_real(value, name):
     return value
 
 
+def check_eta(value, name="eta"):
+    """A learning rate: finite and not negative (a negative rate climbs the cost)."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError("{} must be >= 0, got {}: a negative learning rate would climb the cost "
+                         "instead of descending it".format(name, value))
+    return value
+
+
 def check_finite(a, name):
     """Raise ValueError naming the first row of ``a`` holding NaN or inf."""
     a2 = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _serialize, trainer
 from ._config import check_backend
-from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
+from ._validation import (as_float_matrix, check_dtype, check_epochs, check_eta, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
                           warn_if_unscaled)
 from .costs import cost_class, kernel_code
@@ -90,7 +90,7 @@ class MLP(object):
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
-        eta = check_real(learning_rate, "learning_rate")
+        eta = check_eta(learning_rate, "learning_rate")
         lmbda = check_real(l2, "l2")
         kernels = self._kernels()
         warn_if_unscaled(X, "X")

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import trainer
 from ._book import BookNetwork
-from ._validation import check_epochs, check_positive_int, check_real
+from ._validation import check_epochs, check_eta, check_positive_int
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import QuadraticCost
 
@@ -62,7 +62,7 @@ class Network(BookNetwork):
         here; each epoch then runs in a single kernel call."""
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         X, Y = self._arrays(training_data, "training_data", "vector")
         if test_data:
             X_test, y_test = self._arrays(test_data, "test_data", "label")

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _serialize, trainer
 from ._book import BookNetwork
-from ._validation import check_epochs, check_positive_int, check_real, one_hot
+from ._validation import check_epochs, check_eta, check_positive_int, check_real, one_hot
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
 
@@ -115,7 +115,7 @@ class Network(BookNetwork):
         """
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         cost = self._cost()
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy

@@ -450,13 +450,13 @@ class Network(object):
         ``best_validation_accuracy``, ``best_iteration`` and
         ``test_accuracy_at_best``.
         """
-        from ._validation import check_epochs, check_positive_int, check_real
+        from ._validation import check_epochs, check_eta, check_positive_int, check_real
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         if mini_batch_size != self.mini_batch_size:
             raise ValueError("SGD's mini_batch_size {} differs from the network's {}".format(
                 mini_batch_size, self.mini_batch_size))
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         training_x, training_y, num_training_batches = self._xy(training_data, "training_data")
         validation_x, validation_y, num_validation_batches = self._xy(validation_data, "validation_data")

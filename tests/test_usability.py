@@ -75,3 +75,45 @@ def test_dropin_sgd_warns_about_raw_pixel_values(module):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         net.SGD([(x / 255.0, y) for x, y in data], 1, 5, 0.5)
+
+
+def test_a_numpy_array_as_training_data_gets_the_right_hint():
+    from fastnn import network2
+    net = network2.Network([6, 4, 3])
+    with pytest.raises(TypeError) as info:
+        net.SGD(np.zeros((10, 6)), 1, 5, 0.5)
+    message = str(info.value)
+    assert "training_data" in message and "(x, y) pairs" in message and "fastnn.MLP" in message
+    assert "zip" not in message
+
+
+@pytest.mark.parametrize("front_end", ["network", "network2", "update_mini_batch", "MLP", "network3"])
+def test_a_negative_learning_rate_is_refused(front_end):
+    from fastnn import MLP, network, network2, network3
+    rng = np.random.default_rng(2)
+    data = [(rng.random((6, 1)), np.eye(3)[:, [k % 3]]) for k in range(10)]
+    name = "learning_rate" if front_end == "MLP" else "eta"
+    with pytest.raises(ValueError, match=r"{} must be >= 0, got -0.5".format(name)):
+        if front_end == "network":
+            network.Network([6, 4, 3]).SGD(data, 1, 5, -0.5)
+        elif front_end == "network2":
+            network2.Network([6, 4, 3]).SGD(data, 1, 5, -0.5)
+        elif front_end == "update_mini_batch":
+            network2.Network([6, 4, 3]).update_mini_batch(data, -0.5, 0.0, 10)
+        elif front_end == "MLP":
+            MLP([6, 4, 3]).fit(rng.random((10, 6)), np.arange(10) % 3, learning_rate=-0.5)
+        else:
+            net = network3.Network([network3.FullyConnectedLayer(6, 4),
+                                    network3.SoftmaxLayer(4, 3)], 5)
+            x = rng.random((10, 6)).astype(np.float32)
+            net.SGD((x, np.arange(10) % 3), 1, 5, -0.5, (x, np.arange(10) % 3), (x, np.arange(10) % 3))
+
+
+def test_the_demo_names_its_data_option_when_mnist_is_missing(tmp_path, capsys):
+    from fastnn.__main__ import main
+    with pytest.raises(SystemExit) as info:
+        main(["--data", str(tmp_path / "nowhere"), "--epochs", "1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "--data" in err and str(tmp_path / "nowhere") in err and "path=" not in err

@@ -139,24 +139,22 @@ def oracle_first_epochs(data, book, epochs):
 
 
 def compare(ours, book, what):
-    """(epochs compared, epochs agreeing, first epoch that differs or None, worst relative
-    difference among the agreeing epochs) for one monitor list."""
+    """For one monitor list: (epochs compared, epochs agreeing, first epoch that
+    differs or None, how they differ there, worst relative difference among the
+    agreeing epochs or None for accuracies)."""
     n = min(len(ours), len(book))
-    first, worst = None, 0.0
+    worst = None if "accuracy" in what else 0.0
     for epoch in range(n):
         a, b = ours[epoch], book[epoch]
         if "accuracy" in what:
-            same = int(a) == int(b)
+            if int(a) != int(b):
+                return n, epoch, epoch, "{} vs {}".format(a, b), worst
         else:
             rel = abs(a - b) / abs(b) if b else abs(a)
-            same = rel <= COST_RTOL
-            if same:
-                worst = max(worst, rel)
-        if not same:
-            first = epoch
-            break
-    agreeing = n if first is None else first
-    return n, agreeing, first, worst
+            if rel > COST_RTOL:
+                return n, epoch, epoch, "{:.1e}".format(rel), (worst if epoch else None)
+            worst = max(worst, rel)
+    return n, n, None, "-", worst
 
 
 def main(argv=None):
@@ -182,8 +180,8 @@ def main(argv=None):
     print("fastnn {} ({}), backend {}, shuffle {}".format(
         fastnn.__version__, os.path.dirname(fastnn.__file__), fastnn.get_backend(), fastnn.get_shuffle()))
     print("| figure file | run | monitor | epochs compared | epochs agreeing | parts at epoch |"
-          " worst rel. diff while agreeing |")
-    print("|---|---|---|---:|---:|---:|---:|")
+          " difference there (ours vs book's) | worst rel. difference while agreeing |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for filename, label, run, parts in runs(network2, data):
         if args.only and filename not in args.only:
             continue
@@ -208,10 +206,11 @@ def main(argv=None):
             for what, mine, theirs in zip(MONITORS, our_lists, book_part):
                 if not theirs:
                     continue
-                n, agreeing, first, worst = compare(mine, theirs[:epochs], what)
-                print("| {} | {} | {} | {} | {} | {} | {} |".format(
-                    filename, name, what, n, agreeing, "-" if first is None else first,
-                    "exact" if "accuracy" in what else "{:.1e}".format(worst)), flush=True)
+                n, agreeing, first, there, worst = compare(mine, theirs[:epochs], what)
+                print("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                    filename, name, what, n, agreeing, "-" if first is None else first, there,
+                    "equal" if "accuracy" in what and agreeing else
+                    "-" if worst is None else "{:.1e}".format(worst)), flush=True)
         print("({}: {:.0f} s)".format(filename, seconds), file=sys.stderr, flush=True)
 
     print()

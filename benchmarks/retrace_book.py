@@ -117,12 +117,45 @@ def one_ulp_sensitivity(network2, training, eta):
     return abs(costs[1] - costs[0]) / costs[0]
 
 
+def _oracle():
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    import oracle
+    return oracle
+
+
+def chapter1_against_oracle(network, data, eta, epochs):
+    """Chapter 1's network (quadratic cost, N(0, 1) init, mini-batch 10) trained
+    by fastnn and by tests/oracle.py from the same seed and shuffles: per
+    epoch, the largest normwise weight difference and both test scores.  The
+    book published no numbers of these runs, so the oracle stands in for it."""
+    oracle = _oracle()
+    training, _, test = data
+    pairs = [(x.astype(np.float64), y) for x, y in training]
+    ours = list(training)
+    seed()
+    book_net = oracle.PerExampleNet([784, 30, 10], cost="quadratic", init="unit")
+    seed()
+    net = network.Network([784, 30, 10])
+    state = random.getstate()
+    for epoch in range(epochs):
+        random.setstate(state)          # both shuffle from the same state
+        book_net.train(pairs, 1, 10, eta, rule="python2")
+        random.setstate(state)
+        with contextlib.redirect_stdout(io.StringIO()):
+            net.SGD(ours, 1, 10, eta)
+        state = random.getstate()
+        diff = max(float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+                   for a, b in zip(net.weights, book_net.weights))
+        print("chapter 1, eta {}, epoch {}: weights differ by {:.1e} (normwise); test images "
+              "right: fastnn {}, oracle {}".format(eta, epoch, diff, net.evaluate(test),
+                                                    book_net.count_correct(test)), flush=True)
+
+
 def oracle_first_epochs(data, book, epochs):
     """The eta = 2.5 run of multiple_eta.json, made by tests/oracle.py (the
     book's arithmetic one example at a time, today's numpy): its training
     cost in the first ``epochs`` epochs beside the book's."""
-    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-    import oracle
+    oracle = _oracle()
     pairs = [(x.astype(np.float64), y) for x, y in data[0]]
     seed()
     for _ in range(2):          # the eta 0.025 and 0.25 runs: their draws and shuffles
@@ -167,13 +200,16 @@ def main(argv=None):
     parser.add_argument("--oracle-epochs", type=int, default=0,
                         help="also run multiple_eta's eta 2.5 run with tests/oracle.py for this "
                              "many epochs (a few seconds each)")
+    parser.add_argument("--chapter1-epochs", type=int, default=0,
+                        help="also train chapter 1's network at eta 3.0 and 0.3 with fastnn and "
+                             "with tests/oracle.py for this many epochs, and compare them")
     parser.add_argument("--only", nargs="*", default=None, help="figure files to run")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.figures):
         parser.error("no book figures in {!r}: pass --figures".format(args.figures))
 
     import fastnn
-    from fastnn import mnist_loader, network2
+    from fastnn import mnist_loader, network, network2
     fastnn.set_shuffle("python2")
     data = mnist_loader.load_data_wrapper(args.data)
 
@@ -220,6 +256,8 @@ def main(argv=None):
     if args.oracle_epochs:
         with open(os.path.join(args.figures, "multiple_eta.json")) as f:
             oracle_first_epochs(data, json.load(f), args.oracle_epochs)
+    for eta in (3.0, 0.3) if args.chapter1_epochs else ():
+        chapter1_against_oracle(network, data, eta, args.chapter1_epochs)
 
 
 if __name__ == "__main__":

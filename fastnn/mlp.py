@@ -163,9 +163,10 @@ class MLP(object):
                         dtype=np.dtype(self.dtype).name)
 
     @classmethod
-    def load(cls, filename, backend=None, dtype=None):
-        """Read a network saved by ``MLP.save`` or by the book's ``network2``."""
-        sizes, weights, biases, cost, data = _serialize.load(filename)
+    def load(cls, filename, backend=None, dtype=None, cost=None):
+        """Read a network saved by ``MLP.save`` or by the book's ``network2``;
+        ``cost`` is the class to use for a file saved with a cost of your own."""
+        sizes, weights, biases, cost, data = _serialize.load(filename, cost)
         dtype = check_dtype(dtype or data.get("dtype", "float64"))
         net = cls.__new__(cls)
         net.sizes, net.cost, net.init, net.dtype = sizes, cost, "default", dtype

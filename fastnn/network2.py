@@ -242,13 +242,14 @@ class Network(BookNetwork):
 
 
 #### Loading a Network
-def load(filename, backend=None):
+def load(filename, backend=None, cost=None):
     """Load a neural network from the file ``filename``.  Returns an
     instance of Network.  The file is checked first: a truncated file,
     arrays that do not match ``sizes`` or an unknown cost raise ValueError.
+    A file saved with a cost class of your own loads with ``cost=`` that class.
 
     """
-    sizes, weights, biases, cost, _ = _serialize.load(filename)
+    sizes, weights, biases, cost, _ = _serialize.load(filename, cost)
     # Like the book, build a network (which draws its random initial weights
     # from np.random, so seeded programs stay in step) and overwrite them.
     net = Network(sizes, cost=cost, backend=backend)

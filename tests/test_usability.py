@@ -117,3 +117,39 @@ def test_the_demo_names_its_data_option_when_mnist_is_missing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     assert "--data" in err and str(tmp_path / "nowhere") in err and "path=" not in err
+
+
+class MyCost(object):
+    """A cost of the user's own: cross-entropy under another name."""
+
+    @staticmethod
+    def fn(a, y):
+        return np.sum(np.nan_to_num(-y*np.log(a) - (1-y)*np.log(1-a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        return a - y
+
+
+@pytest.mark.parametrize("front_end", ["network2", "MLP"])
+def test_a_network_saved_with_the_users_own_cost_loads_with_cost_argument(front_end, tmp_path):
+    from fastnn import MLP, network2
+    path = str(tmp_path / "net.json")
+    if front_end == "network2":
+        net = network2.Network([5, 4, 3], cost=MyCost, backend="numpy")
+        load = network2.load
+    else:
+        net = MLP([5, 4, 3], cost=MyCost, backend="numpy", seed=0)
+        load = MLP.load
+    net.save(path)
+    with pytest.raises(ValueError, match=r"unknown cost 'MyCost'.*load\(\.\.\., cost=MyCost\)"):
+        load(path, backend="numpy")
+    loaded = load(path, backend="numpy", cost=MyCost)
+    assert loaded.cost is MyCost
+    for a, b in zip(loaded.weights, net.weights):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(3).random((5, 1))
+    if front_end == "network2":
+        np.testing.assert_array_equal(loaded.feedforward(x), net.feedforward(x))
+    else:
+        np.testing.assert_array_equal(loaded.predict_proba(x.T), net.predict_proba(x.T))

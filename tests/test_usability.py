@@ -153,3 +153,76 @@ def test_a_network_saved_with_the_users_own_cost_loads_with_cost_argument(front_
         np.testing.assert_array_equal(loaded.feedforward(x), net.feedforward(x))
     else:
         np.testing.assert_array_equal(loaded.predict_proba(x.T), net.predict_proba(x.T))
+
+
+def _tiny_mnist(folder, n_train=20):
+    """A small stand-in for mnist.pkl.gz: pixels k/256, digits 0-9."""
+    import gzip
+    import pickle
+    rng = np.random.default_rng(4)
+
+    def split(n):
+        return ((rng.integers(0, 256, (n, 784)) / 256).astype(np.float32),
+                rng.integers(0, 10, n).astype(np.int64))
+    path = os.path.join(str(folder), "mnist.pkl.gz")
+    with gzip.open(path, "wb") as f:
+        pickle.dump((split(n_train), split(10), split(10)), f)
+    return path
+
+
+def test_expand_mnist_module_writes_where_the_books_program_did(tmp_path, monkeypatch, capsys):
+    from fastnn import expand, expand_mnist, network3
+    source = _tiny_mnist(tmp_path)
+    work = tmp_path / "src"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    expand_mnist.main(["--data", source])
+    written = tmp_path / "data" / "mnist_expanded.pkl.gz"
+    assert written.is_file()
+    (x, y), (vx, vy), _ = datasets.load_mnist(str(written))
+    assert x.shape == (100, 784) and y.shape == (100,)
+    want_x, want_y = expand.load_expanded(source, seed=0, cache=False)
+    np.testing.assert_array_equal(x, want_x)
+    np.testing.assert_array_equal(y, want_y)
+    assert vx.shape == (10, 784)
+    # the book's way of reading it back
+    tr, _, _ = network3.load_data_shared("../data/mnist_expanded.pkl.gz")
+    assert tr[0].shape == (100, 784)
+    # an existing file is left alone; --out chooses another
+    expand_mnist.main(["--data", source])
+    assert "already exists" in capsys.readouterr().out
+    expand_mnist.main(["--data", source, "--out", str(tmp_path / "elsewhere.pkl.gz")])
+    assert (tmp_path / "elsewhere.pkl.gz").is_file()
+
+
+def test_load_data_shared_says_where_it_caches_the_expanded_set(tmp_path, capsys):
+    from fastnn import network3
+    source = _tiny_mnist(tmp_path)
+    cache = tmp_path / "my-cache"
+    tr, _, _ = network3.load_data_shared(source, expanded=True, cache_dir=str(cache))
+    assert tr[0].shape == (100, 784)
+    files = list(cache.glob("mnist_expanded_*.npz"))
+    assert len(files) == 1
+    out = capsys.readouterr().out
+    assert str(files[0]) in out and "MB" in out and "100 images" in out
+    again, _, _ = network3.load_data_shared(source, expanded=True, cache_dir=str(cache))
+    assert capsys.readouterr().out == "", "said it twice"
+    np.testing.assert_array_equal(again[0], tr[0])
+
+
+def test_network3_test_mb_predictions_and_gpu():
+    from fastnn import network3
+    assert network3.GPU is False
+    rng = np.random.default_rng(5)
+    x, y = rng.random((40, 6)).astype(np.float32), np.arange(40) % 3
+    np.random.seed(0)
+    net = network3.Network([network3.FullyConnectedLayer(6, 5), network3.SoftmaxLayer(5, 3)], 10)
+    with pytest.raises(RuntimeError, match="SGD"):
+        net.test_mb_predictions(0)
+    net.SGD((x, y), 1, 10, 0.1, (x, y), (x[:30], y[:30]), verbose=False)
+    for i in range(3):
+        got = net.test_mb_predictions(i)
+        assert got.shape == (10,)
+        np.testing.assert_array_equal(got, net.predict(x[10*i:10*i+10]))
+    with pytest.raises(IndexError, match="3 mini-batches"):
+        net.test_mb_predictions(3)

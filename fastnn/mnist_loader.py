@@ -50,21 +50,18 @@ def load_data_wrapper(path=None):
     other example: they are rows of one fresh block per split, which is one
     allocation instead of 50,000.
     """
-    tr_d, va_d, te_d = datasets.load_mnist(path)
-    training_inputs = _columns(tr_d[0])
-    training_results = _vectorized_results(tr_d[1])
-    training_data = list(zip(training_inputs, training_results))
-    validation_data = list(zip(_columns(va_d[0]), va_d[1]))
-    test_data = list(zip(_columns(te_d[0]), te_d[1]))
-    return (training_data, validation_data, test_data)
+    training, validation, test = datasets.load_mnist(path)
+    return (list(zip(_columns(training[0]), _one_hot_columns(training[1]))),
+            list(zip(_columns(validation[0]), validation[1])),
+            list(zip(_columns(test[0]), test[1])))
 
 
 def vectorized_result(j):
     """Digit ``j`` as a target column: a (10, 1) float64 array, 1.0 in row
     ``j`` and 0.0 elsewhere."""
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
+    column = np.zeros((10, 1))
+    column[j, 0] = 1.0
+    return column
 
 
 def _columns(images):
@@ -72,9 +69,9 @@ def _columns(images):
     return list(images.reshape(len(images), 784, 1).copy())
 
 
-def _vectorized_results(labels):
+def _one_hot_columns(labels):
     """The ``vectorized_result`` of every label, built in one array and
     returned as a list of its (10, 1) views."""
-    e = np.zeros((len(labels), 10, 1))
-    e[np.arange(len(labels)), labels, 0] = 1.0
-    return list(e)
+    block = np.zeros((len(labels), 10, 1))
+    block[np.arange(len(labels)), labels, 0] = 1.0
+    return list(block)

@@ -138,10 +138,10 @@ def warn_if_unscaled(X, name, stacklevel=3):
         return
     biggest = max(abs(float(X.max())), abs(float(X.min())))    # no temporary copy of X
     if biggest > (1 if X.dtype.kind in "iu" else UNSCALED_LIMIT):
-        warnings.warn("{} holds {} values as large as {:g}: sigmoid neurons saturate on inputs "
-                      "this large and training learns little. Scale the inputs to [0, 1] first "
-                      "(8-bit pixels: divide by 255).".format(
-                          name, "integer" if X.dtype.kind in "iu" else "input", biggest),
+        warnings.warn("{}: values up to {:g}{}; sigmoid neurons saturate on inputs this large "
+                      "and training learns little. Scale the inputs to [0, 1] first (8-bit "
+                      "pixels: divide by 255).".format(
+                          name, biggest, " (integers)" if X.dtype.kind in "iu" else ""),
                       UserWarning, stacklevel=stacklevel)
 
 

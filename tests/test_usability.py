@@ -54,7 +54,7 @@ def test_mlp_fit_warns_about_raw_pixel_values(dtype):
     from fastnn import MLP
     rng = np.random.default_rng(0)
     X, y = _pixels(rng, 30, dtype), rng.integers(0, 3, 30)
-    with pytest.warns(UserWarning, match=r"X holds .* as large as .*Scale the inputs to \[0, 1\]"):
+    with pytest.warns(UserWarning, match=r"X: values up to 2\d\d.*Scale the inputs to \[0, 1\]"):
         MLP([6, 4, 3], seed=0).fit(X, y, epochs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -69,7 +69,7 @@ def test_dropin_sgd_warns_about_raw_pixel_values(module):
     X = _pixels(rng, 20, np.float64)
     data = [(x.reshape(6, 1), np.eye(3)[:, [k % 3]]) for k, x in enumerate(X)]
     net = (network if module == "network" else network2).Network([6, 4, 3])
-    with pytest.warns(UserWarning, match=r"training_data inputs .*Scale the inputs to \[0, 1\]") as record:
+    with pytest.warns(UserWarning, match=r"training_data inputs: values up to .*Scale the inputs to \[0, 1\]") as record:
         net.SGD(data, 1, 5, 0.5)
     assert record[0].filename == __file__, "the warning should point at the caller's SGD line"
     with warnings.catch_warnings():

@@ -226,3 +226,40 @@ def test_network3_test_mb_predictions_and_gpu():
         np.testing.assert_array_equal(got, net.predict(x[10*i:10*i+10]))
     with pytest.raises(IndexError, match="3 mini-batches"):
         net.test_mb_predictions(3)
+
+
+@pytest.mark.slow
+def test_the_readmes_retrace_claims(mnist_path):
+    """What the README states about retracing the book's published runs, on a
+    short scale: the overfitting run's first 50 epochs equal the book's
+    (accuracies exactly, costs within 1e-9), and a one-ulp change is
+    amplified at eta 2.5 but not at eta 0.25 (the reason eta 2.5 parts)."""
+    import json
+    import sys
+    import fastnn
+    from fastnn import mnist_loader, network2
+    from helpers import SHARED_MNIST
+    figures = os.environ.get("FASTNN_BOOK_FIGURES") or os.path.join(
+        os.path.dirname(SHARED_MNIST), "book-figures")
+    if not os.path.isfile(os.path.join(figures, "overfitting.json")):
+        pytest.skip("the book's figure data are not in {} (set FASTNN_BOOK_FIGURES)".format(figures))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "benchmarks"))
+    try:
+        import retrace_book
+    finally:
+        sys.path.pop(0)
+    data = mnist_loader.load_data_wrapper(mnist_path)
+    with open(os.path.join(figures, "overfitting.json")) as f:
+        book = json.load(f)
+    previous = fastnn.get_shuffle()
+    fastnn.set_shuffle("python2")
+    try:
+        ours = retrace_book.overfitting_run(network2, data, 50, 0.0)
+        for what, mine, theirs in zip(retrace_book.MONITORS, ours, book):
+            n, agreeing, first, there, _ = retrace_book.compare(mine, theirs[:50], what)
+            assert agreeing == n == 50, "{} parts at epoch {}: {}".format(what, first, there)
+        assert retrace_book.one_ulp_sensitivity(network2, data[0], 2.5) > 1e-3
+        assert retrace_book.one_ulp_sensitivity(network2, data[0], 0.25) < 1e-12
+    finally:
+        fastnn.set_shuffle(previous)

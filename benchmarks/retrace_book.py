@@ -7,6 +7,7 @@ every epoch's figures with the published ones::
 
     python benchmarks/retrace_book.py --figures /path/to/book-figures
     python benchmarks/retrace_book.py --quick     # two epochs per run (CI)
+    python benchmarks/retrace_book.py --oracle-epochs 3 --chapter1-epochs 4
 
 Accuracies are compared as integers.  A cost is counted as agreeing when it
 is within a relative 1e-9 of the book's: fastnn adds a mini-batch's
@@ -14,7 +15,11 @@ gradients in another order than the book's one-example-at-a-time loop (and
 sums the cost over the data set in another order), so even a run whose
 weights match to the last few bits does not print the book's cost digit for
 digit.  The table says, per run and figure, how many epochs agree and the
-first epoch (counted from 0) where they part.
+first epoch (counted from 0) where they part.  It then measures why runs part:
+how much a one-ulp change of one bias moves the cost after one epoch at each
+learning rate, and, with the options above, how the book's arithmetic run one
+example at a time today (tests/oracle.py) compares with the published eta 2.5
+run and with fastnn on chapter 1's network.
 
 The folder of figure files is ``--figures``, else ``$FASTNN_BOOK_FIGURES``,
 else ``shared/data/book-figures`` beside the repository.  MNIST is found as

@@ -3,7 +3,7 @@
 One group per configuration, mini-batch 10, with the implementations side
 by side:
 
-* ``per_example``: the book's own loop, one example at a time (tests/book_port.py),
+* ``per_example``: the book's arithmetic, one example at a time (tests/oracle.py),
   the baseline readers have today (plain rows only);
 * ``numpy``: fastnn's reference path, a whole mini-batch as a matrix;
 * ``cython``: fastnn's compiled kernels.
@@ -21,8 +21,8 @@ Run:  pytest benchmarks/bench_dense.py --benchmark-json=bench.json
 import numpy as np
 import pytest
 
-import book_port
-from conftest import blas_threads
+import oracle
+from conftest import QUICK, blas_threads
 from fastnn import trainer
 from fastnn.optimizers import Step
 
@@ -46,6 +46,10 @@ IMPLEMENTATIONS = ["per_example", "numpy", "cython"]
 CASES = [(sizes, dtype, config, impl) for sizes, dtype, config in CONFIGS
          for impl in IMPLEMENTATIONS if impl != "per_example" or config == "plain"]
 ROUNDS = {"per_example": 1, "numpy": 5, "cython": 15}
+if QUICK:
+    CASES = [case for case in CASES if case[0] == [784, 30, 10]] + \
+        [case for case in CASES if case[2] != "plain" and case[3] != "per_example"][:2]
+    ROUNDS = dict.fromkeys(ROUNDS, 1)
 MINI_BATCH = 10
 
 
@@ -65,6 +69,8 @@ def config_id(value):
 def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
     options = OPTIONS[config]
     X, labels = mnist_arrays
+    if QUICK:
+        X, labels = X[:1000], labels[:1000]
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.eye(sizes[-1], dtype=dtype)[labels]
     n = len(X)
@@ -79,7 +85,7 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
         columns = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]
 
         def setup():
-            net = book_port.Network(sizes)
+            net = oracle.PerExampleNet(sizes)
             weights, biases = initial_parameters(sizes, dtype)
             net.weights, net.biases = weights, [b.reshape(-1, 1) for b in biases]
             data = [columns[i] for i in order]
@@ -87,7 +93,7 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
 
         def run(net, data):
             for k in range(0, n, MINI_BATCH):
-                net.update_mini_batch(data[k:k+MINI_BATCH], options["eta"], options["l2"], n)
+                net.step(data[k:k+MINI_BATCH], options["eta"], options["l2"], n)
     else:
         kernels = trainer.kernels(impl)
         spec = trainer.Spec(options["activation"], options["output"], options["cost"])

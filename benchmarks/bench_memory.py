@@ -8,11 +8,11 @@ before ``fit``.  Target: at most 50 MB above X itself (which is already
 resident).  Linux only.
 """
 import json
-import os
-import subprocess
 import sys
 
 import pytest
+
+from conftest import QUICK, run_python
 
 CHILD = r"""
 import json, os, sys, time
@@ -26,8 +26,10 @@ def status(key):
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
 dtype = np.dtype(sys.argv[1])
-(X32, y), _, _ = load_mnist()
-X = np.ascontiguousarray(X32, dtype=dtype)
+(X32, y), _, _ = load_mnist(sys.argv[3] if len(sys.argv) > 3 else None)
+n = int(sys.argv[2])
+X = np.ascontiguousarray(X32[:n], dtype=dtype)
+y = y[:n]
 net = MLP([784, 100, 10], dtype=dtype, seed=0)
 net.fit(X[:100], y[:100], epochs=1)           # warm up imports and code paths
 with open("/proc/self/clear_refs", "w") as f:
@@ -45,8 +47,8 @@ print(json.dumps({"x_bytes": X.nbytes, "rss_before": before, "peak": status("VmH
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fit_peak_memory(benchmark, dtype):
     def run():
-        out = subprocess.run([sys.executable, "-c", CHILD, dtype], capture_output=True, text=True,
-                             env=dict(os.environ), check=True)
+        from helpers import find_mnist
+        out = run_python(CHILD, dtype, 2000 if QUICK else 50000, *filter(None, [find_mnist()]))
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     result = benchmark.pedantic(run, rounds=1, iterations=1)

@@ -9,13 +9,12 @@ PyTorch on the CPU (skipped when torch is not installed; ``pip install
 torch`` for it), plus the peak memory of training on the 250,000-image
 expanded set.  Run with::
 
-    python -m pytest benchmarks/bench_network3.py --benchmark-columns=min,mean
+    pytest benchmarks/bench_network3.py --benchmark-columns=min,mean
 
 Every result carries ``seconds_per_epoch``, dtype, sizes and the thread
 count in ``extra_info``; ``--benchmark-json`` keeps them.
 """
 import os
-import subprocess
 import sys
 import textwrap
 import time
@@ -23,23 +22,21 @@ import time
 import numpy as np
 import pytest
 
+from conftest import QUICK, run_python
 from fastnn import datasets, network3
 from fastnn.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MINI_BATCH = 10
 ETA, LMBDA = 0.03, 0.1
-N_TRAIN = 50000
+N_TRAIN = 500 if QUICK else 50000
 #: mini-batches the numpy reference is timed on (its epoch is scaled from these)
-REFERENCE_BATCHES = int(os.environ.get("FASTNN_BENCH_REFERENCE_BATCHES", "200"))
+REFERENCE_BATCHES = 5 if QUICK else int(os.environ.get("FASTNN_BENCH_REFERENCE_BATCHES", "200"))
 
 
 def _data_path():
-    path = os.environ.get("FASTNN_DATA")
-    if path:
-        return path
-    shared = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
-    return shared if os.path.isdir(shared) else None
+    from helpers import find_mnist
+    return find_mnist()
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +209,7 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {bench!r})
     from bench_network3 import two_conv_net, MINI_BATCH, ETA, LMBDA, _data_path
     from fastnn import network3
-    data = network3.load_data_shared(_data_path(), expanded=True)
+    data = network3.load_data_shared(_data_path(), expanded={expanded})
     (tx, ty), (vx, vy), _ = data
     n = int({images})
     net = two_conv_net()
@@ -226,12 +223,12 @@ _MEMORY_SCRIPT = textwrap.dedent("""
 def test_peak_memory_expanded(benchmark):
     """Peak RSS of a fresh process that loads the 250,000-image expanded set
     and trains on it (``FASTNN_BENCH_EXPANDED_IMAGES``, default all of it)."""
-    images = int(os.environ.get("FASTNN_BENCH_EXPANDED_IMAGES", "250000"))
-    script = _MEMORY_SCRIPT.format(bench=HERE, images=images)
+    images = 500 if QUICK else int(os.environ.get("FASTNN_BENCH_EXPANDED_IMAGES", "250000"))
+    script = _MEMORY_SCRIPT.format(bench=HERE, images=images, expanded=not QUICK)
     out = {}
 
     def run():
-        r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        r = run_python(script)
         out["peak"], out["seconds"], out["n"] = r.stdout.split()
         return r
 

@@ -16,17 +16,13 @@ The expanded training set (250,000 images) is built and cached on first use
 the initial weights are reproducible (the book did not seed).
 """
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from fastnn import network3  # noqa: E402
-from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU,  # noqa: E402
-                             SoftmaxLayer)
+# the installed fastnn: the source tree's own fastnn/ is not built
+from fastnn import network3
+from fastnn.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
 
 MB = 10
 

@@ -5,7 +5,22 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # book_port: the book's per-example code
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle (per-example arithmetic), helpers.find_mnist
+
+
+#: FASTNN_BENCH_QUICK=1: tiny sizes and one round each, so CI can check that every
+#: benchmark still runs (its numbers then mean nothing)
+QUICK = os.environ.get("FASTNN_BENCH_QUICK", "0") == "1"
+
+
+def run_python(code, *args):
+    """Run ``python -c code args`` in a fresh process, from a folder outside the
+    repository: from its root, ``-c`` would import the unbuilt source tree's
+    fastnn instead of the installed one.  Returns the finished process."""
+    import subprocess
+    import tempfile
+    return subprocess.run([sys.executable, "-c", code] + [str(a) for a in args], capture_output=True,
+                          text=True, check=True, cwd=tempfile.gettempdir(), env=dict(os.environ))
 
 
 def blas_threads():
@@ -22,6 +37,6 @@ def blas_threads():
 @pytest.fixture(scope="session")
 def mnist_arrays():
     from fastnn.datasets import load_mnist
-    (X, y), _, _ = load_mnist(os.environ.get("FASTNN_DATA") or
-                              os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
+    from helpers import find_mnist
+    (X, y), _, _ = load_mnist(find_mnist())     # None: download into the per-user cache
     return X, y

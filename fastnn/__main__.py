@@ -6,11 +6,13 @@ times one epoch of the numpy reference path on the same network and says how
 much faster the compiled kernels were.
 """
 import argparse
+import os
 import time
 
 import numpy as np
 
 from . import MLP
+from . import datasets
 from .datasets import load_mnist
 
 
@@ -24,7 +26,18 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    (X, y), _, (X_test, y_test) = load_mnist(args.data)
+    try:
+        (X, y), _, (X_test, y_test) = load_mnist(args.data)
+    except (FileNotFoundError, datasets.DownloadError):
+        # the library's message speaks to Python callers (path=); this one to the command line
+        if args.data:
+            where = "in --data {}".format(args.data)
+        elif os.environ.get("FASTNN_DATA"):
+            where = "in $FASTNN_DATA ({})".format(os.environ["FASTNN_DATA"])
+        else:
+            where = "in the per-user cache {}, and downloading it failed".format(datasets.cache_dir())
+        parser.exit(2, "{}: MNIST not found {}. Pass --data DIR, a folder holding the four MNIST "
+                       "IDX .gz files or mnist.pkl.gz.\n".format(parser.prog, where))
     X = np.ascontiguousarray(X, dtype=args.dtype)
     X_test = np.ascontiguousarray(X_test, dtype=args.dtype)
     print("Training the book's chapter 1 network [784, 30, 10] on {} MNIST images "

@@ -24,8 +24,8 @@ import numpy as np
 
 from . import activations, trainer
 from ._config import check_backend
-from ._validation import (check_epochs, check_finite, check_labels, check_positive_int,
-                          check_real, check_sizes)
+from ._validation import (check_epochs, check_eta, check_finite, check_labels,
+                          check_positive_int, check_real, check_sizes, warn_if_unscaled)
 from .optimizers import Step
 
 
@@ -276,6 +276,7 @@ class BookNetwork(object):
             Y[where] = labels
         if not (_all_finite(X) and _all_finite(Y)):
             return None     # stacking finds the first bad example in the list's order
+        warn_if_unscaled(X, name + " inputs")
         return X, Y, where
 
     def _stacked(self, data, name, targets):
@@ -284,6 +285,7 @@ class BookNetwork(object):
         n_in, n_out = self.sizes[0], self.sizes[-1]
         X = _stack(xs, n_in, name + " inputs", "({}, 1)".format(n_in))
         check_finite(X, name + " inputs")
+        warn_if_unscaled(X, name + " inputs")
         if targets == "label":
             for i, y in enumerate(ys):
                 if np.ndim(y) != 0:
@@ -330,7 +332,7 @@ class BookNetwork(object):
         return [nb.reshape(-1, 1) for nb in nabla_b], list(nabla_w)
 
     def _update_mini_batch(self, mini_batch, eta, lmbda, n):
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         X, Y = self._arrays(mini_batch, "mini_batch", "vector")
         weights, biases = self._parameters(fresh=True)
@@ -345,7 +347,7 @@ class BookNetwork(object):
         ends shuffled as the book's would."""
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         X, Y, rows = self._arrays(training_data, "training_data", "vector", rows=True)
         weights, biases = self._parameters(fresh=True)
@@ -383,6 +385,10 @@ def _all_finite(a):
 def _split_pairs(data, name):
     """The xs and the ys of a non-empty sequence of (x, y) pairs."""
     if isinstance(data, np.ndarray) or not hasattr(data, "__len__"):
+        if isinstance(data, np.ndarray):
+            raise TypeError("{} must be a list of (x, y) pairs, x an (inputs, 1) column and y its "
+                            "target, not a numpy ndarray; to train on arrays (one example "
+                            "per row) use fastnn.MLP".format(name))
         raise TypeError("{} must be a list of (x, y) pairs, not {}; wrap a zip() in list()".format(
             name, type(data).__name__))
     if len(data) == 0:

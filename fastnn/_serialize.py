@@ -14,7 +14,7 @@ import numpy as np
 
 from ._files import atomic_write
 from ._validation import check_sizes
-from .costs import CLASSES
+from .costs import CLASSES, cost_class
 
 
 def save(filename, sizes, weights, biases, cost_name, **extra):
@@ -26,13 +26,15 @@ def save(filename, sizes, weights, biases, cost_name, **extra):
     with atomic_write(filename, "w") as f:
         json.dump(data, f)
 
-def load(filename):
+def load(filename, cost=None):
     """Read and check a saved network.
 
     Returns ``(sizes, weights, biases, cost_class, data)`` with float64
     weights of shape (y, x) and biases of shape (y, 1); ``data`` is the whole
     decoded file.  Anything truncated, inconsistent or naming an unknown cost
-    raises ValueError naming the file and the problem.
+    raises ValueError naming the file and the problem.  ``cost``, a cost
+    class of the caller's own, is what a file naming that class's
+    ``__name__`` is loaded with (the file keeps only the name).
     """
     def bad(problem):
         return ValueError("{!r} is not a valid saved network: {}".format(str(filename), problem))
@@ -52,9 +54,15 @@ def load(filename):
         sizes = check_sizes(data["sizes"])
     except (TypeError, ValueError) as exc:
         raise bad("sizes: {}".format(exc)) from None
-    cost = CLASSES.get(data["cost"]) if isinstance(data["cost"], str) else None
+    known = dict(CLASSES)
+    if cost is not None:
+        known[cost_class(cost).__name__] = cost_class(cost)
+    name = data["cost"]
+    cost = known.get(name) if isinstance(name, str) else None
     if cost is None:
-        raise bad("unknown cost {!r}; expected one of {}".format(data["cost"], ", ".join(CLASSES)))
+        raise bad("unknown cost {!r}; expected one of {}, or pass your own class as "
+                  "load(..., cost={})".format(name, ", ".join(CLASSES), name if isinstance(name, str)
+                                              and name.isidentifier() else "YourCost"))
     layers = len(sizes) - 1
     for key in ("weights", "biases"):
         if not isinstance(data[key], list) or len(data[key]) != layers:

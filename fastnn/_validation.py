@@ -6,6 +6,7 @@ exception that names the problem instead of a crash or silent garbage.
 Arrays of another float dtype or layout are converted (one copy), not refused.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -67,13 +68,24 @@ def check_real(value, name):
     return value
 
 
+def check_eta(value, name="eta"):
+    """A learning rate: finite and not negative (a negative rate climbs the cost)."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError("{} must be >= 0, got {}: a negative learning rate would climb the cost "
+                         "instead of descending it".format(name, value))
+    return value
+
+
 def check_finite(a, name):
     """Raise ValueError naming the first entry of ``a`` holding NaN or inf:
     its row (example) and, for arrays of more than one dimension, its
     position within the flattened row (feature)."""
     if a.size == 0:
         return
-    if a.dtype.kind in "biu" or (np.isfinite(a.max()) and np.isfinite(a.min())):
+    if a.dtype.kind in "biu":
+        return
+    if np.isfinite(a.max()) and np.isfinite(a.min()):
         return      # max and min carry any NaN or inf: two fast passes, no mask
     a2 = a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
     for start in range(0, len(a2), _CHUNK_ROWS):
@@ -113,6 +125,47 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
     a = np.ascontiguousarray(a, dtype=dtype)
     check_finite(a, name)
     return a
+
+
+#: Inputs larger than this in magnitude saturate sigmoid neurons from the first step.
+UNSCALED_LIMIT = 20.0
+
+
+def outside_fastnn():
+    """The ``stacklevel`` that points a warning at the first caller outside
+    the fastnn package (however deep inside it the warning is raised)."""
+    import os
+    import sys
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_if_unscaled(X, name):
+    """Warn when ``X`` looks like raw pixel values rather than inputs in [0, 1].
+
+    Training still goes ahead (the data may be meant that way), but raw 0-255
+    pixels saturate every first-layer neuron and the network learns next to
+    nothing, silently.  Integer inputs above 1 and any input beyond
+    ``UNSCALED_LIMIT`` in magnitude are flagged.  The warning points at the
+    first caller outside fastnn.
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except ValueError:      # ragged: the shape check that follows says so
+            return
+    if X.size == 0 or X.dtype.kind not in "iuf":
+        return
+    biggest = max(abs(float(X.max())), abs(float(X.min())))    # no temporary copy of X
+    if biggest > (1 if X.dtype.kind in "iu" else UNSCALED_LIMIT):
+        warnings.warn("{}: values up to {:g}{}; sigmoid neurons saturate on inputs this large "
+                      "and training learns little. Scale the inputs to [0, 1] first (8-bit "
+                      "pixels: divide by 255).".format(
+                          name, biggest, " (integers)" if X.dtype.kind in "iu" else ""),
+                      UserWarning, stacklevel=outside_fastnn())
 
 
 def check_labels(y, n, n_classes, name):

@@ -55,12 +55,13 @@ def expand(images, labels, seed=0):
     return shifted[order], np.repeat(labels, 5)[order]
 
 
-def cache_path(training_images, seed=0):
-    """Where the expanded set for these training images and seed is cached:
-    the file name carries a digest of the images, so another source of
-    MNIST never picks up a stale file."""
+def cache_path(training_images, seed=0, folder=None):
+    """Where the expanded set for these training images and seed is cached
+    (in ``folder``, by default the MNIST download cache): the file name
+    carries a digest of the images, so another source of MNIST never picks
+    up a stale file."""
     digest = hashlib.sha1(np.ascontiguousarray(training_images).tobytes()).hexdigest()[:16]
-    return os.path.join(datasets.cache_dir(), "mnist_expanded_v{}_seed{}_{}.npz".format(
+    return os.path.join(folder or datasets.cache_dir(), "mnist_expanded_v{}_seed{}_{}.npz".format(
         _FORMAT, seed, digest))
 
 
@@ -86,12 +87,13 @@ def load_expanded(path=None, seed=0, cache=True):
 
     ``path`` is passed to :func:`fastnn.datasets.load_mnist` to find MNIST.
     With ``cache`` (default) the set is read from, or written to,
-    :func:`cache_path` (an atomic write, so concurrent first runs are safe).
+    :func:`cache_path` (an atomic write, so concurrent first runs are safe);
+    ``cache`` may also name the folder to cache in.
     """
     (train_x, train_y), _, _ = datasets.load_mnist(path)
     pixels = _as_pixels(np.asarray(train_x))
     source = pixels if pixels is not None else np.asarray(train_x, dtype=np.float32)
-    target = cache_path(source, seed) if cache else None
+    target = cache_path(source, seed, None if cache is True else cache) if cache else None
     if target is not None and os.path.exists(target):
         try:
             with np.load(target) as data:

@@ -23,7 +23,8 @@ import numpy as np
 from . import _serialize, trainer
 from ._config import check_backend
 from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
-                          check_positive_int, check_real, check_sizes, check_finite, one_hot)
+                          check_positive_int, check_real, check_sizes, check_finite, one_hot,
+                          warn_if_unscaled)
 from .optimizers import Schedule, Step
 
 
@@ -128,6 +129,7 @@ class MLP(object):
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
         kernels = self._kernels()
+        warn_if_unscaled(X, "X")
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
         if validation_data is not None:
@@ -229,9 +231,10 @@ class MLP(object):
                         output=self.output)
 
     @classmethod
-    def load(cls, filename, backend=None, dtype=None):
-        """Read a network saved by ``MLP.save`` or by the book's ``network2``."""
-        sizes, weights, biases, cost, data = _serialize.load(filename)
+    def load(cls, filename, backend=None, dtype=None, cost=None):
+        """Read a network saved by ``MLP.save`` or by the book's ``network2``;
+        ``cost`` is the class to use for a file saved with a cost of your own."""
+        sizes, weights, biases, cost, data = _serialize.load(filename, cost)
         dtype = check_dtype(dtype or data.get("dtype", "float64"))
         net = cls.__new__(cls)
         try:

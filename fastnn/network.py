@@ -18,7 +18,7 @@ import numpy as np
 
 from . import trainer
 from ._book import BookNetwork
-from ._validation import check_real
+from ._validation import check_eta
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import QuadraticCost
 
@@ -74,7 +74,7 @@ class Network(BookNetwork):
         # (update_mini_batch per mini-batch, backprop per example, evaluate
         # per epoch) through that code, with one BookPathWarning.
         if self._book_mode():
-            eta = check_real(eta, "eta")
+            eta = check_eta(eta)
             if test_data:
                 n_test = len(test_data)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _serialize, trainer
 from ._book import BookNetwork
-from ._validation import check_epochs, check_positive_int, check_real, one_hot
+from ._validation import check_epochs, check_eta, check_positive_int, check_real, one_hot
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import CODES, CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
 
@@ -189,7 +189,7 @@ class Network(BookNetwork):
                             monitor_training_accuracy):
         """SGD on the book path: the monitors call ``self.total_cost`` and
         ``self.accuracy`` with the book's arguments, in the book's order."""
-        eta = check_real(eta, "eta")
+        eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
         if evaluation_data:
             n_data = len(evaluation_data)
@@ -329,13 +329,14 @@ class Network(BookNetwork):
 
 
 #### Loading a Network
-def load(filename, backend=None):
+def load(filename, backend=None, cost=None):
     """Load a neural network from the file ``filename``.  Returns an
     instance of Network.  The file is checked first: a truncated file,
     arrays that do not match ``sizes`` or an unknown cost raise ValueError.
+    A file saved with a cost class of your own loads with ``cost=`` that class.
 
     """
-    sizes, weights, biases, cost, _ = _serialize.load(filename)
+    sizes, weights, biases, cost, _ = _serialize.load(filename, cost)
     # Like the book, build a network (which draws its random initial weights
     # from np.random, so seeded programs stay in step) and overwrite them.
     net = Network(sizes, cost=cost, backend=backend)

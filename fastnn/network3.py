@@ -66,10 +66,15 @@ from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's 
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
            "linear", "ReLU", "sigmoid", "tanh", "load_data_shared", "size",
-           "dropout_layer", "set_num_threads", "get_num_threads", "floatX"]
+           "dropout_layer", "set_num_threads", "get_num_threads", "floatX", "GPU"]
 
 #: dtype of newly created layers' parameters (network3's ``theano.config.floatX``).
 floatX = "float32"
+
+#: network3 switched Theano to the GPU when this was True.  fastnn has CPU
+#: kernels only: the name is kept so the book's programs run, and it is
+#: always False (setting it changes nothing).
+GPU = False
 
 _ACT_NAMES = {linear: "linear", ReLU: "ReLU", sigmoid: "sigmoid", tanh: "tanh"}
 _threads = {"n": None, "pid": None}   # set_num_threads's value, and the process that set it
@@ -124,7 +129,7 @@ def get_num_threads():
 # Data
 # ---------------------------------------------------------------------------
 
-def load_data_shared(filename=None, expanded=False, seed=0):
+def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
     """Return ``[(training_x, training_y), (validation_x, validation_y),
     (test_x, test_y)]``: float32 images of 784 pixels in [0, 1) and int64
     labels, as network3's shared variables held them.
@@ -134,7 +139,9 @@ def load_data_shared(filename=None, expanded=False, seed=0):
     :func:`fastnn.datasets.load_mnist` finds them.  With ``expanded=True``
     (or a ``filename`` naming ``mnist_expanded.pkl.gz`` that does not exist)
     the training set is the 250,000 images of the book's
-    ``expand_mnist.py``, built once and cached (:mod:`fastnn.expand`).
+    ``expand_mnist.py``, built once and cached (:mod:`fastnn.expand`) in
+    ``cache_dir`` (default: the MNIST download cache); the call that builds
+    it prints where the file went and its size.
     """
     from . import datasets
     path = filename
@@ -143,8 +150,15 @@ def load_data_shared(filename=None, expanded=False, seed=0):
         expanded, path = True, None
     tr, va, te = datasets.load_mnist(path)
     if expanded:
+        import glob
         from . import expand
-        tr = expand.load_expanded(path, seed=seed)
+        pattern = os.path.join(cache_dir or datasets.cache_dir(), "mnist_expanded_*.npz")
+        before = set(glob.glob(pattern))
+        tr = expand.load_expanded(path, seed=seed, cache=cache_dir or True)
+        for built in sorted(set(glob.glob(pattern)) - before):   # only on the run that builds it
+            print("network3: cached the expanded training set ({:,} images) in {} ({:.0f} MB); "
+                  "load_data_shared(cache_dir=...) chooses another folder".format(
+                      len(tr[0]), built, os.path.getsize(built) / 1e6))
     return [tr, va, te]
 
 
@@ -615,6 +629,7 @@ class Network(object):
         has_test = test_data is not None and size(test_data) > 0
         if has_test:
             test_x, test_y, num_test_batches = self._xy(test_data, "test_data")
+        self._test_x = test_x if has_test else None      # for test_mb_predictions
         backend = check_backend(self._backend())
         knet = self._kernel_net() if backend == "cython" else None
         step = Step.for_parameters([(layer.w, layer.b) for layer in self.layers],
@@ -655,6 +670,27 @@ class Network(object):
         history.update(best_validation_accuracy=best["accuracy"], best_iteration=best["iteration"],
                        test_accuracy_at_best=best["test"])
         return history
+
+    def test_mb_predictions(self, i):
+        """The digits the network predicts for mini-batch ``i`` of the test
+        data given to the latest ``SGD`` call: an int array of
+        ``mini_batch_size`` labels, computed with the current weights.
+
+        In network3 this was a Theano function that ``SGD`` built over its
+        test data; here it is a method reading the test images that ``SGD``
+        kept (no copy), so it needs an earlier ``SGD`` call with test data.
+        """
+        test_x = getattr(self, "_test_x", None)
+        if test_x is None:
+            raise RuntimeError("test_mb_predictions needs a previous SGD call given test_data")
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError("test_mb_predictions takes a mini-batch number, not {!r}".format(i))
+        count = len(test_x) // self.mini_batch_size
+        if not 0 <= i < count:
+            raise IndexError("test_mb_predictions: mini-batch {} out of range: the test data "
+                             "holds {} mini-batches (0..{})".format(i, count, count - 1))
+        m = self.mini_batch_size
+        return self.predict(test_x[i*m:(i+1)*m])
 
     def _accuracy(self, x, y, nb, knet):
         if knet is None:

@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import check_eta, check_real
 
 
 class Step(object):
@@ -194,11 +194,7 @@ class Schedule(object):
 
 
 def check_learning_rate_value(value, name):
-    """A learning rate: a finite number >= 0 (a negative one would climb the cost)."""
+    """A learning rate: a finite number >= 0 (``_validation.check_eta``)."""
     if isinstance(value, np.bool_):
         value = bool(value)
-    value = check_real(value, name)
-    if value < 0:
-        raise ValueError("{} must be >= 0, got {} (a negative rate climbs the cost)".format(
-            name, value))
-    return value
+    return check_eta(value, name)

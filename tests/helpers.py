@@ -1,5 +1,34 @@
-"""Comparison helpers for the equivalence and gradient tests (import as ``from helpers import ...``)."""
+"""Comparison helpers for the equivalence and gradient tests, and where MNIST is
+(import as ``from helpers import ...``)."""
+import os
+
 import numpy as np
+
+# the shared copy beside the repository: a last resort for this project's machines
+SHARED_MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "..", "..", "shared", "data", "mnist"))
+
+
+def find_mnist():
+    """The MNIST path the tests train on, or None: where fastnn itself would look
+    (``$FASTNN_DATA``, then the per-user cache), then the shared copy.  Unlike
+    the library, never downloads: an incomplete cache is passed over."""
+    from fastnn import datasets
+    if os.environ.get("FASTNN_DATA"):
+        location = datasets.find_data()     # a wrong FASTNN_DATA fails, naming it
+    else:
+        location = None
+        for folder in (datasets.cache_dir(), SHARED_MNIST):
+            try:
+                location = datasets.find_data(folder)   # an explicit folder is never downloaded into
+                break
+            except FileNotFoundError:
+                pass
+    if location is None:
+        return None
+    if location.kind == "pickle":
+        return location.files["pickle"]
+    return os.path.dirname(location.files["train_images"])
 
 
 def assert_close(actual, desired, what, rtol=None, atol=None):

@@ -1,7 +1,8 @@
 """Tests for fastnn.datasets and fastnn.mnist_loader.
 
-The real MNIST files come from FASTNN_DATA (CI points it at the shared copy)
-or from ../shared/data/mnist next to the repository.  Nothing here touches the
+The real MNIST files are found as the library finds them (FASTNN_DATA, which
+CI points at the shared copy, or the per-user cache), else in
+../shared/data/mnist next to the repository.  Nothing here touches the
 network: every test runs with the download cache in tmp_path and the mirror
 replaced by a file:// URL.
 """
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from fastnn import datasets, mnist_loader
+from helpers import find_mnist
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -23,7 +25,7 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 def _shared_mnist_dir():
-    return pathlib.Path(os.environ.get("FASTNN_DATA") or REPO.parent / "shared" / "data" / "mnist")
+    return pathlib.Path(find_mnist() or REPO.parent / "shared" / "data" / "mnist")
 
 
 SHARED = _shared_mnist_dir()

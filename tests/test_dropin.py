@@ -1,6 +1,7 @@
 """The drop-in modules behave as the book's: same initial weights, same
 mini-batch order, same caller-visible shuffling, same numbers, same printed
-lines.  The oracle is ``book_port``, the book's code ported literally."""
+lines.  The yardstick is ``oracle``: the book's equations computed one
+example at a time, written independently of fastnn."""
 import json
 import random
 import re
@@ -8,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-import book_port
+import oracle
 import fastnn
 from fastnn import network, network2, trainer
 from helpers import assert_close, fastnn_env, toy_data
@@ -26,7 +27,7 @@ def test_network_initial_weights_are_the_books():
     np.random.seed(12345678)
     net = network.Network([784, 30, 10])
     np.random.seed(12345678)
-    book = book_port.Network([784, 30, 10], large_init=True)
+    book = oracle.PerExampleNet([784, 30, 10], cost="quadratic", init="unit")
     assert net.sizes == [784, 30, 10] and net.num_layers == 3
     for l in range(2):
         assert net.biases[l].shape == book.biases[l].shape
@@ -39,7 +40,7 @@ def test_network2_initial_weights_are_the_books():
     np.random.seed(7)
     net = network2.Network([20, 7, 3])
     np.random.seed(7)
-    book = book_port.Network([20, 7, 3])
+    book = oracle.PerExampleNet([20, 7, 3])
     for l in range(2):
         np.testing.assert_array_equal(net.biases[l], book.biases[l])
         np.testing.assert_array_equal(net.weights[l], book.weights[l])
@@ -65,11 +66,10 @@ def test_sgd_follows_the_books_order_and_numbers(backend, style, module, shuffle
     np.random.seed(11)
     random.seed(99)
     if module == "network":
-        book = book_port.Network(sizes, cost=book_port.QuadraticCost, large_init=True)
+        book = oracle.PerExampleNet(sizes, cost="quadratic", init="unit")
     else:
-        book = book_port.Network(sizes, cost=book_port.CrossEntropyCost)
-    shuffle = trainer.python2_shuffle if style == "python2" else random.shuffle
-    book.SGD(book_data, epochs, m, eta, lmbda, shuffle=shuffle)
+        book = oracle.PerExampleNet(sizes, cost="cross-entropy")
+    book.train(book_data, epochs, m, eta, lmbda, rule=style)
     book_state = random.getstate()
 
     np.random.seed(11)
@@ -154,13 +154,13 @@ def test_network2_monitors_match_the_book(backend, capsys):
                       monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
                       monitor_training_cost=True, monitor_training_accuracy=True)
     assert [len(r) for r in results] == [2, 2, 2, 2]
-    book = book_port.Network([6, 4, 3], cost=book_port.QuadraticCost)
+    book = oracle.PerExampleNet([6, 4, 3], cost="quadratic")
     book.weights, book.biases = net.weights, net.biases
     ev_cost, ev_acc, tr_cost, tr_acc = results
-    assert ev_cost[-1] == pytest.approx(book.total_cost(evaluation, 0.3, convert=True), rel=1e-12)
-    assert tr_cost[-1] == pytest.approx(book.total_cost(train, 0.3), rel=1e-12)
-    assert ev_acc[-1] == book.accuracy(evaluation) == net.accuracy(evaluation)
-    assert tr_acc[-1] == book.accuracy(train, convert=True) == net.accuracy(train, convert=True)
+    assert ev_cost[-1] == pytest.approx(book.mean_cost(evaluation, 0.3, labels=True), rel=1e-12)
+    assert tr_cost[-1] == pytest.approx(book.mean_cost(train, 0.3), rel=1e-12)
+    assert ev_acc[-1] == book.count_correct(evaluation) == net.accuracy(evaluation)
+    assert tr_acc[-1] == book.count_correct(train, one_hot_targets=True) == net.accuracy(train, convert=True)
     assert net.total_cost(train, 0.3) == pytest.approx(tr_cost[-1], rel=1e-12)
     lines = capsys.readouterr().out.splitlines()
     assert lines[:6] == [
@@ -178,22 +178,22 @@ def test_backprop_feedforward_update_match_the_book(backend):
     data = toy_data(rng, 8, 6, 3)
     np.random.seed(3)
     net = network2.Network([6, 5, 4, 3], backend=backend)
-    book = book_port.Network([6, 5, 4, 3])
+    book = oracle.PerExampleNet([6, 5, 4, 3])
     book.weights = [w.copy() for w in net.weights]
     book.biases = [b.copy() for b in net.biases]
     x, y = data[0]
     out = net.feedforward(x)
     assert out.shape == (3, 1)
-    assert_close(out, book.feedforward(x), "feedforward output", rtol=1e-14)
+    assert_close(out, book.output(x), "feedforward output", rtol=1e-14)
     nabla_b, nabla_w = net.backprop(x, y)
-    book_b, book_w = book.backprop(x, y)
+    book_b, book_w = book.gradients(x, y)
     for l in range(3):
         assert_close(nabla_b[l], book_b[l], "layer %d nabla_b" % (l+1), rtol=1e-13)
         assert_close(nabla_w[l], book_w[l], "layer %d nabla_w" % (l+1), rtol=1e-13)
     old = [w for w in net.weights]
     old_copy = [w.copy() for w in net.weights]
     net.update_mini_batch(data, 0.7, 2.0, 100)
-    book.update_mini_batch(data, 0.7, 2.0, 100)
+    book.step(data, 0.7, 2.0, 100)
     for l in range(3):
         assert_close(net.weights[l], book.weights[l], "layer %d weights" % (l+1), rtol=1e-13)
         assert_close(net.biases[l], book.biases[l], "layer %d biases" % (l+1), rtol=1e-13)
@@ -235,16 +235,16 @@ def test_network2_loads_a_file_written_by_the_book(tmp_path):
     weights = [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))]
     biases = [rng.standard_normal((3, 1)), rng.standard_normal((2, 1))]
     data = {"sizes": sizes, "weights": [w.tolist() for w in weights],
-            "biases": [b.tolist() for b in biases], "cost": str(book_port.CrossEntropyCost.__name__)}
+            "biases": [b.tolist() for b in biases], "cost": "CrossEntropyCost"}
     path = tmp_path / "book.json"
     with open(path, "w") as f:
         json.dump(data, f)
     net = network2.load(str(path))
     assert net.cost is network2.CrossEntropyCost
     x = rng.random((4, 1))
-    book = book_port.Network(sizes)
+    book = oracle.PerExampleNet(sizes)
     book.weights, book.biases = weights, biases
-    assert_close(net.feedforward(x), book.feedforward(x), "output of the loaded network", rtol=1e-14)
+    assert_close(net.feedforward(x), book.output(x), "output of the loaded network", rtol=1e-14)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -4,6 +4,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 import fastnn
 
 
@@ -27,3 +29,57 @@ def test_default_build_is_portable():
     text = open(setup_py).read()
     flags = text[text.index("compile_args = ["):text.index("extensions = [")]
     assert "fast-math" not in flags and "march=native" not in flags
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNBUILT = shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__", "build", ".git",
+                                 "*.egg-info", ".pytest_cache", ".benchmarks")
+
+
+def _source_copy(tmp_path):
+    """A copy of the repository as a fresh checkout has it: nothing built."""
+    dest = tmp_path / "fastnn-src"
+    shutil.copytree(REPO, str(dest), ignore=UNBUILT)
+    return dest
+
+
+def test_importing_from_the_unbuilt_source_tree_says_so(tmp_path):
+    """From the repository root `import fastnn` finds the unbuilt folder first:
+    the message says that, and what to do, not "circular import"."""
+    src = _source_copy(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", "import fastnn"], cwd=str(src), env=env,
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "this is fastnn's source tree, not built" in out.stderr, out.stderr
+    assert "run from another folder" in out.stderr and "pip install -e ." in out.stderr
+    assert "circular" not in out.stderr
+
+
+@pytest.mark.slow
+def test_editable_install_builds_the_kernels_in_place(tmp_path):
+    """`pip install -e .` works: the kernels are built into the checkout and
+    `import fastnn` from its root then trains.  Offline: no build isolation,
+    the build tools come from this environment (the test extras)."""
+    for tool in ("Cython", "setuptools", "wheel", "numpy", "scipy"):
+        pytest.importorskip(tool)
+    import sysconfig
+    src = _source_copy(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # this environment's packages (pip, the build tools, numpy) seen from the new one
+    with open(os.path.join(site, "outer.pth"), "w") as f:
+        f.write(sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
+    out = subprocess.run([python, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps",
+                          "--no-index", "-e", str(src)], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    code = ("import fastnn, numpy as np; net = fastnn.MLP([4, 3, 2], seed=0); "
+            "net.fit(np.random.default_rng(0).random((20, 4)), np.arange(20) % 2, epochs=1); "
+            "print(fastnn.__file__)")
+    out = subprocess.run([python, "-c", code], cwd=str(src), env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(src / "fastnn" / "__init__.py")

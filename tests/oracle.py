@@ -24,6 +24,12 @@ eta and L2 strength lmbda:
 
 The gradients of a batch are summed one example after another, in the
 batch's order: that order of additions is part of what is being pinned down.
+
+Each piece a test may want to change is one method or one module name:
+``output_error`` (e[L]) and ``example_cost`` (the cost of one output) for
+another cost, ``gradients`` for another gradient, ``step`` to watch or alter
+the update of each mini-batch, and the module functions ``logistic`` and
+``logistic_slope``, looked up at every call, for another neuron.
 """
 import random
 
@@ -103,15 +109,20 @@ class PerExampleNet(object):
             acts.append(logistic(zs[-1]))
         layers = len(self.weights)
         grad_b, grad_W = [None] * layers, [None] * layers
-        error = acts[-1] - y
-        if self.cost == "quadratic":
-            error = error * logistic_slope(zs[-1])
+        error = self.output_error(zs[-1], acts[-1], y)
         for l in range(layers - 1, -1, -1):   # l indexes weights/biases: layer l+1
             if l < layers - 1:
                 error = np.dot(self.weights[l + 1].transpose(), error) * logistic_slope(zs[l])
             grad_b[l] = error
             grad_W[l] = np.dot(error, acts[l].transpose())
         return grad_b, grad_W
+
+    def output_error(self, z, a, y):
+        """e[L] for the output layer's weighted input ``z`` and activation
+        ``a`` against the target ``y``, by the cost chosen."""
+        if self.cost == "quadratic":
+            return (a - y) * logistic_slope(z)
+        return a - y
 
     def example_cost(self, a, y):
         """The cost of one output column ``a`` against the target column ``y``."""

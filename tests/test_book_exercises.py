@@ -4,7 +4,8 @@ book's methods, a cost class of the reader's own, or a rebound
 
 Each test checks three things: the reader's code is called (and how often),
 one ``fastnn.BookPathWarning`` says so, and the numbers are the book's, from
-the oracle ``book_port`` changed the same way.  On the book path the backend
+``oracle.PerExampleNet`` changed the same way (an overridden method or a
+rebound module function of the oracle's own).  On the book path the backend
 does not matter; both are run.
 """
 import random
@@ -13,9 +14,9 @@ import warnings
 import numpy as np
 import pytest
 
-import book_port
 import fastnn
-from fastnn import _book, network, network2, trainer
+import oracle
+from fastnn import _book, network, network2
 from helpers import assert_close, toy_data
 
 BACKENDS = ["cython", "numpy"]
@@ -54,14 +55,20 @@ def make_dropin(net_class, backend, cost=None):
     return net_class(SIZES, backend=backend)
 
 
-def make_oracle(module, book_class=book_port.Network, cost=None):
-    """book_port's network for ``module``, with the same initial weights and
-    random state as ``make_dropin``'s."""
+def make_oracle(module, oracle_class=oracle.PerExampleNet, cost=None):
+    """The oracle standing for ``module``'s network (network: quadratic cost,
+    N(0, 1) weights; network2: cross-entropy unless ``cost`` says otherwise,
+    scaled weights), with the same initial weights and random state as
+    ``make_dropin``'s."""
     np.random.seed(11)
     random.seed(99)
     if module is network:
-        return book_class(SIZES, cost=cost or book_port.QuadraticCost, large_init=True)
-    return book_class(SIZES, cost=cost or book_port.CrossEntropyCost)
+        return oracle_class(SIZES, cost=cost or "quadratic", init="unit")
+    return oracle_class(SIZES, cost=cost or "cross-entropy")
+
+
+def train_oracle(book, data, eta=2.0, lmbda=0.0, rule="python3"):
+    book.train(data, EPOCHS, M, eta, lmbda, rule=rule)
 
 
 def sgd(net, data, eta=2.0, lmbda=0.0, **kwargs):
@@ -120,13 +127,11 @@ class DoubledCostDerivative(network.Network):
         return 2*(output_activations-y)
 
 
-class DoubledQuadraticCost(object):
-    """The same change in the oracle, whose backprop asks the cost for the
-    output error."""
+class DoubledOracle(oracle.PerExampleNet):
+    """The same change in the oracle: twice its quadratic output error."""
 
-    @staticmethod
-    def delta(z, a, y):
-        return 2*(a-y) * book_port.sigmoid_prime(z)
+    def output_error(self, z, a, y):
+        return 2*(a - y) * oracle.logistic_slope(z)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -137,20 +142,21 @@ def test_cost_derivative_override_is_called_per_example(backend, recwarn, capsys
     net = make_dropin(DoubledCostDerivative, backend)
     net.SGD(data, EPOCHS, M, 2.0, test_data=test)
     assert DoubledCostDerivative.calls == EPOCHS * N
-    book = make_oracle(network, cost=DoubledQuadraticCost)
-    book.SGD(book_data, EPOCHS, M, 2.0)
+    book = make_oracle(network, DoubledOracle)
+    train_oracle(book, book_data)
     assert_same_network(net, book)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == EPOCHS and lines[-1] == "Epoch {}: {} / 10".format(
-        EPOCHS - 1, book.accuracy(test))
+        EPOCHS - 1, book.count_correct(test))
     [message] = book_path_warnings(recwarn)
     assert "cost_derivative is overridden by DoubledCostDerivative" in message
     assert "compiled kernels" in message and "slower" in message
 
 
 class HalfGradient(object):
-    """A backprop that calls the book's and halves the gradient (a mixin, so
-    the drop-ins and the oracle get the same change)."""
+    """A backprop that calls the drop-in's and halves the gradient (a mixin,
+    so both drop-ins get the same change; ``HalfOracle`` makes it in the
+    oracle)."""
     calls = 0
 
     def backprop(self, x, y):
@@ -167,8 +173,13 @@ class HalfNetwork2(HalfGradient, network2.Network):
     pass
 
 
-class HalfOracle(HalfGradient, book_port.Network):
-    pass
+class HalfOracle(oracle.PerExampleNet):
+    """The oracle's per-example gradient, halved, counted with the drop-ins'."""
+
+    def gradients(self, x, y):
+        HalfGradient.calls += 1
+        grad_b, grad_W = super().gradients(x, y)
+        return [0.5*g for g in grad_b], [0.5*g for g in grad_W]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -186,7 +197,7 @@ def test_backprop_override_halving_the_gradient_halves_eta(backend, module, recw
 
     HalfGradient.calls = 0
     book = make_oracle(module, HalfOracle)
-    book.SGD(training_data(), EPOCHS, M, 2.0)
+    train_oracle(book, training_data())
     assert HalfGradient.calls == EPOCHS * N
     assert_same_network(net, book)
 
@@ -218,10 +229,10 @@ def test_feedforward_override_is_what_evaluation_uses(backend, module, recwarn, 
         # the book's SGD asks for the evaluation accuracy twice per epoch
         assert len(calls) == EPOCHS * 2 * len(test)
     book = make_oracle(module)
-    book.SGD(training_data(), EPOCHS, M, 2.0)
-    assert printed == book.accuracy(test)
+    train_oracle(book, training_data())
+    assert printed == book.count_correct(test)
     assert_same_network(net, book)
-    assert_close(net.feedforward(test[0][0]), book.feedforward(test[0][0]), "output", rtol=1e-14)
+    assert_close(net.feedforward(test[0][0]), book.output(test[0][0]), "output", rtol=1e-14)
     [message] = book_path_warnings(recwarn)
     assert "feedforward is overridden by Counted" in message
 
@@ -242,7 +253,7 @@ def test_evaluate_override_is_what_sgd_prints(backend, recwarn, capsys):
     assert capsys.readouterr().out.splitlines() == [
         "Epoch {}: 7 / 10".format(j) for j in range(EPOCHS)]
     book = make_oracle(network)
-    book.SGD(training_data(), EPOCHS, M, 2.0)
+    train_oracle(book, training_data())
     assert_same_network(net, book)
     assert len(book_path_warnings(recwarn)) == 1
 
@@ -268,11 +279,11 @@ def test_update_mini_batch_override_gets_the_books_mini_batches(backend, module,
                 seen.append(([id(x) for x, _ in mini_batch], eta, lmbda, n))
                 super().update_mini_batch(mini_batch, eta, lmbda, n)
 
-    class RecordingOracle(book_port.Network):
-        def update_mini_batch(self, mini_batch, eta, lmbda, n):
-            record = ([id(x) for x, _ in mini_batch], eta)
+    class RecordingOracle(oracle.PerExampleNet):
+        def step(self, batch, eta, lmbda, n):
+            record = ([id(x) for x, _ in batch], eta)
             book_seen.append(record if module is network else record + (lmbda, n))
-            super().update_mini_batch(mini_batch, eta, lmbda, n)
+            super().step(batch, eta, lmbda, n)
 
     lmbda = 0.0 if module is network else 1.5
     data = training_data()
@@ -281,8 +292,7 @@ def test_update_mini_batch_override_gets_the_books_mini_batches(backend, module,
     sgd(net, data, eta=2.0, lmbda=lmbda)
     state = random.getstate()
     book = make_oracle(module, RecordingOracle)
-    shuffle = trainer.python2_shuffle if style == "python2" else random.shuffle
-    book.SGD(book_data, EPOCHS, M, 2.0, lmbda, shuffle=shuffle)
+    train_oracle(book, book_data, 2.0, lmbda, rule=style)
     assert len(seen) == EPOCHS * BATCHES
     assert seen == book_seen
     assert random.getstate() == state, "the shuffle consumed random differently"
@@ -314,14 +324,13 @@ def test_rebinding_the_modules_sigmoid_changes_training_as_in_the_book(
     """A program that assigns ``network.sigmoid = ...`` (and sigmoid_prime)
     trains with them, as the book's module would; network2's quadratic cost
     takes the module's sigmoid_prime too, as the book's does."""
-    for target in (module, book_port):
-        monkeypatch.setattr(target, "sigmoid", steep_sigmoid)
-        monkeypatch.setattr(target, "sigmoid_prime", steep_sigmoid_prime)
+    monkeypatch.setattr(module, "sigmoid", steep_sigmoid)
+    monkeypatch.setattr(module, "sigmoid_prime", steep_sigmoid_prime)
+    monkeypatch.setattr(oracle, "logistic", steep_sigmoid)
+    monkeypatch.setattr(oracle, "logistic_slope", steep_sigmoid_prime)
     steep_sigmoid.calls = steep_sigmoid_prime.calls = 0
     dropin_cost = {None: None, "cross-entropy": network2.CrossEntropyCost,
                    "quadratic": network2.QuadraticCost}[cost]
-    book_cost = {None: None, "cross-entropy": book_port.CrossEntropyCost,
-                 "quadratic": book_port.QuadraticCost}[cost]
     net = make_dropin(module.Network, backend, dropin_cost)
     sgd(net, training_data(), eta=2.0, lmbda=0.0 if module is network else 1.5)
     # per example: one sigmoid per layer; sigmoid_prime for the hidden layer
@@ -329,11 +338,11 @@ def test_rebinding_the_modules_sigmoid_changes_training_as_in_the_book(
     assert steep_sigmoid.calls == EPOCHS * N * (len(SIZES) - 1)
     primes = len(SIZES) - 1 if cost != "cross-entropy" else len(SIZES) - 2
     assert steep_sigmoid_prime.calls == EPOCHS * N * primes
-    book = make_oracle(module, cost=book_cost)
-    book.SGD(training_data(), EPOCHS, M, 2.0, 0.0 if module is network else 1.5)
+    book = make_oracle(module, cost=cost)
+    train_oracle(book, training_data(), 2.0, 0.0 if module is network else 1.5)
     assert_same_network(net, book)
     x = training_data(seed=4)[0][0]
-    assert_close(net.feedforward(x), book.feedforward(x), "output", rtol=1e-14)
+    assert_close(net.feedforward(x), book.output(x), "output", rtol=1e-14)
     [message] = book_path_warnings(recwarn)
     name = module.__name__.rsplit(".", 1)[-1]
     assert "{}.sigmoid is rebound to steep_sigmoid".format(name) in message
@@ -362,22 +371,20 @@ def test_network2_cost_subclass_overriding_fn_and_delta(backend, instance, recwa
             calls["delta"] += 1
             return 0.5*network2.QuadraticCost.delta(z, a, y)
 
-    class GentleOracleCost(book_port.QuadraticCost):
-        @staticmethod
-        def fn(a, y):
-            return 0.5*book_port.QuadraticCost.fn(a, y)
+    class GentleOracle(oracle.PerExampleNet):
+        def example_cost(self, a, y):
+            return 0.5*super().example_cost(a, y)
 
-        @staticmethod
-        def delta(z, a, y):
-            return 0.5*book_port.QuadraticCost.delta(z, a, y)
+        def output_error(self, z, a, y):
+            return 0.5*super().output_error(z, a, y)
 
     cost = GentleQuadraticCost() if instance else GentleQuadraticCost
     net = make_dropin(network2.Network, backend, cost)
     sgd(net, training_data(), eta=2.0, lmbda=1.5)
-    book = make_oracle(network2, cost=GentleOracleCost)
-    book.SGD(training_data(), EPOCHS, M, 2.0, 1.5)
+    book = make_oracle(network2, GentleOracle, cost="quadratic")
+    train_oracle(book, training_data(), 2.0, 1.5)
     data = training_data(seed=4)
-    assert net.total_cost(data, 1.5) == pytest.approx(book.total_cost(data, 1.5), rel=1e-12)
+    assert net.total_cost(data, 1.5) == pytest.approx(book.mean_cost(data, 1.5), rel=1e-12)
     if backend == "cython":
         assert calls == {"delta": EPOCHS * N, "fn": len(data)}
         assert_same_network(net, book)
@@ -414,14 +421,14 @@ def test_network2_monitors_call_total_cost_and_accuracy_as_the_book(backend, rec
                               ("accuracy", 10, False)]
     book_data = training_data()
     book = make_oracle(network2)
-    book.SGD(book_data, EPOCHS, M, 0.5, 0.3)
+    train_oracle(book, book_data, 0.5, 0.3)
     assert_same_network(net, book)
     ev_cost, ev_acc, tr_cost, tr_acc = results
     assert [len(r) for r in results] == [EPOCHS] * 4
-    assert ev_cost[-1] == pytest.approx(book.total_cost(evaluation, 0.3, convert=True), rel=1e-13)
-    assert tr_cost[-1] == pytest.approx(book.total_cost(book_data, 0.3), rel=1e-13)
-    assert ev_acc[-1] == book.accuracy(evaluation)
-    assert tr_acc[-1] == book.accuracy(book_data, convert=True)
+    assert ev_cost[-1] == pytest.approx(book.mean_cost(evaluation, 0.3, labels=True), rel=1e-13)
+    assert tr_cost[-1] == pytest.approx(book.mean_cost(book_data, 0.3), rel=1e-13)
+    assert ev_acc[-1] == book.count_correct(evaluation)
+    assert tr_acc[-1] == book.count_correct(book_data, one_hot_targets=True)
     lines = capsys.readouterr().out.splitlines()
     assert lines[-6:] == [
         "Epoch {} training complete".format(EPOCHS - 1),
@@ -448,7 +455,7 @@ def test_a_method_replaced_on_the_instance_is_followed(recwarn, capsys):
     net.SGD(training_data(), EPOCHS, M, 2.0)
     assert len(calls) == EPOCHS * N
     book = make_oracle(network)
-    book.SGD(training_data(), EPOCHS, M, 2.0)
+    train_oracle(book, training_data())
     assert_same_network(net, book)
     [message] = book_path_warnings(recwarn)
     assert "backprop is replaced on the instance" in message

@@ -1,47 +1,48 @@
+"""Drop-in for the book's chapter 1 module ``network``.
+
+A program written for the book needs one change, ``from fastnn import
+network``.  ``Network`` keeps the book's attributes (``sizes``,
+``num_layers``, ``weights``, ``biases``), method signatures, printed lines
+and uses of ``random`` and ``np.random``, so a seeded program starts from the
+same weights, visits the examples in the same order and ends on the same
+weights up to rounding.  The arithmetic is fastnn's: compiled kernels
+(``backend="cython"``, the default) or the numpy reference
+(``backend="numpy"``), a mini-batch at a time rather than example by example.
+
+Overriding a method named in ``Network._book_methods``, or rebinding this
+module's ``sigmoid`` or ``sigmoid_prime``, moves the network to the
+per-example book path of :mod:`fastnn._book`, which calls that code where the
+book's ``SGD`` would, and says so once with a ``BookPathWarning``.
 """
-network.py (fastnn drop-in)
-~~~~~~~~~~~~~~~~~~~~~~~~~~~
-
-The book's chapter 1 module: a feedforward network of sigmoid neurons
-trained by mini-batch stochastic gradient descent on the quadratic cost,
-with gradients from backpropagation.
-
-Same classes, methods, arguments, printed lines and random draws as the
-book's ``network.py``; the arithmetic runs in fastnn's compiled kernels
-(``backend="cython"``, the default) or in its numpy reference path
-(``backend="numpy"``).  A program written for the book runs unchanged after
-``from fastnn import network``.
-"""
-
-#### Libraries
 import numpy as np
 
 from . import trainer
 from ._book import BookNetwork
 from ._validation import check_eta
-from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
+# Exported under the book's names; rebinding them here is noticed (see _book).
+from .activations import sigmoid, sigmoid_prime  # noqa: F401
 from .costs import QuadraticCost
 
 
 class Network(BookNetwork):
+    """Sigmoid neurons in fully connected layers, trained on the quadratic
+    cost."""
 
-    #: Methods a subclass may override: SGD then calls them as the book's does.
+    #: The methods whose override moves training to the book path.
     _book_methods = ("feedforward", "update_mini_batch", "backprop", "evaluate",
                      "cost_derivative")
 
     def __init__(self, sizes, backend=None):
-        """The list ``sizes`` contains the number of neurons in the respective
-        layers of the network.  For example, if the list was [2, 3, 1] then
-        it would be a three-layer network, with the first layer containing 2
-        neurons, the second layer 3 neurons, and the third layer 1 neuron.
-        The biases and weights are initialized randomly from a Gaussian with
-        mean 0 and variance 1, drawn from ``np.random.randn`` in the book's
-        order (all biases, then all weights), so seeding ``np.random`` gives
-        the book's initial network.  The first layer is an input layer and
-        has no biases.
+        """A network with ``sizes[i]`` neurons in layer ``i``; layer 0 holds
+        the inputs, so ``sizes`` needs at least two entries.
 
-        ``backend`` picks the kernels: ``"cython"`` or ``"numpy"``; ``None``
-        follows ``fastnn.set_backend`` at each call."""
+        The starting parameters come from ``np.random.randn``, N(0, 1): first
+        a (sizes[i], 1) bias column for each layer after the inputs, then a
+        (sizes[i], sizes[i-1]) weight matrix for each.  That is the book's
+        order of draws, so the same ``np.random.seed`` gives the same arrays.
+
+        ``backend`` is ``"cython"``, ``"numpy"`` or ``None``, which defers to
+        ``fastnn.set_backend`` each time the network computes."""
         super().__init__(sizes, backend)
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
         self.weights = [np.random.randn(y, x)
@@ -51,28 +52,38 @@ class Network(BookNetwork):
         return trainer.Spec("sigmoid", "sigmoid", QuadraticCost)
 
     def feedforward(self, a):
-        """Return the output of the network if ``a`` is input (a (n, 1)
-        column, or several columns side by side)."""
+        """The output layer's activations for the input column ``a``, of
+        shape (sizes[0], 1), as a (sizes[-1], 1) column.  Several inputs side
+        by side give as many outputs side by side; a 1-D input a 1-D output.
+        Arrays assigned to ``weights`` or ``biases`` count from the next call."""
         if self._book_mode():
             return self._book_feedforward(a)
         return self._feedforward(a)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             test_data=None):
-        """Train the neural network using mini-batch stochastic gradient
-        descent.  The ``training_data`` is a list of tuples ``(x, y)``
-        representing the training inputs and the desired outputs.  If
-        ``test_data`` is provided then the network will be evaluated against
-        the test data after each epoch, and partial progress printed out.
+        """Run ``epochs`` epochs of mini-batch gradient descent with rate
+        ``eta``.  ``training_data`` is a list of ``(x, y)`` pairs: ``x`` a
+        (sizes[0], 1) input column, ``y`` the (sizes[-1], 1) column the
+        output should approach.
 
-        As in the book, ``training_data`` is shuffled in place with
-        ``random.shuffle`` once per epoch (``fastnn.set_shuffle("python2")``
-        shuffles as Python 2.7 did).  The lists are converted to arrays once,
-        here; each epoch then runs in a single kernel call."""
-        # A subclass overriding one of the book's methods, or a rebound
-        # sigmoid/sigmoid_prime: the book's own sequence of calls
-        # (update_mini_batch per mini-batch, backprop per example, evaluate
-        # per epoch) through that code, with one BookPathWarning.
+        Every epoch shuffles the caller's list in place, drawing from
+        ``random`` as ``random.shuffle`` does (or as Python 2.7 did, after
+        ``fastnn.set_shuffle("python2")``), then steps on consecutive slices
+        of ``mini_batch_size`` pairs; the last slice is shorter when the
+        sizes do not divide.  After each epoch one line is printed:
+        ``Epoch j: right / total`` when ``test_data``, a list of (input
+        column, integer label) pairs, is given, else ``Epoch j complete``.
+        Returns None.
+
+        On the kernels the lists become arrays once per call and the epochs
+        run many mini-batches per kernel call; the shuffles are drawn as row
+        numbers, and the caller's list is put in their order when training
+        ends.  Malformed data raise TypeError or ValueError before the first
+        step; a weight or bias that turns NaN or infinite raises
+        ``fastnn.TrainingDiverged`` naming the epoch."""
+        # On the book path: update_mini_batch per slice, backprop per example
+        # and evaluate per epoch, through whatever the program changed.
         if self._book_mode():
             eta = check_eta(eta)
             if test_data:
@@ -102,36 +113,41 @@ class Network(BookNetwork):
         self._train(training_data, epochs, mini_batch_size, eta, 0.0, report)
 
     def update_mini_batch(self, mini_batch, eta):
-        """Update the network's weights and biases by applying gradient
-        descent using backpropagation to a single mini batch.  The
-        ``mini_batch`` is a list of tuples ``(x, y)``, and ``eta`` is the
-        learning rate."""
+        """One step of gradient descent on ``mini_batch``, a list of
+        ``(x, y)`` pairs as ``SGD`` takes: every weight and bias moves
+        against the batch's mean gradient, scaled by ``eta``.  ``weights``
+        and ``biases`` become new arrays; those the caller held before keep
+        their values.  On the kernels a step that leaves a NaN or infinity
+        raises ``fastnn.TrainingDiverged``."""
         if self._book_mode():
             self._book_update_mini_batch(mini_batch, eta, 0.0, 1)
         else:
             self._update_mini_batch(mini_batch, eta, 0.0, 1)
 
     def backprop(self, x, y):
-        """Return a tuple ``(nabla_b, nabla_w)`` representing the gradient
-        for the cost function C_x.  ``nabla_b`` and ``nabla_w`` are
-        layer-by-layer lists of numpy arrays, similar to ``self.biases`` and
-        ``self.weights``."""
+        """``(nabla_b, nabla_w)``: the derivatives of the quadratic cost of
+        one example, input column ``x`` and target column ``y``, with respect
+        to each bias and weight; one array per layer after the inputs, of the
+        shapes ``biases`` and ``weights`` have.  The network is not changed.
+        On the book path the output layer's error is ``cost_derivative(a, y)``
+        times ``sigmoid_prime(z)``, both looked up at the call."""
         if self._book_mode():
             return self._book_backprop(
                 x, y, lambda z, a, y: self.cost_derivative(a, y) * sigmoid_prime(z))
         return self._backprop(x, y)
 
     def evaluate(self, test_data):
-        """Return the number of test inputs for which the neural network
-        outputs the correct result.  Note that the neural network's output
-        is assumed to be the index of whichever neuron in the final layer
-        has the highest activation."""
+        """How many (input column, integer label) pairs of ``test_data`` the
+        network classifies right: the label must be the position of the
+        largest output activation (on a tie, the first such position)."""
         if self._book_mode():
             return sum(int(np.argmax(self.feedforward(x)) == y) for (x, y) in test_data)
         X, labels = self._arrays(test_data, "test_data", "label")
         return self._count_correct(X, labels)
 
     def cost_derivative(self, output_activations, y):
-        """Return the vector of partial derivatives \\partial C_x /
-        \\partial a for the output activations."""
+        """``output_activations - y``, the quadratic cost's slope in each
+        output activation for one example.  The kernels compute it
+        themselves; only the book path calls this method, so that a
+        subclass's version of it is the one used."""
         return (output_activations-y)

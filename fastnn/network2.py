@@ -1,84 +1,77 @@
+"""Drop-in for the book's chapter 3 module ``network2``.
+
+Its ``Network`` adds to ``network``'s a choice of cost (cross-entropy unless
+told otherwise), an L2 penalty ``lmbda``, weights scaled by the square root
+of their fan-in, per-epoch monitors of cost and accuracy, and ``save`` and
+``load``.  Names, signatures, defaults, return values, printed lines and
+random draws are the book's, and saved files move between the book's program
+and this module both ways.  The arithmetic runs in fastnn's compiled kernels
+(``backend="cython"``, the default) or its numpy reference
+(``backend="numpy"``), a mini-batch at a time.
+
+Overriding a method named in ``Network._book_methods``, rebinding this
+module's ``sigmoid`` or ``sigmoid_prime``, or giving the compiled backend a
+cost it lacks moves the network to the per-example book path of
+:mod:`fastnn._book`, announced once by a ``BookPathWarning``.
 """
-network2.py (fastnn drop-in)
-~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-
-The book's chapter 3 module: network.py improved with the cross-entropy
-cost, L2 regularization, better weight initialization, monitoring, and
-saving to JSON.
-
-Same classes, methods, arguments, return values, printed lines and random
-draws as the book's ``network2.py``, with the arithmetic in fastnn's kernels
-(``backend="cython"``, the default, or the numpy reference path with
-``backend="numpy"``).  Files written by ``save`` load in the book's program
-and the other way round.
-"""
-
-#### Libraries
 import numpy as np
 
 from . import _serialize, trainer
 from ._book import BookNetwork
 from ._validation import check_epochs, check_eta, check_positive_int, check_real, one_hot
-from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
+# Exported under the book's names; rebinding sigmoid or sigmoid_prime here is
+# noticed (see _book), and programs name the costs as network2.QuadraticCost.
+from .activations import sigmoid, sigmoid_prime  # noqa: F401
 from .costs import CODES, CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
 
 
-#### Main Network class
 class Network(BookNetwork):
+    """Sigmoid neurons in fully connected layers, trained on a cost class
+    of the caller's choice with optional L2 regularization."""
 
-    #: Methods a subclass may override: SGD then calls them as the book's does.
+    #: The methods whose override moves training to the book path.
     _book_methods = ("feedforward", "update_mini_batch", "backprop", "accuracy",
                      "total_cost")
 
     def __init__(self, sizes, cost=CrossEntropyCost, backend=None):
-        """The list ``sizes`` contains the number of neurons in the respective
-        layers of the network.  For example, if the list was [2, 3, 1] then
-        it would be a three-layer network, with the first layer containing 2
-        neurons, the second layer 3 neurons, and the third layer 1 neuron.
-        The biases and weights for the network are initialized randomly,
-        using ``self.default_weight_initializer`` (see docstring for that
-        method).  ``cost`` may be a cost class or an instance of one (the
-        book's scripts pass both).  ``backend`` picks the kernels
-        (``"cython"`` or ``"numpy"``; ``None`` follows ``fastnn.set_backend``)."""
+        """A network with ``sizes[i]`` neurons in layer ``i`` (layer 0: the
+        inputs), trained on ``cost``: a class with static methods ``fn`` and
+        ``delta``, such as ``CrossEntropyCost`` or ``QuadraticCost``, or an
+        instance of one, as the book's scripts pass either; ``self.cost``
+        keeps what was given.  Something without ``fn`` and ``delta`` raises
+        TypeError now rather than during training.  The starting parameters
+        are drawn by ``default_weight_initializer``.  ``backend`` is
+        ``"cython"``, ``"numpy"`` or ``None``, which defers to
+        ``fastnn.set_backend`` at each call."""
         super().__init__(sizes, backend)
         cost_class(cost)   # a clear error now rather than mid-training
         self.cost = cost
         self.default_weight_initializer()
 
     def default_weight_initializer(self):
-        """Initialize each weight using a Gaussian distribution with mean 0
-        and standard deviation 1 over the square root of the number of
-        weights connecting to the same neuron.  Initialize the biases
-        using a Gaussian distribution with mean 0 and standard
-        deviation 1.
-
-        Note that the first layer is assumed to be an input layer, and
-        by convention we won't set any biases for those neurons, since
-        biases are only ever used in computing the outputs from later
-        layers.
-
-        """
+        """Replace ``weights`` and ``biases`` with fresh draws from
+        ``np.random.randn``, every bias column first and then every weight
+        matrix (the book's order, so a seeded program gets the book's
+        arrays).  Biases are N(0, 1); each weight matrix is N(0, 1) divided
+        by the square root of its number of columns, the size of the layer
+        feeding it."""
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
         self.weights = [np.random.randn(y, x)/np.sqrt(x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
     def large_weight_initializer(self):
-        """Initialize the weights using a Gaussian distribution with mean 0
-        and standard deviation 1.  Initialize the biases using a
-        Gaussian distribution with mean 0 and standard deviation 1.
-
-        This weight and bias initializer uses the same approach as in
-        Chapter 1, and is included for purposes of comparison.  It
-        will usually be better to use the default weight initializer
-        instead.
-
-        """
+        """Replace ``weights`` and ``biases`` with unscaled N(0, 1) draws from
+        ``np.random.randn``, biases first: how ``network.Network`` starts.
+        Kept so the two starts can be compared; training usually goes better
+        from ``default_weight_initializer``'s."""
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
         self.weights = [np.random.randn(y, x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
     def feedforward(self, a):
-        """Return the output of the network if ``a`` is input."""
+        """The output activations for ``a``: a (sizes[0], 1) input column
+        gives a (sizes[-1], 1) column, several columns side by side as many
+        outputs.  Reads ``weights`` and ``biases`` as they are at the call."""
         if self._book_mode():
             return self._book_feedforward(a)
         return self._feedforward(a)
@@ -107,37 +100,36 @@ class Network(BookNetwork):
             monitor_evaluation_accuracy=False,
             monitor_training_cost=False,
             monitor_training_accuracy=False):
-        """Train the neural network using mini-batch stochastic gradient
-        descent.  The ``training_data`` is a list of tuples ``(x, y)``
-        representing the training inputs and the desired outputs.  The
-        other non-optional parameters are self-explanatory, as is the
-        regularization parameter ``lmbda``.  The method also accepts
-        ``evaluation_data``, usually either the validation or test
-        data.  We can monitor the cost and accuracy on either the
-        evaluation data or the training data, by setting the
-        appropriate flags.  The method returns a tuple containing four
-        lists: the (per-epoch) costs on the evaluation data, the
-        accuracies on the evaluation data, the costs on the training
-        data, and the accuracies on the training data.  All values are
-        evaluated at the end of each training epoch.  So, for example,
-        if we train for 30 epochs, then the first element of the tuple
-        will be a 30-element list containing the cost on the
-        evaluation data at the end of each epoch. Note that the lists
-        are empty if the corresponding flag is not set.
+        """Run ``epochs`` epochs of mini-batch gradient descent with rate
+        ``eta`` and L2 strength ``lmbda``.  ``training_data`` is a list of
+        ``(x, y)`` pairs, ``x`` a (sizes[0], 1) input column and ``y`` its
+        (sizes[-1], 1) target column.  Every epoch shuffles that list in
+        place (as ``random.shuffle`` does, or as Python 2.7 did after
+        ``fastnn.set_shuffle("python2")``) and steps on consecutive slices of
+        ``mini_batch_size`` pairs, each step first shrinking every weight by
+        ``1 - eta*lmbda/n`` with ``n = len(training_data)``.
 
-        The lists are converted to arrays once, here; each epoch runs in
-        a single kernel call and the monitors use the kernels' forward pass
-        over the whole data set.  Training data is shuffled in place once per
-        epoch, as in the book.
+        After each epoch the ``monitor_*`` flags that are set measure the
+        network as it then is: ``total_cost`` (L2 term included) and
+        ``accuracy`` on ``evaluation_data`` (a list of input column and
+        integer label pairs) and on the training data.  Each figure is
+        printed on its line and kept.  Returns ``(evaluation_cost,
+        evaluation_accuracy, training_cost, training_accuracy)``: four lists
+        with one figure per epoch, a list staying empty when its flag is
+        off.  An evaluation flag without ``evaluation_data`` raises
+        ValueError.
+
+        On the kernels the lists become arrays once per call, the epochs run
+        many mini-batches per kernel call, and the monitors take one forward
+        pass over each data set they measure.  A weight or bias that turns NaN or
+        infinite raises ``fastnn.TrainingDiverged`` naming the epoch.
         """
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
         if monitor_evaluation and not evaluation_data:
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
-        # A subclass overriding one of the book's methods, a cost the compiled
-        # kernels lack, or a rebound sigmoid/sigmoid_prime: the book's own
-        # sequence of calls (update_mini_batch per mini-batch, backprop per
-        # example, total_cost and accuracy for the monitors) through that
-        # code, with one BookPathWarning.
+        # On the book path: update_mini_batch per slice, backprop per
+        # example, total_cost and accuracy for the monitors, in the book's
+        # order, through whatever the program changed.
         if self._book_mode():
             return self._book_sgd_monitored(
                 training_data, epochs, mini_batch_size, eta, lmbda, evaluation_data,
@@ -226,13 +218,13 @@ class Network(BookNetwork):
             training_cost, training_accuracy
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
-        """Update the network's weights and biases by applying gradient
-        descent using backpropagation to a single mini batch.  The
-        ``mini_batch`` is a list of tuples ``(x, y)``, ``eta`` is the
-        learning rate, ``lmbda`` is the regularization parameter, and
-        ``n`` is the total size of the training data set.
-
-        """
+        """One step of gradient descent on ``mini_batch``, a list of
+        ``(x, y)`` pairs with target columns: every weight is first scaled
+        by ``1 - eta*lmbda/n``, ``n`` being the size of the training set the
+        batch is drawn from, then every weight and bias moves against the
+        batch's mean gradient of ``self.cost``, scaled by ``eta``.
+        ``weights`` and ``biases`` become new arrays; those the caller held
+        before keep their values."""
         if self._book_mode():
             self._book_update_mini_batch(mini_batch, eta, lmbda, n)
             return
@@ -240,10 +232,11 @@ class Network(BookNetwork):
         self._update_mini_batch(mini_batch, eta, lmbda, n)
 
     def backprop(self, x, y):
-        """Return a tuple ``(nabla_b, nabla_w)`` representing the
-        gradient for the cost function C_x.  ``nabla_b`` and
-        ``nabla_w`` are layer-by-layer lists of numpy arrays, similar
-        to ``self.biases`` and ``self.weights``."""
+        """``(nabla_b, nabla_w)``: the derivatives of ``self.cost`` for one
+        example, input column ``x`` and target column ``y``, with respect to
+        each bias and weight (the L2 term is not included); one array per
+        layer after the inputs, of the shapes ``biases`` and ``weights``
+        have.  The network is not changed."""
         if self._book_mode():
             return self._book_backprop(x, y, self._output_error)
         return self._backprop(x, y)
@@ -258,28 +251,12 @@ class Network(BookNetwork):
         return self.cost.delta(z, a, y)
 
     def accuracy(self, data, convert=False):
-        """Return the number of inputs in ``data`` for which the neural
-        network outputs the correct result. The neural network's
-        output is assumed to be the index of whichever neuron in the
-        final layer has the highest activation.
-
-        The flag ``convert`` should be set to False if the data set is
-        validation or test data (the usual case), and to True if the
-        data set is the training data. The need for this flag arises
-        due to differences in the way the results ``y`` are
-        represented in the different data sets.  In particular, it
-        flags whether we need to convert between the different
-        representations.  It may seem strange to use different
-        representations for the different data sets.  Why not use the
-        same representation for all three data sets?  It's done for
-        efficiency reasons -- the program usually evaluates the cost
-        on the training data and the accuracy on other data sets.
-        These are different types of computations, and using different
-        representations speeds things up.  More details on the
-        representations can be found in
-        mnist_loader.load_data_wrapper.
-
-        """
+        """How many pairs of ``data`` the network classifies right: the
+        position of the largest output activation (the first, on a tie) must
+        be the pair's label.  With ``convert=False`` each target is already
+        an integer label, the form of mnist_loader's validation and test
+        data; with ``convert=True`` it is a one-hot column, the form of its
+        training data, and its largest entry marks the label."""
         if self._book_mode():
             if convert:
                 return sum(int(np.argmax(self.feedforward(x)) == np.argmax(y)) for (x, y) in data)
@@ -288,12 +265,12 @@ class Network(BookNetwork):
         return self._count_correct(X, labels)
 
     def total_cost(self, data, lmbda, convert=False):
-        """Return the total cost for the data set ``data``.  The flag
-        ``convert`` should be set to False if the data set is the
-        training data (the usual case), and to True if the data set is
-        the validation or test data.  See comments on the similar (but
-        reversed) convention for the ``accuracy`` method, above.
-        """
+        """The mean of ``self.cost.fn`` over the pairs of ``data``, plus the
+        L2 term ``0.5*lmbda/len(data)`` times the sum of every squared
+        weight.  By default each target is a column, as in the training
+        data; ``convert=True`` says they are integer labels (validation or
+        test data), made into one-hot columns as wide as the output layer.
+        The default form is the opposite of ``accuracy``'s."""
         if self._book_mode():
             cost = 0.0
             for x, y in data:
@@ -321,20 +298,23 @@ class Network(BookNetwork):
         return float(total)
 
     def save(self, filename):
-        """Save the neural network to the file ``filename``, in the book's
-        JSON format (written to a temporary file, then renamed into place)."""
+        """Write the network to ``filename`` as a JSON object with the
+        book's keys (``sizes``, ``weights``, ``biases`` and the cost's class
+        name), readable by the book's ``load``.  The file is written under a
+        temporary name beside it and then renamed, so it is never left half
+        written."""
         weights, biases = self._parameters(fresh=False)
         _serialize.save(filename, self.sizes, weights, biases,
                         cost_class(self.cost).__name__)
 
 
-#### Loading a Network
 def load(filename, backend=None, cost=None):
-    """Load a neural network from the file ``filename``.  Returns an
-    instance of Network.  The file is checked first: a truncated file,
-    arrays that do not match ``sizes`` or an unknown cost raise ValueError.
-    A file saved with a cost class of your own loads with ``cost=`` that class.
-
+    """A ``Network`` rebuilt from a file written by ``save``, ours or the
+    book's.  The file is checked before use: incomplete JSON, arrays that do
+    not fit ``sizes`` or a cost name fastnn does not know raise ValueError
+    naming the problem.  A file saved with a cost class of the caller's own
+    holds only its name; pass the class as ``cost=`` to load it.  ``backend``
+    goes to the new network.
     """
     sizes, weights, biases, cost, _ = _serialize.load(filename, cost)
     # Like the book, build a network (which draws its random initial weights
@@ -344,5 +324,5 @@ def load(filename, backend=None, cost=None):
     net.biases = biases
     return net
 
-#### Miscellaneous functions
-from .mnist_loader import vectorized_result  # noqa: E402,F401  (the book defines it in both modules)
+# Programs call it as network2.vectorized_result, as they may in the book.
+from .mnist_loader import vectorized_result  # noqa: E402,F401

@@ -17,36 +17,46 @@ from .activations import sigmoid_prime
 
 
 class QuadraticCost(object):
+    """Half the squared distance between the output and its target (the
+    cost of chapters 1 and 2)."""
 
     @staticmethod
     def fn(a, y):
-        """The cost of output ``a`` against desired output ``y``:
-        0.5 * ||a - y||^2, summed over every example given."""
+        """0.5 * ||a - y||^2.  For a block of examples ``np.linalg.norm``
+        takes every entry (the Frobenius norm), so the result is the sum of
+        the examples' costs."""
         return 0.5*np.linalg.norm(a-y)**2
 
     @staticmethod
     def delta(z, a, y):
-        """The error delta from the output layer."""
+        """dC/dz at a sigmoid output layer: ``a - y`` times the sigmoid's
+        slope at the weighted input ``z``."""
         return (a-y) * sigmoid_prime(z)
 
 
 class CrossEntropyCost(object):
+    """-sum(y ln a + (1-y) ln(1-a)) over the output neurons (chapter 3):
+    with sigmoid outputs its gradient does not shrink as they saturate."""
 
     @staticmethod
     def fn(a, y):
-        """The cross-entropy cost of output ``a`` against desired output ``y``.
+        """The cross-entropy of outputs ``a`` against targets ``y``, summed
+        over every entry given.
 
-        ``np.nan_to_num`` keeps the cost finite when ``a`` and ``y`` both
-        have a 1.0 in the same slot: the expression ``(1-y)*np.log(1-a)``
-        then evaluates to nan, and nan_to_num makes it the correct 0.0.
+        An output that has saturated onto its target (``a == y`` at 0 or 1)
+        makes one of the two terms 0 * log(0), which numpy evaluates as nan;
+        ``np.nan_to_num`` turns that into 0, the term's limit.  (An output
+        saturated onto the wrong value gives inf, which it turns into the
+        largest float.)
         """
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return np.sum(np.nan_to_num(-y*np.log(a)-(1-y)*np.log(1-a)))
 
     @staticmethod
     def delta(z, a, y):
-        """The error delta from the output layer.  ``z`` is not used: the
-        sigmoid's derivative cancels out, which is the point of this cost."""
+        """dC/dz at a sigmoid output layer: ``a - y``, the sigmoid's slope
+        having cancelled.  ``z`` is unused, taken so that every cost's
+        ``delta`` is called alike."""
         return (a-y)
 
 

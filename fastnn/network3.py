@@ -1,7 +1,4 @@
-"""network3.py
-~~~~~~~~~~~~~~
-
-A drop-in for the book's chapter 6 ``network3.py``, without Theano.
+"""Drop-in for the book's chapter 6 module ``network3``, without Theano.
 
 The book's programs keep working with one changed import::
 
@@ -163,7 +160,7 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
 
 
 def size(data):
-    """Return the size of the dataset ``data``."""
+    """The number of examples in a data set ``(x, y)``: ``len(x)``."""
     return len(data[0])
 
 
@@ -237,11 +234,11 @@ def _param(layer, name, shape, dtype, source):
 
 
 class ConvPoolLayer(object):
-    """Used to create a combination of a convolutional and a max-pooling
-    layer.  A more sophisticated implementation would separate the two, but
-    for our purposes we'll always use them together, and it simplifies the
-    code, so it makes sense to combine them.
-    """
+    """A convolution and the max-pooling of its output, as one layer, the
+    way network3 builds them: each filter is convolved (flipped, as Theano
+    did) with every example's input maps, each ``poolsize`` window of the
+    result keeps its maximum, and the bias and ``activation_fn`` come after
+    the pooling.  No dropout."""
     is_conv = True
     is_softmax = False
 
@@ -251,23 +248,30 @@ class ConvPoolLayer(object):
     activation_fn = _checked("activation_fn", _activation)
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2), activation_fn=sigmoid):
-        """`filter_shape` is a tuple of length 4, whose entries are the number
-        of filters, the number of input feature maps, the filter height, and
-        the filter width.
+        """The shapes, as tuples of whole numbers:
 
-        `image_shape` is a tuple of length 4, whose entries are the
-        mini-batch size, the number of input feature maps, the image
-        height, and the image width.
+        * ``filter_shape``: (filters, input maps, rows, columns) of ``w``;
+        * ``image_shape``: (mini-batch size, input maps, rows, columns) of
+          the layer's input; the first entry must be the network's
+          ``mini_batch_size``;
+        * ``poolsize``: (rows, columns) of each pooling window.
 
-        `poolsize` is a tuple of length 2, whose entries are the y and
-        x pooling sizes.
+        Each is checked whenever it is assigned, here or later; how they fit
+        together is checked here and again before the network computes: the
+        input maps must agree, the filter must fit in the image and the
+        window in the convolution's output, else ValueError.
+
+        ``w`` is then drawn from ``np.random.normal`` with standard
+        deviation sqrt(1/n_out), where n_out = filters * rows * columns /
+        window area, and ``b`` (one bias a filter) with standard deviation
+        1, in that order, as ``floatX``.
         """
         self.filter_shape = filter_shape
         self.image_shape = image_shape
         self.poolsize = poolsize
         self.activation_fn = activation_fn
         self._geometry()
-        # initialize weights and biases, as network3 did
+        # network3's draws in its order, so a seeded program starts alike
         filter_shape, poolsize = self.filter_shape, self.poolsize
         n_out = (filter_shape[0]*np.prod(filter_shape[2:])/np.prod(poolsize))
         self.w = np.asarray(
@@ -359,6 +363,9 @@ class _DenseLayer(object):
 
 
 class FullyConnectedLayer(_DenseLayer):
+    """``n_out`` neurons each seeing all ``n_in`` inputs: activation_fn(x w
+    + b), with ``w`` of shape (n_in, n_out).  ``p_dropout`` drops the
+    layer's inputs during training."""
 
     is_softmax = False
     activation_fn = _checked("activation_fn", _activation)
@@ -368,13 +375,16 @@ class FullyConnectedLayer(_DenseLayer):
         self.n_out = n_out
         self.activation_fn = activation_fn
         self.p_dropout = p_dropout
-        # Initialize weights and biases
+        # w ~ N(0, 1/n_out), then b ~ N(0, 1): network3's draws, in its order
         self.w = np.asarray(
             np.random.normal(loc=0.0, scale=np.sqrt(1.0/n_out), size=(n_in, n_out)), dtype=floatX)
         self.b = np.asarray(np.random.normal(loc=0.0, scale=1.0, size=(n_out,)), dtype=floatX)
 
 
 class SoftmaxLayer(_DenseLayer):
+    """The output layer: softmax(x w + b) over ``n_out`` classes, trained on
+    its log-likelihood.  ``p_dropout`` drops the layer's inputs during
+    training."""
 
     is_softmax = True
     activation_fn = None
@@ -383,7 +393,7 @@ class SoftmaxLayer(_DenseLayer):
         self.n_in = n_in
         self.n_out = n_out
         self.p_dropout = p_dropout
-        # Initialize weights and biases
+        # zeros, as network3 starts this layer: nothing is drawn
         self.w = np.zeros((n_in, n_out), dtype=floatX)
         self.b = np.zeros((n_out,), dtype=floatX)
 
@@ -411,9 +421,11 @@ def dropout_layer(layer, p_dropout, rng=None):
 class Network(object):
 
     def __init__(self, layers, mini_batch_size, dtype=None, backend=None, seed=0):
-        """Takes a list of `layers`, describing the network architecture, and
-        a value for the `mini_batch_size` to be used during training by
-        stochastic gradient descent.
+        """A network of ``layers`` in order (ConvPoolLayer and
+        FullyConnectedLayer objects, ending in a SoftmaxLayer) that takes
+        its examples ``mini_batch_size`` at a time, in training and in
+        evaluation alike.  Each layer's ``n_in`` must match the outputs of
+        the one before, else ValueError.
 
         ``dtype`` (float32 or float64) converts every layer's parameters;
         by default they keep the dtype they were created with (``floatX``).
@@ -588,7 +600,10 @@ class Network(object):
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
             early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True):
-        """Train the network using mini-batch stochastic gradient descent.
+        """Train on ``training_data`` for ``epochs`` epochs with rate ``eta``
+        and L2 strength ``lmbda``, scoring on ``validation_data`` and
+        ``test_data`` (each an ``(x, y)`` pair of arrays, as
+        ``load_data_shared`` gives; ``test_data`` may be None).
 
         As network3: mini-batches in order, validation accuracy after each
         epoch, test accuracy whenever the validation accuracy is the best so

@@ -54,8 +54,9 @@ class CrossEntropyCost(object):
 
     @staticmethod
     def delta(z, a, y):
-        """dC/dz at a sigmoid output layer: ``a - y``, the sigmoid's slope
-        having cancelled.  ``z`` is unused, taken so that every cost's
+        """dC/dz at a sigmoid output layer: ``a - y``, since the cost's
+        derivative in ``a`` has the sigmoid's slope a(1-a) as denominator and
+        the two cancel.  ``z`` is unused, taken so that every cost's
         ``delta`` is called alike."""
         return (a-y)
 

@@ -324,5 +324,6 @@ def load(filename, backend=None, cost=None):
     net.biases = biases
     return net
 
+
 # Programs call it as network2.vectorized_result, as they may in the book.
 from .mnist_loader import vectorized_result  # noqa: E402,F401

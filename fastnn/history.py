@@ -223,3 +223,35 @@ def curves(history):
         if any(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values):
             out[name] = values
     return out
+
+
+def plot(runs, path, title=None):
+    """Draw one PNG comparing training runs: accuracy (left) and cost
+    (right) against epochs, one colour per run, validation solid and
+    training dashed.  ``runs`` is a list of ``(label, history)``; needs
+    matplotlib (``pip install 'fastnn[plot]'``), drawn headless."""
+    from .figures import COLORS, _pyplot, _save
+    plt = _pyplot()
+    fig, (acc, cost) = plt.subplots(1, 2, figsize=(11, 4.5))
+    colors = COLORS + ["#8E44AD", "#555555", "#C0392B", "#16A085"]
+    for i, (label, history) in enumerate(runs):
+        c = curves(history)
+        color = colors[i % len(colors)]
+        for ax, name, style, what in ((acc, "val_accuracy", "-", "validation"),
+                                      (acc, "train_accuracy", "--", "training"),
+                                      (cost, "val_cost", "-", "validation"),
+                                      (cost, "train_cost", "--", "training")):
+            values = c.get(name)
+            if values:
+                ax.plot(range(len(values)), values, style, color=color,
+                        label="{} ({})".format(label, what))
+    for ax, name in ((acc, "Accuracy"), (cost, "Cost")):
+        ax.set_xlabel("Epoch")
+        ax.set_title(name)
+        ax.grid(True)
+        if ax.lines:
+            ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)

@@ -335,6 +335,9 @@ def load_training_data(args, need_validation):
 def run_train(args):
     from . import history as hist
     check_out_dir(args.out)
+    if args.plot:
+        from .figures import _pyplot
+        _pyplot()            # no matplotlib: say how to install it before training, not after
     os.environ["FASTNN_PROGRESS"] = {"auto": "", "always": "1", "never": "0"}[args.progress]
     if args.preset:
         records, save_network, label = train_preset(args)

@@ -418,15 +418,14 @@ def run(names=None, out=".", quick=False, data=None, plot=True, backend=None, lo
     ``data`` is the folder of the MNIST files (see ``fastnn.datasets``).
     ``quick`` cuts the epochs (about a minute for everything).  Returns
     ``(results, seconds, work)``: the data of each figure by name, the wall
-    time of each, and the ``Work`` done."""
+    time of each, and the ``Work`` each did."""
     from . import mnist_loader
     names = resolve(names)
     if plot:
         _pyplot()           # fail before hours of work, not after
     os.makedirs(out, exist_ok=True)
     loaded = mnist_loader.load_data_wrapper(data)
-    work = Work()
-    results, seconds = OrderedDict(), OrderedDict()
+    results, seconds, work = OrderedDict(), OrderedDict(), OrderedDict()
     shuffle = get_shuffle()
     set_shuffle("python2")
     blas = trainer.one_blas_thread()     # for the monitors and chapter 5's gradients too
@@ -437,7 +436,8 @@ def run(names=None, out=".", quick=False, data=None, plot=True, backend=None, lo
             bar = _bar(name, total, progress_bars)
             started = time.perf_counter()
             try:
-                result = figure.make(Context(loaded, quick, bar, work, backend))
+                work[name] = Work()
+                result = figure.make(Context(loaded, quick, bar, work[name], backend))
             finally:
                 if bar is not None:
                     bar.close()

@@ -1,0 +1,96 @@
+"""Wall time of ``fastnn figures`` (all of chapters 3 and 5) against an
+estimate of the book's figure programs, measured in the same run.
+
+    python benchmarks/figures_time.py                 # full length: minutes
+    python benchmarks/figures_time.py --quick         # the --quick figures: about a minute
+
+The book's programs were not run (hours, and Python 2); instead fastnn counts,
+per figure, the examples its runs push through each network (SGD steps,
+monitor feedforwards, chapter 5's backprops), and the book's own per-example
+loop (``tests/book_port.py``, its network2 ported literally to Python 3) is
+timed here on 1,000 examples of each network shape.  The estimate is the
+counts times those per-example times: it leaves out the book's per-epoch
+list shuffling and Python 2's slower interpreter, so the book was slower
+still.  The load average is printed before and after: the machine is shared.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # book_port: the book's per-example code
+
+import book_port  # noqa: E402
+from fastnn import figures, mnist_loader  # noqa: E402
+from fastnn.trainer import one_blas_thread  # noqa: E402
+
+
+def per_example_seconds(sizes, training, evaluation, n=1000):
+    """The book's loop on ``n`` examples of ``sizes``: seconds per SGD step
+    (mini-batch 10, L2), per feedforward (accuracy) and per backprop."""
+    np.random.seed(0)
+    net = book_port.Network(list(sizes))
+    data = list(training[:n])
+    started = time.perf_counter()
+    net.SGD(data, 1, 10, 0.1, lmbda=5.0)
+    train = (time.perf_counter() - started) / n
+    started = time.perf_counter()
+    net.accuracy(evaluation[:n])
+    forward = (time.perf_counter() - started) / n
+    started = time.perf_counter()
+    for x, y in data:
+        net.backprop(x, y)
+    backprop = (time.perf_counter() - started) / n
+    return train, forward, backprop
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=None, help="where the figures go (default: a temporary folder)")
+    parser.add_argument("--data", default=None, help="MNIST folder (default: $FASTNN_DATA or the cache)")
+    args = parser.parse_args(argv)
+    out = args.out or tempfile.mkdtemp(prefix="fastnn-figures-")
+
+    print("load average before: {:.2f} {:.2f} {:.2f} on {} cores".format(*os.getloadavg(),
+                                                                        os.cpu_count()))
+    cpu0, started = time.process_time(), time.perf_counter()
+    _, seconds, work = figures.run(None, out, quick=args.quick, data=args.data,
+                                   log=lambda line: print(line, flush=True))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print("fastnn figures{}: {:.1f} s wall, {:.1f} s CPU (this process), into {}".format(
+        " --quick" if args.quick else "", wall, cpu, out))
+
+    training, validation, _ = mnist_loader.load_data_wrapper(args.data)
+    shapes = sorted({s for w in work.values() for s in w.counts})
+    timing = {}
+    with one_blas_thread():
+        for sizes in shapes:
+            timing[sizes] = per_example_seconds(sizes, training, validation)
+    print()
+    print("The book's per-example loop, measured now (one BLAS thread):")
+    for sizes, (t, f, b) in timing.items():
+        print("  {}: {:.1f} us per SGD step, {:.1f} us per feedforward, {:.1f} us per backprop".format(
+            list(sizes), t * 1e6, f * 1e6, b * 1e6))
+    print()
+    print("| figure | fastnn s | book's code, estimated | speedup |")
+    print("|---|---:|---:|---:|")
+    total_book = 0.0
+    for name, w in work.items():
+        book = sum(c["train"] * timing[s][0] + c["forward"] * timing[s][1] + c["backprop"] * timing[s][2]
+                   for s, c in w.counts.items())
+        total_book += book
+        print("| {} | {:.1f} | {:.0f} s ({:.1f} h) | {:.0f}x |".format(
+            name, seconds[name], book, book / 3600, book / seconds[name]))
+    print("| **all** | **{:.1f}** | **{:.0f} s ({:.1f} h)** | **{:.0f}x** |".format(
+        wall, total_book, total_book / 3600, total_book / wall))
+
+
+if __name__ == "__main__":
+    main()

@@ -52,6 +52,7 @@ def per_example_seconds(sizes, training, evaluation, n=1000):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="figures made at once (fastnn figures --jobs)")
     parser.add_argument("--out", default=None, help="where the figures go (default: a temporary folder)")
     parser.add_argument("--data", default=None, help="MNIST folder (default: $FASTNN_DATA or the cache)")
     args = parser.parse_args(argv)
@@ -60,12 +61,13 @@ def main(argv=None):
     print("load average before: {:.2f} {:.2f} {:.2f} on {} cores".format(*os.getloadavg(),
                                                                         os.cpu_count()))
     cpu0, started = time.process_time(), time.perf_counter()
-    _, seconds, work = figures.run(None, out, quick=args.quick, data=args.data,
+    _, seconds, work = figures.run(None, out, quick=args.quick, data=args.data, jobs=args.jobs,
                                    log=lambda line: print(line, flush=True))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    print("fastnn figures{}: {:.1f} s wall, {:.1f} s CPU (this process), into {}".format(
-        " --quick" if args.quick else "", wall, cpu, out))
+    print("fastnn figures{} --jobs {}: {:.1f} s wall, {:.1f} s CPU (this process{}), into {}".format(
+        " --quick" if args.quick else "", args.jobs, wall, cpu,
+        "; the workers' is not counted" if args.jobs > 1 else "", out))
 
     training, validation, _ = mnist_loader.load_data_wrapper(args.data)
     shapes = sorted({s for w in work.values() for s in w.counts})

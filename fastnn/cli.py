@@ -124,6 +124,9 @@ def build_parser(prog="fastnn"):
     figures.add_argument("--quick", action="store_true",
                          help="cut the epochs (a tenth or less): a pass in about a minute")
     figures.add_argument("--no-plot", dest="plot", action="store_false", help="JSON only, no PNGs")
+    figures.add_argument("--jobs", "-j", type=positive_int, default=1,
+                         help="figures made at once, in worker processes (default 1; the "
+                              "numbers do not depend on it)")
     figures.add_argument("--backend", choices=["cython", "numpy"], default=None)
     add_data_dir(figures)
     add_progress(figures)
@@ -560,7 +563,7 @@ def run_figures(args):
     results, seconds, work = figures.run(names, args.out, quick=args.quick, data=args.data,
                                          plot=args.plot, backend=args.backend,
                                          log=lambda line: print(line, flush=True),
-                                         progress_bars=force)
+                                         progress_bars=force, jobs=args.jobs)
     print("{} figure{} in {:.1f} s".format(len(names), "s" if len(names) != 1 else "",
                                            time.perf_counter() - started))
     if args.check is not None:

@@ -412,11 +412,13 @@ def resolve(names):
 # -- running and checking ----------------------------------------------------------
 
 def run(names=None, out=".", quick=False, data=None, plot=True, backend=None, log=print,
-        progress_bars=None):
+        progress_bars=None, jobs=1):
     """Regenerate the figures ``names`` (default: all) into the folder ``out``:
     ``<file>.json`` in the book's layout and, with ``plot``, ``<file>.png``.
     ``data`` is the folder of the MNIST files (see ``fastnn.datasets``).
-    ``quick`` cuts the epochs (about a minute for everything).  Returns
+    ``quick`` cuts the epochs (about a minute for everything).  ``jobs`` > 1
+    runs that many figures at once in worker processes (each figure is its
+    own seeded program, so the numbers do not change).  Returns
     ``(results, seconds, work)``: the data of each figure by name, the wall
     time of each, and the ``Work`` each did."""
     from . import mnist_loader
@@ -426,34 +428,66 @@ def run(names=None, out=".", quick=False, data=None, plot=True, backend=None, lo
     os.makedirs(out, exist_ok=True)
     loaded = mnist_loader.load_data_wrapper(data)
     results, seconds, work = OrderedDict(), OrderedDict(), OrderedDict()
+
+    def finished(name, result, took, done):
+        results[name], seconds[name], work[name] = result, took, done
+        figure = FIGURES[name]
+        path = os.path.join(out, figure.filename)
+        with atomic_write(path, "w") as f:
+            json.dump(result, f)
+        if plot:
+            figure.draw(result, os.path.join(out, figure.png))
+        log("{:<26} {:>7.1f} s  {}{}".format(name, took, path, " (+ .png)" if plot else ""))
+
+    if jobs > 1 and len(names) > 1:
+        import concurrent.futures
+        import multiprocessing
+        _WORKER_DATA[:] = [loaded, quick, backend]      # inherited by the forked workers
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(jobs, len(names)), mp_context=multiprocessing.get_context("fork"))
+        try:
+            pending = [pool.submit(_make_one, name) for name in
+                       sorted(names, key=lambda n: -COST.get(n, 1.0))]
+            for future in concurrent.futures.as_completed(pending):
+                finished(*future.result())
+        finally:
+            pool.shutdown(cancel_futures=True)
+            _WORKER_DATA[:] = []
+    else:
+        for name in names:
+            total = FIGURES[name].make.epochs[1 if quick else 0]
+            finished(*_make_one(name, loaded, quick, backend, _bar(name, total, progress_bars)))
+    order = {n: i for i, n in enumerate(FIGURES)}
+    results, seconds, work = (OrderedDict(sorted(d.items(), key=lambda kv: order[kv[0]]))
+                              for d in (results, seconds, work))
+    return results, seconds, work
+
+
+#: Relative CPU cost of each figure at full length (measured), to start the
+#: long ones first when figures run in parallel.
+COST = {"more_data": 5, "weight_initialization_100": 5, "multiple_eta": 4,
+        "weight_initialization_30": 4, "overfitting_full": 2, "regularized_full": 2,
+        "overfitting": 1.5, "regularized": 1.5}
+_WORKER_DATA = []
+
+
+def _make_one(name, loaded=None, quick=None, backend=None, bar=None):
+    """Run one figure as its book program would (Python 2.7 shuffle, one BLAS
+    thread); returns ``(name, data, seconds, work)``."""
+    if loaded is None:
+        loaded, quick, backend = _WORKER_DATA
     shuffle = get_shuffle()
     set_shuffle("python2")
-    blas = trainer.one_blas_thread()     # for the monitors and chapter 5's gradients too
+    work = Work()
+    started = time.perf_counter()
     try:
-        for name in names:
-            figure = FIGURES[name]
-            total = figure.make.epochs[1 if quick else 0]
-            bar = _bar(name, total, progress_bars)
-            started = time.perf_counter()
-            try:
-                work[name] = Work()
-                result = figure.make(Context(loaded, quick, bar, work[name], backend))
-            finally:
-                if bar is not None:
-                    bar.close()
-            seconds[name] = time.perf_counter() - started
-            results[name] = result
-            path = os.path.join(out, figure.filename)
-            with atomic_write(path, "w") as f:
-                json.dump(result, f)
-            if plot:
-                figure.draw(result, os.path.join(out, figure.png))
-            log("{:<26} {:>7.1f} s  {}{}".format(name, seconds[name], path,
-                                                  " (+ .png)" if plot else ""))
+        with trainer.one_blas_thread():       # for the monitors and chapter 5's gradients too
+            result = FIGURES[name].make(Context(loaded, quick, bar, work, backend))
     finally:
         set_shuffle(shuffle)
-        blas.restore_original_limits()
-    return results, seconds, work
+        if bar is not None:
+            bar.close()
+    return name, result, time.perf_counter() - started, work
 
 
 def _bar(name, total, force):

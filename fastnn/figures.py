@@ -493,8 +493,7 @@ def _make_one(name, loaded=None, quick=None, backend=None, bar=None):
 def _bar(name, total, force):
     if not progress.enabled(force=force):
         return None
-    from tqdm import tqdm
-    return tqdm(total=total, desc=name, unit="epoch", leave=False, dynamic_ncols=True)
+    return progress.bar(total, name, "epoch")
 
 
 def series(data, path=""):

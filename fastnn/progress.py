@@ -11,6 +11,7 @@ Bars are drawn only when the stream (stderr) is a terminal, unless forced
 with ``force=True`` or ``FASTNN_PROGRESS=1`` (``FASTNN_PROGRESS=0`` turns
 them off everywhere).
 """
+import io
 import os
 import sys
 
@@ -63,17 +64,30 @@ class EpochBars(object):
         self.done, self.in_epoch = 0, True
         if not self.active:
             return
-        from tqdm import tqdm
         label = "{} {}".format(self.desc, self.epoch) if self.epochs is None else \
             "{} {}/{}".format(self.desc, self.epoch, self.epochs)
-        self.bar = tqdm(total=total, desc=label, unit="batch", file=self.stream, leave=self.leave,
-                        dynamic_ncols=True, mininterval=0.2)
+        self.bar = bar(total, label, "batch", self.stream, self.leave)
 
     def close(self):
         self.in_epoch = False
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def bar(total, desc, unit, stream=None, leave=False):
+    """A tqdm bar on ``stream`` (stderr), following the terminal's width, or
+    100 columns where there is no size (a pipe, a file, or a pseudo-terminal
+    of size 0, where tqdm would draw nothing)."""
+    from tqdm import tqdm
+    stream = sys.stderr if stream is None else stream
+    try:
+        width, height = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        width = height = 0
+    sized = width > 0 and height > 0
+    return tqdm(total=total, desc=desc, unit=unit, file=stream, leave=leave, dynamic_ncols=sized,
+                ncols=None if sized else 100, nrows=None if sized else 20, mininterval=0.2)
 
 
 def combine(*callbacks):

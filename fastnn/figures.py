@@ -50,6 +50,7 @@ class Work(object):
 
     def __init__(self):
         self.counts = {}
+        self.cpu_seconds = None      # CPU time of the figure's process while it ran
 
     def add(self, sizes, train=0, forward=0, backprop=0):
         c = self.counts.setdefault(tuple(sizes), {"train": 0, "forward": 0, "backprop": 0})
@@ -479,7 +480,7 @@ def _make_one(name, loaded=None, quick=None, backend=None, bar=None):
     shuffle = get_shuffle()
     set_shuffle("python2")
     work = Work()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         with trainer.one_blas_thread():       # for the monitors and chapter 5's gradients too
             result = FIGURES[name].make(Context(loaded, quick, bar, work, backend))
@@ -487,6 +488,7 @@ def _make_one(name, loaded=None, quick=None, backend=None, bar=None):
         set_shuffle(shuffle)
         if bar is not None:
             bar.close()
+    work.cpu_seconds = time.process_time() - cpu
     return name, result, time.perf_counter() - started, work
 
 

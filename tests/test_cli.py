@@ -143,7 +143,7 @@ def test_bench_prints_the_table():
     out = fastnn("bench", "--train-size", 500, "--repeat", 1)
     assert out.returncode == 0, out.stderr
     rows = [l for l in out.stdout.splitlines() if l.startswith("| [784")]
-    assert len(rows) == 4 and all(l.rstrip().endswith("x |") for l in rows)
+    assert len(rows) == 4 and all(l.rstrip().endswith("%) |") and "x |" in l for l in rows)
 
 
 # -- mistakes: one line, exit status 2 ------------------------------------------------

@@ -342,6 +342,9 @@ def run_train(args):
         from .figures import _pyplot
         _pyplot()            # no matplotlib: say how to install it before training, not after
     os.environ["FASTNN_PROGRESS"] = {"auto": "", "always": "1", "never": "0"}[args.progress]
+    if args.preset and args.sizes:
+        raise UserError("--preset and --sizes exclude each other: a preset is one of the book's "
+                        "chapter 6 networks, --sizes a dense network")
     if args.preset:
         records, save_network, label = train_preset(args)
     else:

@@ -358,6 +358,8 @@ def run_train(args):
         hist.plot([(label, records)], os.path.join(args.out, "curves.png"), title=label)
         written.append("curves.png")
     print("wrote {} into {}".format(", ".join(os.path.basename(w) for w in written), args.out))
+    if getattr(args, "interrupted", False):
+        raise KeyboardInterrupt
 
 
 def network_path_of(args):
@@ -432,6 +434,13 @@ def train_dense(args):
                           verbose=not args.quiet, on_epoch=number)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        # Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
+        # finite; keep the finished epochs' history and the weights as they are
+        records = net.history
+        args.interrupted = True
+        print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
+            len(records), "" if len(records) == 1 else "s"), file=sys.stderr, flush=True)
     return previous + records, lambda: net.save(network_path), label
 
 

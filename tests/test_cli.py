@@ -100,6 +100,27 @@ def test_train_writes_network_history_and_plot(tmp_path):
     assert resumed[:2] == records
 
 
+def test_ctrl_c_saves_the_finished_epochs(tmp_path):
+    """SIGINT during training: the network and the finished epochs are saved,
+    exit status 130."""
+    import signal
+    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    child = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "train", "--epochs", "1000",
+                              "--train-size", "20000", "--out", str(tmp_path)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("epoch 2/"):
+            child.send_signal(signal.SIGINT)
+            break
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    from fastnn import MLP, history
+    records = history.load(str(tmp_path / "history.json"))
+    assert 2 <= len(records) < 1000 and [r["epoch"] for r in records] == list(range(len(records)))
+    assert MLP.load(str(tmp_path / "network.json")).sizes == [784, 30, 10]
+
+
 def test_train_from_config_and_npz(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))

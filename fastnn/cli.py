@@ -339,8 +339,8 @@ def run_train(args):
     from . import history as hist
     check_out_dir(args.out)
     if args.plot:
-        from .figures import _pyplot
-        _pyplot()            # no matplotlib: say how to install it before training, not after
+        from .figures import require_matplotlib
+        require_matplotlib()     # no matplotlib: say how to install it before training, not after
     os.environ["FASTNN_PROGRESS"] = {"auto": "", "always": "1", "never": "0"}[args.progress]
     if args.preset and args.sizes:
         raise UserError("--preset and --sizes exclude each other: a preset is one of the book's "

@@ -248,22 +248,27 @@ def training_speed_run(hidden_layers):
 
 # -- drawing, after the book's figure programs ----------------------------------------
 
-def _pyplot():
-    """matplotlib's pyplot on the headless Agg backend; ImportError saying how
-    to install it."""
+def require_matplotlib():
+    """Import matplotlib or raise ImportError saying how to install it."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         raise ImportError("drawing plots needs matplotlib: pip install 'fastnn[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+
+
+def new_figure(figsize, nrows=1, ncols=1):
+    """A matplotlib Figure and its axes, drawn by the Agg renderer when saved.
+    No pyplot: nothing global changes (an interactive session keeps its
+    backend) and no display is needed."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols)
 
 
 def _save(fig, path):
     with atomic_write(path, "wb", suffix=".png") as f:
         fig.savefig(f, format="png", dpi=80)
-    _pyplot().close(fig)
 
 
 def _axes_style(ax, title, xlabel, ylabel=None):
@@ -277,9 +282,8 @@ def _axes_style(ax, title, xlabel, ylabel=None):
 def draw_monitors(data, path, title, n_training, n_test):
     """overfitting.py's four plots side by side: training cost, test
     accuracy, test cost, training accuracy, against epochs."""
-    plt = _pyplot()
     test_cost, test_accuracy, training_cost, training_accuracy = data
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = new_figure((10, 7), 2, 2)
     panels = [(training_cost, "Cost on the training data", None),
               (test_accuracy, "Accuracy (%) on the test data", n_test),
               (test_cost, "Cost on the test data", None),
@@ -294,8 +298,7 @@ def draw_monitors(data, path, title, n_training, n_test):
 
 
 def draw_weight_initialization(data, path, hidden):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = new_figure((6, 4.5))
     for (key, label), color in zip([("large_weight_initialization", "Old approach to weight initialization"),
                                     ("default_weight_initialization", "New approach to weight initialization")],
                                    (COLORS[0], "#FFA933")):
@@ -308,8 +311,7 @@ def draw_weight_initialization(data, path, hidden):
 
 
 def draw_multiple_eta(data, path):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = new_figure((6, 4.5))
     for eta, result, color in zip(MULTIPLE_ETA, data, COLORS):
         ax.plot(np.arange(len(result[2])), result[2], "o-", color=color, markersize=3,
                 label="$\\eta$ = {}".format(eta))
@@ -320,8 +322,7 @@ def draw_multiple_eta(data, path):
 
 
 def draw_more_data(data, path):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = new_figure((6, 4.5))
     ax.plot(MORE_DATA_SIZES[:len(data)], data, "o-", color=COLORS[0])
     ax.set_xscale("log")
     _axes_style(ax, "Accuracy (%) on the validation data", "Training set size", "Accuracy (%)")
@@ -330,8 +331,7 @@ def draw_more_data(data, path):
 
 
 def draw_training_speed(data, path, hidden_layers):
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = new_figure((6, 4.5))
     for j in range(hidden_layers):
         ax.plot(np.arange(len(data)), [row[j] for row in data], color=COLORS[j],
                 label="Hidden layer {}".format(j + 1))
@@ -425,7 +425,7 @@ def run(names=None, out=".", quick=False, data=None, plot=True, backend=None, lo
     from . import mnist_loader
     names = resolve(names)
     if plot:
-        _pyplot()           # fail before hours of work, not after
+        require_matplotlib()     # fail before minutes of work, not after
     os.makedirs(out, exist_ok=True)
     loaded = mnist_loader.load_data_wrapper(data)
     results, seconds, work = OrderedDict(), OrderedDict(), OrderedDict()

@@ -230,9 +230,8 @@ def plot(runs, path, title=None):
     (right) against epochs, one colour per run, validation solid and
     training dashed.  ``runs`` is a list of ``(label, history)``; needs
     matplotlib (``pip install 'fastnn[plot]'``), drawn headless."""
-    from .figures import COLORS, _pyplot, _save
-    plt = _pyplot()
-    fig, (acc, cost) = plt.subplots(1, 2, figsize=(11, 4.5))
+    from .figures import COLORS, _save, new_figure
+    fig, (acc, cost) = new_figure((11, 4.5), 1, 2)
     colors = COLORS + ["#8E44AD", "#555555", "#C0392B", "#16A085"]
     for i, (label, history) in enumerate(runs):
         c = curves(history)

@@ -644,6 +644,10 @@ def main(argv=None, prog="fastnn"):
     commands = ("demo", "train", "plot", "figures", "bench")
     named = [a for a in argv if a in commands][:1]
     name = prog if prog != "fastnn" or not named else "{} {}".format(prog, named[0])
+    import warnings
+    # a warning is one line naming the command, not a source line a user did not write
+    warnings.formatwarning = lambda message, category, *rest, **kw: "{}: warning: {}\n".format(
+        name, message)
     try:
         if prog == "fastnn-demo":
             parser = demo_parser()

@@ -22,47 +22,8 @@ import numpy as np
 
 # the installed fastnn: the source tree's own fastnn/ is not built
 from fastnn import network3
-from fastnn.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
-
-MB = 10
-
-
-def one_conv(act=None):
-    return [ConvPoolLayer(image_shape=(MB, 1, 28, 28), filter_shape=(20, 1, 5, 5), poolsize=(2, 2)),
-            FullyConnectedLayer(n_in=20*12*12, n_out=100),
-            SoftmaxLayer(n_in=100, n_out=10)]
-
-
-def two_conv(act=network3.sigmoid, fc=((100, 0.0),), out_dropout=0.0):
-    layers = [ConvPoolLayer(image_shape=(MB, 1, 28, 28), filter_shape=(20, 1, 5, 5), poolsize=(2, 2),
-                            activation_fn=act),
-              ConvPoolLayer(image_shape=(MB, 20, 12, 12), filter_shape=(40, 20, 5, 5), poolsize=(2, 2),
-                            activation_fn=act)]
-    n_in = 40*4*4
-    for n_out, p in fc:
-        layers.append(FullyConnectedLayer(n_in=n_in, n_out=n_out, activation_fn=act, p_dropout=p))
-        n_in = n_out
-    layers.append(SoftmaxLayer(n_in=n_in, n_out=10, p_dropout=out_dropout))
-    return layers
-
-
-#: name: (description, book's test accuracy, layers factory, epochs, eta, lmbda, expanded data)
-LADDER = {
-    "one-conv": ("one conv-pool layer (20@5x5), FC 100, softmax; sigmoid", 0.9878,
-                 lambda: one_conv(), 60, 0.1, 0.0, False),
-    "two-conv": ("two conv-pool layers (20, 40 @5x5), FC 100; sigmoid", 0.9906,
-                 lambda: two_conv(), 60, 0.1, 0.0, False),
-    "relu": ("two conv-pool, FC 100; ReLU, lmbda 0.1", 0.9923,
-             lambda: two_conv(ReLU), 60, 0.03, 0.1, False),
-    "expanded": ("as relu, on the 250,000-image expanded training set", 0.9937,
-                 lambda: two_conv(ReLU), 60, 0.03, 0.1, True),
-    "extra-fc": ("as expanded, with a second FC 100 layer", 0.9943,
-                 lambda: two_conv(ReLU, fc=((100, 0.0), (100, 0.0))), 60, 0.03, 0.1, True),
-    "dropout": ("two FC 1000 layers with dropout 0.5, expanded data, 40 epochs", 0.9960,
-                lambda: two_conv(ReLU, fc=((1000, 0.5), (1000, 0.5)), out_dropout=0.5), 40, 0.03, 0.0,
-                True),
-    "ensemble": ("majority vote of five dropout networks", 0.9967, None, 40, 0.03, 0.0, True),
-}
+from fastnn.ladder import LADDER, MB  # the rungs, shared with `fastnn train --preset`
+from fastnn.network3 import Network
 
 
 def train(name, layers, epochs, eta, lmbda, data, verbose):

@@ -5,39 +5,37 @@ the book's first run.  Prints each epoch's test accuracy and seconds, then
 times one epoch of the numpy reference path on the same network and says how
 much faster the compiled kernels were.
 """
-import argparse
-import os
+import sys
 import time
 
 import numpy as np
 
 from . import MLP
-from . import datasets
 from .datasets import load_mnist
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastnn-demo", description=__doc__.split("\n\n")[0])
+    """``fastnn-demo``: ``fastnn demo`` under its old name (errors as one line, exit status 2)."""
+    from .cli import main as cli_main
+    status = cli_main(["demo"] + list(sys.argv[1:] if argv is None else argv), prog="fastnn-demo")
+    if status:
+        raise SystemExit(status)
+    return status
+
+
+def add_arguments(parser):
+    """The demo's options (``fastnn demo``)."""
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--data", default=None,
                         help="folder holding the MNIST files (default: $FASTNN_DATA, else the "
                              "per-user cache, downloading them if needed)")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
 
-    try:
-        (X, y), _, (X_test, y_test) = load_mnist(args.data)
-    except (FileNotFoundError, datasets.DownloadError):
-        # the library's message speaks to Python callers (path=); this one to the command line
-        if args.data:
-            where = "in --data {}".format(args.data)
-        elif os.environ.get("FASTNN_DATA"):
-            where = "in $FASTNN_DATA ({})".format(os.environ["FASTNN_DATA"])
-        else:
-            where = "in the per-user cache {}, and downloading it failed".format(datasets.cache_dir())
-        parser.exit(2, "{}: MNIST not found {}. Pass --data DIR, a folder holding the four MNIST "
-                       "IDX .gz files or mnist.pkl.gz.\n".format(parser.prog, where))
+
+def run(args):
+    """Train and report, from parsed options."""
+    (X, y), _, (X_test, y_test) = load_mnist(args.data)
     X = np.ascontiguousarray(X, dtype=args.dtype)
     X_test = np.ascontiguousarray(X_test, dtype=args.dtype)
     print("Training the book's chapter 1 network [784, 30, 10] on {} MNIST images "
@@ -69,4 +67,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

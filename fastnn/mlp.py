@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from . import _serialize, trainer
+from . import _serialize, progress, trainer
 from ._config import check_backend
 from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
@@ -116,7 +116,8 @@ class MLP(object):
         norm of each hidden layer's mean bias gradient over the first 1,000
         training rows (chapter 5's speed of learning).  The order is
         reshuffled each epoch from the network's seeded generator unless
-        ``shuffle=False``.  ``verbose`` prints each record; ``on_epoch(record)``
+        ``shuffle=False``.  ``verbose`` prints each record and, on a terminal,
+        draws a progress bar per epoch (``fastnn.progress``); ``on_epoch(record)``
         is called with each one and may stop training by returning False or
         raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
         called with the mini-batches done in the epoch, several times a
@@ -175,6 +176,7 @@ class MLP(object):
             started[0] = time.perf_counter()
             return False if keep_going is False else entry
 
+        on_progress = progress.attach(on_progress, verbose, epochs)   # a bar per epoch on a terminal
         trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, self.spec, step,
                     order, schedule, record, on_progress, early_stopping, restore_best)
         return self.history

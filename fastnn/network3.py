@@ -676,7 +676,9 @@ class Network(object):
             history["test_accuracy"].append(epoch_test)
             return {"val_accuracy": validation_accuracy}
 
-        trainer.run(engine, epochs, schedule, after_epoch, on_progress, early_stopping)
+        from . import progress   # a bar per epoch when verbose, on a terminal
+        trainer.run(engine, epochs, schedule, after_epoch, progress.attach(on_progress, verbose, epochs),
+                    early_stopping)
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
             best["accuracy"], best["iteration"]))

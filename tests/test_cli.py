@@ -1,0 +1,236 @@
+"""The ``fastnn`` command, run as a user runs it: in a child process
+(``python -m fastnn.cli``, importing the same fastnn as these tests), its
+files and exit status checked."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import find_mnist as mnist_dir
+from helpers import fastnn_env
+
+pytest.importorskip("matplotlib")
+
+
+def fastnn(*args, cwd=None, env=None, module="fastnn.cli", timeout=300):
+    """Run ``fastnn ARGS...``; returns the CompletedProcess (text output)."""
+    environment = fastnn_env(FASTNN_DATA=mnist_dir(), **(env or {}))
+    return subprocess.run([sys.executable, "-m", module] + [str(a) for a in args], cwd=cwd,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_png(path, size):
+    """``path`` is a PNG that decodes to ``size`` (height, width) pixels and
+    shows something: not one flat colour, and a fair share of drawn pixels."""
+    import matplotlib.image
+    assert os.path.getsize(path) > 5000, "{} is only {} bytes".format(path, os.path.getsize(path))
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", "{} is not a PNG".format(path)
+    image = matplotlib.image.imread(path)
+    assert image.shape[:2] == size, "{}: {} pixels, expected {}".format(path, image.shape[:2], size)
+    rgb = image[..., :3]
+    drawn = np.mean(np.any(rgb < 0.9, axis=-1))
+    assert rgb.std() > 0.05 and drawn > 0.02, "{} looks blank (std {:.3f}, {:.1%} drawn)".format(
+        path, rgb.std(), drawn)
+
+
+def assert_one_line_error(result, *words):
+    """Exit status 2, one line on stderr naming the problem, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, "expected one line on stderr, got:\n" + result.stderr
+    assert "Traceback" not in result.stderr and "error:" in lines[0], lines[0]
+    for word in words:
+        assert word in lines[0], "{!r} not in {!r}".format(word, lines[0])
+
+
+#: Size in pixels of the PNGs: history plots, and figures as drawn (80 dpi).
+CURVES = (360, 880)
+
+
+def test_version_and_help():
+    out = fastnn("--version")
+    assert out.returncode == 0 and out.stdout.strip().startswith("fastnn 0.")
+    for command in ("demo", "train", "plot", "figures", "bench"):
+        out = fastnn(command, "--help")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("usage: fastnn " + command)
+    out = fastnn()
+    assert out.returncode == 2 and "COMMAND" in out.stdout
+
+
+def test_demo_and_its_old_name():
+    """``fastnn demo`` runs the demo; ``python -m fastnn`` (fastnn-demo) is the same."""
+    out = fastnn("demo", "--epochs", "1")
+    assert out.returncode == 0, out.stderr
+    assert "Epoch 0: " in out.stdout and "x faster" in out.stdout
+    old = fastnn("--dtype", "float16", module="fastnn")
+    assert_one_line_error(old, "fastnn-demo", "--dtype", "float16")
+
+
+def test_train_writes_network_history_and_plot(tmp_path):
+    out_dir = tmp_path / "run"
+    out = fastnn("train", "--sizes", "784,20,10", "--epochs", 2, "--train-size", 2000,
+                 "--eta", 0.5, "--lmbda", 1.0, "--monitor-training", "--monitor-gradients",
+                 "--plot", "--out", out_dir, "--progress", "always")
+    assert out.returncode == 0, out.stderr
+    assert "epoch 2/2" in out.stdout and "wrote" in out.stdout
+    assert "batch" in out.stderr          # the forced progress bars
+    from fastnn import MLP, history
+    net = MLP.load(str(out_dir / "network.json"))
+    assert net.sizes == [784, 20, 10]
+    records = history.load(str(out_dir / "history.json"))
+    assert [r["epoch"] for r in records] == [0, 1]
+    for key in ("eta", "seconds", "val_cost", "val_accuracy", "train_cost", "train_accuracy"):
+        assert all(isinstance(r[key], float) for r in records), key
+    assert all(len(r["gradient_norms"]) == 1 for r in records)
+    assert records[1]["val_accuracy"] > 0.8
+    assert history.load(str(out_dir / "history.csv")) == records
+    assert_png(str(out_dir / "curves.png"), CURVES)
+
+    # --resume: two more epochs after the saved ones, numbered on
+    out = fastnn("train", "--epochs", 2, "--train-size", 2000, "--out", out_dir, "--resume",
+                 "--quiet")
+    assert out.returncode == 0, out.stderr
+    resumed = history.load(str(out_dir / "history.json"))
+    assert [r["epoch"] for r in resumed] == [0, 1, 2, 3]
+    assert resumed[:2] == records
+
+
+def test_ctrl_c_saves_the_finished_epochs(tmp_path):
+    """SIGINT during training: the network and the finished epochs are saved,
+    exit status 130."""
+    import signal
+    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    child = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "train", "--epochs", "1000",
+                              "--train-size", "20000", "--out", str(tmp_path)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("epoch 2/"):
+            child.send_signal(signal.SIGINT)
+            break
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    from fastnn import MLP, history
+    records = history.load(str(tmp_path / "history.json"))
+    assert 2 <= len(records) < 1000 and [r["epoch"] for r in records] == list(range(len(records)))
+    assert MLP.load(str(tmp_path / "network.json")).sizes == [784, 30, 10]
+
+
+def test_train_from_config_and_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    np.savez(tmp_path / "data.npz", X=X, y=y, X_val=X[:50], y_val=y[:50])
+    config = tmp_path / "run.toml"
+    config.write_text('dataset = "{}"\nepochs = 3\nbatch_size = 5\neta = 1\nsizes = [4, 8, 3]\n'
+                      'l1 = 0.01\nout = "{}"\n'.format(tmp_path / "data.npz", tmp_path / "out"))
+    out = fastnn("train", "--config", config, "--epochs", 4, "--quiet")   # the flag wins
+    assert out.returncode == 0, out.stderr
+    records = json.loads((tmp_path / "out" / "history.json").read_text())
+    assert len(records) == 4 and records[-1]["val_accuracy"] > 0.6
+    saved = json.loads((tmp_path / "out" / "network.json").read_text())
+    assert saved["sizes"] == [4, 8, 3]
+
+
+def test_train_chapter6_preset(tmp_path):
+    out = fastnn("train", "--preset", "one-conv", "--epochs", 1, "--train-size", 200,
+                 "--out", tmp_path, "--quiet")
+    assert out.returncode == 0, out.stderr
+    from fastnn import history
+    records = history.load(str(tmp_path / "history.json"))
+    assert len(records["validation_accuracy"]) == 1 and records["best_iteration"] == 19
+    with np.load(tmp_path / "network.npz") as saved:
+        assert saved["w0"].shape == (20, 1, 5, 5)
+
+
+def test_plot_compares_histories(tmp_path):
+    from fastnn import history
+    a = [{"epoch": j, "val_accuracy": 0.8 + 0.01*j, "val_cost": 1.0 - 0.05*j} for j in range(10)]
+    b = ([], [], [0.9 - 0.04*j for j in range(10)], [])        # network2's four lists
+    history.save(a, str(tmp_path / "a.json"))
+    history.save(b, str(tmp_path / "b.csv"))
+    out = fastnn("plot", tmp_path / "a.json", tmp_path / "b.csv", "--out", tmp_path / "ab.png",
+                 "--title", "two runs")
+    assert out.returncode == 0, out.stderr
+    assert_png(str(tmp_path / "ab.png"), CURVES)
+
+
+def test_bench_prints_the_table():
+    out = fastnn("bench", "--train-size", 500, "--repeat", 1)
+    assert out.returncode == 0, out.stderr
+    rows = [l for l in out.stdout.splitlines() if l.startswith("| [784")]
+    assert len(rows) == 4 and all(l.rstrip().endswith("%) |") and "x |" in l for l in rows)
+
+
+# -- mistakes: one line, exit status 2 ------------------------------------------------
+
+def test_unknown_option():
+    assert_one_line_error(fastnn("train", "--bogus"), "fastnn train", "--bogus")
+
+
+def test_bad_option_value():
+    assert_one_line_error(fastnn("train", "--sizes", "784,x"), "--sizes", "784,30,10")
+    assert_one_line_error(fastnn("train", "--epochs", "0"), "--epochs", "positive")
+    assert_one_line_error(fastnn("figures", "nonsense"), "unknown figure", "overfitting")
+
+
+def test_missing_mnist(tmp_path):
+    out = fastnn("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "o")
+    assert_one_line_error(out, "MNIST", "--data DIR")
+    out = fastnn("demo", "--data", tmp_path / "nowhere")
+    assert_one_line_error(out, "fastnn demo", "MNIST")
+
+
+def test_missing_files(tmp_path):
+    assert_one_line_error(fastnn("plot", tmp_path / "none.json"), "does not exist")
+    assert_one_line_error(fastnn("train", "--dataset", tmp_path / "none.npz", "--out", tmp_path),
+                          "no such file")
+    assert_one_line_error(fastnn("train", "--config", tmp_path / "none.toml"), "does not exist")
+    assert_one_line_error(fastnn("train", "--resume", "--out", tmp_path), "--resume")
+    np.savez(tmp_path / "bad.npz", Z=np.zeros(3))
+    assert_one_line_error(fastnn("train", "--dataset", tmp_path / "bad.npz", "--out", tmp_path),
+                          "lacks", "X")
+    assert_one_line_error(fastnn("figures", "--check", tmp_path / "nope", "--out", tmp_path),
+                          "--check")
+
+
+def test_config_with_a_wrong_type(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('epochs = "30"\n')
+    assert_one_line_error(fastnn("train", "--config", config), "epochs", "integer", "str")
+    config.write_text('learning_rate_typo = 0.1\n')
+    assert_one_line_error(fastnn("train", "--config", config), "unknown option")
+    config.write_text('activation = "softplus"\n')
+    assert_one_line_error(fastnn("train", "--config", config), "activation", "sigmoid")
+    config.write_text('epochs = \n')
+    assert_one_line_error(fastnn("train", "--config", config), "not valid TOML")
+
+
+def test_output_folder_not_writable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = fastnn("train", "--out", blocker / "run")
+    assert_one_line_error(out, "output folder", "--out")
+    out = fastnn("figures", "overfitting", "--quick", "--out", blocker / "figs")
+    assert_one_line_error(out, "output folder")
+    if os.geteuid() != 0:             # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert_one_line_error(fastnn("train", "--out", locked), "cannot write")
+
+
+def test_plot_without_matplotlib_says_how_to_install(tmp_path):
+    """With matplotlib unimportable, ``--plot`` fails at once naming the extra."""
+    blocker = tmp_path / "block"
+    (blocker / "matplotlib").mkdir(parents=True)
+    (blocker / "matplotlib" / "__init__.py").write_text("raise ImportError('blocked for a test')\n")
+    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    env["PYTHONPATH"] = os.pathsep.join([str(blocker), env["PYTHONPATH"]])
+    out = subprocess.run([sys.executable, "-m", "fastnn.cli", "train", "--plot", "--out",
+                          str(tmp_path / "o")], env=env, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(out, "pip install 'fastnn[plot]'")

@@ -12,8 +12,8 @@ Kernel modules are ``fastnn.reference`` (numpy) and ``fastnn._core._dense``
 import random
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from . import _blaslimit
 from ._config import check_backend, get_backend, get_shuffle
 
 
@@ -59,7 +59,7 @@ def one_blas_thread():
     descheduled partner made an epoch of mini-batches of 100 some 25 times
     slower.  Applies to both backends, so their comparison is like for like.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blaslimit.one_blas_thread()
 
 
 def check_not_diverged(weights, biases, epoch):

@@ -320,7 +320,6 @@ def _fetch(url, target, md5, size):
             if h.hexdigest() != md5:
                 raise ValueError("md5 mismatch: got {} ({:,} bytes), expected {} ({:,} bytes)".format(
                     h.hexdigest(), done, md5, size))
-            os.fchmod(out.fileno(), 0o644)   # mkstemp makes it private; a cache is not secret
         ok = True
     finally:
         progress.close(ok)

@@ -1,5 +1,9 @@
 """Reproducers for the reliability issue's findings 6-10: each test failed
 before its fix.  (The property-based battery is in test_fuzz.py.)"""
+import os
+import stat
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastnn import MLP
+from helpers import fastnn_env
 
 
 # -- 6. overlapping trainings and the BLAS thread limit ------------------------
@@ -82,3 +87,57 @@ def test_one_blas_thread_counts_users_in_any_thread(blas_at_two_threads):
     assert all(n == 1 for _, n in blas_threads()), "the inner user restored too early"
     outer.__exit__(None, None, None)
     assert blas_threads() == blas_at_two_threads
+
+
+# -- 7. saving keeps the file's mode and links, and cleans up after killed writers --
+
+def small_net():
+    return MLP([3, 2], seed=0)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600])
+def test_save_keeps_the_mode_of_the_file_it_replaces(tmp_path, mode):
+    path = tmp_path / "net.json"
+    path.write_text("{}")
+    os.chmod(path, mode)
+    small_net().save(str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert MLP.load(str(path)).sizes == [3, 2]
+
+
+def test_save_of_a_new_file_follows_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        small_net().save(str(tmp_path / "net.json"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "net.json").st_mode) == 0o640
+
+
+def test_save_through_a_symlink_writes_its_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "net.json"
+    target.write_text("{}")
+    link = tmp_path / "net.json"
+    link.symlink_to(target)
+    small_net().save(str(link))
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert MLP.load(str(target)).sizes == [3, 2]
+    assert sorted(os.listdir(tmp_path / "real")) == ["net.json"]
+
+
+def test_next_save_removes_the_temporary_file_of_a_killed_writer(tmp_path):
+    """A child dies inside atomic_write, as a save killed mid-write would."""
+    path = tmp_path / "net.json"
+    code = ("import os, sys\nfrom fastnn._files import atomic_write\n"
+            "with atomic_write(sys.argv[1], 'w') as f:\n"
+            "    f.write('half a network'); f.flush(); os._exit(9)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], env=fastnn_env(), timeout=60)
+    assert done.returncode == 9
+    litter = [p for p in os.listdir(tmp_path) if p != "net.json"]
+    assert len(litter) == 1, litter
+    # another live writer's temporary file for the same target must survive
+    alive = tmp_path / ".fastnn-net.json.pid{}.abcdefgh.tmp".format(os.getppid())
+    alive.write_text("in progress")
+    small_net().save(str(path))
+    assert sorted(os.listdir(tmp_path)) == sorted(["net.json", alive.name])

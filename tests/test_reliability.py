@@ -1,5 +1,6 @@
 """Reproducers for the reliability issue's findings 6-10: each test failed
 before its fix.  (The property-based battery is in test_fuzz.py.)"""
+import hashlib
 import os
 import stat
 import subprocess
@@ -141,3 +142,44 @@ def test_next_save_removes_the_temporary_file_of_a_killed_writer(tmp_path):
     alive.write_text("in progress")
     small_net().save(str(path))
     assert sorted(os.listdir(tmp_path)) == sorted(["net.json", alive.name])
+
+
+# -- 8. the expanded-data cache is checked before it is used --------------------
+
+@pytest.fixture(scope="module")
+def expanded_cache(mnist_path, tmp_path_factory):
+    """A good cache file built once, and the (labels, image digest) it gives."""
+    from fastnn import expand
+    home = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(home))
+        x, y = expand.load_expanded(mnist_path, seed=0)
+    folder = home / "fastnn" / "mnist"
+    (name,) = [f for f in os.listdir(folder) if f.startswith("mnist_expanded")]
+    return folder / name, y, hashlib.sha256(x.data).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "label 99", "pixel 255", "no checksum"])
+def test_a_damaged_expanded_cache_is_rebuilt(expanded_cache, mnist_path, tmp_path, monkeypatch, damage):
+    from fastnn import expand, network3
+    good, want_y, want_x = expanded_cache
+    folder = tmp_path / "fastnn" / "mnist"
+    folder.mkdir(parents=True)
+    bad = folder / good.name
+    if damage == "truncated":
+        bad.write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
+    else:
+        with np.load(good) as data:
+            arrays = dict(data)
+        if damage == "label 99":
+            arrays["labels"][7] = 99
+        elif damage == "pixel 255":
+            arrays["images"][7, 0] = 255
+        else:
+            del arrays["sha256"]
+        np.savez(bad, **arrays)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (x, y), _, _ = network3.load_data_shared(mnist_path, expanded=True)
+    assert np.array_equal(y, want_y), "the damaged cache's labels were used"
+    assert hashlib.sha256(x.data).hexdigest() == want_x, "the damaged cache's images were used"
+    assert bad.read_bytes() == good.read_bytes(), "the damaged cache was not rewritten"

@@ -1,11 +1,13 @@
 """Reproducers for the reliability issue's findings 6-10: each test failed
 before its fix.  (The property-based battery is in test_fuzz.py.)"""
+import gzip
 import hashlib
 import os
 import stat
 import subprocess
 import sys
 import threading
+import zlib
 
 import numpy as np
 import pytest
@@ -183,3 +185,65 @@ def test_a_damaged_expanded_cache_is_rebuilt(expanded_cache, mnist_path, tmp_pat
     assert np.array_equal(y, want_y), "the damaged cache's labels were used"
     assert hashlib.sha256(x.data).hexdigest() == want_x, "the damaged cache's images were used"
     assert bad.read_bytes() == good.read_bytes(), "the damaged cache was not rewritten"
+
+
+# -- 9. hostile data files are refused before they cost memory -------------------
+
+LOAD_UNDER_1GB = """
+import resource, sys
+from fastnn import datasets
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+try:
+    getattr(datasets, sys.argv[1])(sys.argv[2])
+except ValueError as e:
+    print("ValueError:", e)
+except BaseException as e:
+    print("RAW {}: {}".format(type(e).__name__, e))
+else:
+    print("LOADED")
+"""
+
+
+def load_in_1gb(function, path):
+    """Run ``datasets.function(path)`` in a child limited to 1 GB of address space."""
+    done = subprocess.run([sys.executable, "-c", LOAD_UNDER_1GB, function, str(path)],
+                          env=fastnn_env(OPENBLAS_NUM_THREADS="1"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_gzip_bomb_behind_a_labels_header_is_refused_without_decompressing_it(tmp_path):
+    """A few MB of gzip: a valid header for 60,000 labels, then 1 GiB of zeros."""
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)      # 31: gzip framing
+    zeros = bytes(1 << 24)
+    with open(path, "wb") as f:
+        f.write(packer.compress(b"\x00\x00\x08\x01" + (60000).to_bytes(4, "big")))
+        for _ in range(64):
+            f.write(packer.compress(zeros))
+        f.write(packer.flush())
+    out = load_in_1gb("read_idx", path)
+    assert out.startswith("ValueError: {}".format(path)) and "trailing bytes" in out, out
+
+
+def hostile_pickles():
+    """Small pickles that ask the loader to allocate gigabytes."""
+    multiarray = "numpy.core.multiarray"
+    huge_array = (b"\x80\x02c" + multiarray.encode() + b"\n_reconstruct\ncnumpy\nndarray\n"
+                  b"J\x00\x00\x00\x40\x85U\x01f\x87R.")          # 2**30 float32s
+    big_string = b"\x80\x04\x8e" + (4 << 30).to_bytes(8, "little") + b"x" * 10
+    state = (b"\x80\x02c" + multiarray.encode() + b"\n_reconstruct\ncnumpy\nndarray\n"
+             b"K\x00\x85U\x01b\x87R"      # an empty array, then its __setstate__ with 2**30 objects
+             b"(K\x01J\x00\x00\x00\x40\x85cnumpy\ndtype\nU\x02O8K\x00K\x01\x87R\x89]tb.")
+    return {"_reconstruct 4 GiB": huge_array, "a 4 GiB string": big_string,
+            "__setstate__ 8 GiB": state}
+
+
+@pytest.mark.parametrize("name", sorted(hostile_pickles()))
+def test_a_small_pickle_declaring_gigabytes_is_refused(tmp_path, name):
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(hostile_pickles()[name]))
+    assert path.stat().st_size < 200
+    out = load_in_1gb("load_mnist", path)
+    assert out.startswith("ValueError: {}".format(path)), out

@@ -6,6 +6,7 @@ exception that names the problem instead of a crash or silent garbage.
 Arrays of another float dtype or layout are converted (one copy), not refused.
 """
 import numbers
+import os
 
 import numpy as np
 
@@ -17,15 +18,32 @@ def check_dtype(dtype):
     """Return ``dtype`` as np.float32 or np.float64, or raise TypeError."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         raise TypeError("dtype must be float32 or float64, not {!r}".format(dtype)) from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError("dtype must be float32 or float64, not {}".format(dt))
     return dt.type
 
 
+# BLAS takes matrix dimensions as 32-bit ints.
+BLAS_DIM_LIMIT = 2**31 - 1
+
+
+def _memory_bytes():
+    """The machine's physical memory in bytes (None where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def check_sizes(sizes):
-    """Layer sizes: a sequence of at least two whole numbers, each >= 1."""
+    """Layer sizes: a sequence of at least two whole numbers, each >= 1.
+
+    Sizes are also refused when a layer would not fit BLAS's 32-bit matrix
+    dimensions, or when a weight matrix (float64, the largest dtype) would
+    not fit in the machine's memory: better a message naming the size now
+    than a MemoryError, or worse, at the first matrix product."""
     try:
         sizes = list(sizes)
     except TypeError:
@@ -38,6 +56,17 @@ def check_sizes(sizes):
             raise TypeError("sizes[{}] = {!r} is not a whole number".format(i, s))
         if s < 1:
             raise ValueError("sizes[{}] = {} : every layer needs at least one neuron".format(i, s))
+        if s > BLAS_DIM_LIMIT:
+            raise ValueError("sizes[{}] = {} is too large: BLAS takes at most {} neurons "
+                             "per layer".format(i, s, BLAS_DIM_LIMIT))
+    memory = _memory_bytes()
+    for i in range(1, len(sizes)):
+        need = 8 * int(sizes[i - 1]) * int(sizes[i])
+        if memory and need > memory:
+            raise ValueError("sizes[{}] = {} is too large: the {} x {} weight matrix after layer "
+                             "{} needs {:.3g} GB, more than this machine's {:.3g} GB of "
+                             "memory".format(i, sizes[i], sizes[i], sizes[i - 1], i - 1,
+                                             need / 1e9, memory / 1e9))
     return [int(s) for s in sizes]
 
 

@@ -218,9 +218,17 @@ def _locate(path, origin):
                 "{} {} is one of the four MNIST IDX files; point at the directory holding "
                 "all four instead. {}".format(origin, path, _HOW_TO_POINT))
         return DataLocation("pickle", {"pickle": path})
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError("{} {} is neither a file nor a directory (a device or a pipe?). {}".format(
+            origin, path, _HOW_TO_POINT))
     if not os.path.isdir(path):
         raise FileNotFoundError("MNIST data not found: {} {} does not exist. {}".format(
             origin, path, _HOW_TO_POINT))
+    try:
+        os.listdir(path)         # an unreadable directory must not look like missing files
+    except OSError as e:
+        raise type(e)("MNIST data directory {} (given by {}) cannot be read: {}".format(
+            path, origin, e.strerror or e)) from None
     found, missing = _find_idx(path)
     if not missing:
         return DataLocation("idx", found)

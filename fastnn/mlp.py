@@ -59,7 +59,10 @@ class MLP(object):
         self.init = init
         self.dtype = check_dtype(dtype)
         self.backend = None if backend is None else check_backend(backend)
-        self.rng = np.random.default_rng(seed)
+        try:
+            self.rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise ValueError("seed must be None or a whole number >= 0, not {!r}".format(seed)) from None
         self.biases = [self.rng.standard_normal(y).astype(self.dtype) for y in self.sizes[1:]]
         self.weights = [
             (self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "default" else 1.0)).astype(self.dtype)
@@ -164,7 +167,12 @@ class MLP(object):
     def load(cls, filename, backend=None, dtype=None):
         """Read a network saved by ``MLP.save`` or by the book's ``network2``."""
         sizes, weights, biases, cost, data = _serialize.load(filename)
-        dtype = check_dtype(dtype or data.get("dtype", "float64"))
+        if dtype is None:
+            try:
+                dtype = check_dtype(data.get("dtype", "float64"))
+            except TypeError as exc:
+                raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
+        dtype = check_dtype(dtype)
         net = cls.__new__(cls)
         net.sizes, net.cost, net.init, net.dtype = sizes, cost, "default", dtype
         net.backend = None if backend is None else check_backend(backend)

@@ -2,6 +2,7 @@
 before its fix.  (The property-based battery is in test_fuzz.py.)"""
 import gzip
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -247,3 +248,99 @@ def test_a_small_pickle_declaring_gigabytes_is_refused(tmp_path, name):
     assert path.stat().st_size < 200
     out = load_in_1gb("load_mnist", path)
     assert out.startswith("ValueError: {}".format(path)), out
+
+
+# -- 10. fastnn's own errors, naming the argument or the file -------------------
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "one", float("nan")])
+def test_mlp_refuses_a_bad_seed_by_name(seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        MLP([2, 2], seed=seed)
+
+
+@pytest.mark.parametrize("sizes, index", [([10**20, 2], 0), ([2, 2**31], 1), ([784, 10**6, 10**6], 2)])
+def test_sizes_too_large_for_blas_or_memory_are_refused_by_index(sizes, index):
+    with pytest.raises(ValueError, match=r"sizes\[{}\] = {} is too large".format(index, sizes[index])):
+        MLP(sizes)
+
+
+def test_a_deeply_nested_json_file_is_a_bad_network_file(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(ValueError, match="deep.json.*nested too deeply"):
+        MLP.load(str(path))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "not a dtype", [1, 2], {"a": 1}])
+def test_mlp_load_names_the_file_with_a_bad_saved_dtype(tmp_path, dtype):
+    path = tmp_path / "net.json"
+    MLP([3, 2], seed=0).save(str(path))
+    data = json.loads(path.read_text())
+    data["dtype"] = dtype
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="net.json.*dtype"):
+        MLP.load(str(path))
+
+
+def test_idx_dimensions_of_2_to_the_31_are_refused_naming_the_file(tmp_path):
+    from fastnn import datasets
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x04" + (2**31).to_bytes(4, "big") * 4)
+    with pytest.raises(ValueError, match="huge-idx3-ubyte.*declares shape"):
+        datasets.read_idx(path)
+
+
+def pickle_calling(module, name, args):
+    """A protocol 2 pickle of ``module.name(*args)``, args a tuple of ints and strings."""
+    out = b"\x80\x02c" + "{}\n{}\n".format(module, name).encode() + b"("
+    for a in args:
+        if isinstance(a, int):
+            out += "L{}L\n".format(a).encode()
+        else:
+            out += b"X" + len(a.encode()).to_bytes(4, "little") + a.encode()
+    return out + b"tR."
+
+
+@pytest.mark.parametrize("content", [
+    pickle_calling("_codecs", "encode", ("text", "no-such-codec")),            # LookupError
+    b"\x80\x02K\x01p99999999999999999999\n.",                                 # OverflowError
+], ids=["LookupError", "OverflowError"])
+def test_raw_errors_of_the_pickle_loader_become_ours(tmp_path, content):
+    """(MemoryError: see test_a_small_pickle_declaring_gigabytes_is_refused.)"""
+    from fastnn import datasets
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(content))
+    with pytest.raises(ValueError, match="mnist.pkl.gz: (cannot read the book's MNIST pickle|expected a 3-tuple)"):
+        datasets.load_mnist(path)
+
+
+def test_an_unreadable_data_directory_is_not_reported_as_missing_files(tmp_path, monkeypatch):
+    from fastnn import datasets
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    os.chmod(folder, 0)
+    if os.geteuid() == 0:            # root reads anything: make the listing fail as it would
+        real = os.listdir
+
+        def listdir(path="."):
+            if os.fspath(path) == str(folder):
+                raise PermissionError(13, "Permission denied", str(folder))
+            return real(path)
+        monkeypatch.setattr(os, "listdir", listdir)
+    try:
+        with pytest.raises(PermissionError, match="cannot be read") as info:
+            datasets.load_mnist(folder)
+        assert "missing" not in str(info.value)
+    finally:
+        os.chmod(folder, 0o755)
+
+
+@pytest.mark.parametrize("where", ["/dev/zero", "fifo"])
+def test_fastnn_data_naming_a_device_is_not_reported_as_missing(tmp_path, monkeypatch, where):
+    from fastnn import datasets
+    if where == "fifo":
+        where = str(tmp_path / "fifo")
+        os.mkfifo(where)
+    monkeypatch.setenv("FASTNN_DATA", where)
+    with pytest.raises(ValueError, match="FASTNN_DATA {} is neither a file nor a directory".format(where)):
+        datasets.load_mnist()

@@ -90,11 +90,11 @@ class BookNetwork(object):
 
     def _feedforward(self, a):
         weights, biases = self._parameters(fresh=False)
-        a = np.asarray(a)
+        a = _as_array(a, "feedforward input")
         if a.dtype.kind not in "biuf":
             raise TypeError("feedforward input must be numeric, got an array of {}".format(a.dtype))
         a = a.astype(np.float64, copy=False)
-        if a.shape[:1] != (self.sizes[0],) or a.ndim > 2:
+        if a.shape[:1] != (self.sizes[0],) or a.ndim > 2 or a.size == 0:
             raise ValueError("feedforward expects an input of shape ({}, 1), got {}".format(
                 self.sizes[0], a.shape))
         X = np.ascontiguousarray(a.reshape(self.sizes[0], -1).T)
@@ -150,11 +150,24 @@ def _stack(columns, width, name, expected):
             arr = arr.astype(np.float64, copy=False)
     except (ValueError, TypeError):
         for i, c in enumerate(columns):
-            shape = np.shape(c) if not isinstance(c, (str, bytes)) else "a string"
-            if shape not in ((width, 1), (width,)) or np.asarray(c).dtype.kind not in "biuf":
+            try:
+                c = np.asarray(c)
+            except ValueError:
+                raise ValueError("{}: item {} is not a rectangular array; expected numbers of shape "
+                                 "{}".format(name, i, expected)) from None
+            shape = c.shape if c.dtype.kind not in "SU" else "a string"
+            if shape not in ((width, 1), (width,)) or c.dtype.kind not in "biuf":
                 raise ValueError("{}: item {} is {} of shape {}; expected numbers of shape {}".format(
-                    name, i, type(c).__name__, shape, expected)) from None
+                    name, i, type(columns[i]).__name__, shape, expected)) from None
         raise ValueError("{} are not numeric arrays of shape {}".format(name, expected)) from None
     if arr.shape[1:] not in ((width, 1), (width,)):
         raise ValueError("{}: items have shape {}; expected {}".format(name, arr.shape[1:], expected))
     return arr.reshape(len(columns), width)
+
+
+def _as_array(a, name):
+    """``np.asarray(a)``, with a ragged nested list reported as ours."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None

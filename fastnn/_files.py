@@ -25,7 +25,7 @@ def atomic_write(path, mode="wb", suffix=".tmp"):
     removes the temporary files of earlier writes to the same target whose
     process no longer exists (a recycled process id only delays that).
     """
-    path = os.path.realpath(os.fspath(path))
+    path = os.path.realpath(_check_filename(path))
     folder, name = os.path.split(path)
     _remove_stale(folder, name)
     fd, tmp = tempfile.mkstemp(prefix="{}{}.pid{}.".format(_PREFIX, name, os.getpid()),
@@ -41,6 +41,23 @@ def atomic_write(path, mode="wb", suffix=".tmp"):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _check_filename(path):
+    """``path`` as a str or bytes naming a file that may be written, or an
+    error naming it: otherwise an empty name would resolve to the current
+    directory and fail at the rename, far from the cause."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError("filename must be a str or os.PathLike path, not {!r}".format(path)) from None
+    if not path:
+        raise ValueError("filename is empty")
+    if "\0" in os.fsdecode(path):
+        raise ValueError("filename {!r} contains a NUL character".format(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError("filename {!r} is a directory, not a file".format(path))
+    return path
 
 
 def _mode_for(path):

@@ -54,7 +54,7 @@ class MLP(object):
                  backend=None, seed=None):
         self.sizes = check_sizes(sizes)
         self.cost = cost_class(cost)
-        if init not in ("default", "large"):
+        if not isinstance(init, str) or init not in ("default", "large"):
             raise ValueError("init must be 'default' or 'large', not {!r}".format(init))
         self.init = init
         self.dtype = check_dtype(dtype)

@@ -48,6 +48,7 @@ What differs:
 * subgradients at ties: max-pooling sends the gradient to the first maximum
   of a window (Theano sent it to every tied maximum) and ReLU'(0) = 0.
 """
+import collections.abc
 import numbers
 import os
 import warnings
@@ -152,7 +153,7 @@ def _shape(value, n, name):
 
 
 def _activation(fn):
-    if fn in _ACT_NAMES:
+    if isinstance(fn, collections.abc.Hashable) and fn in _ACT_NAMES:    # an array is not
         return fn
     name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
     for known in _ACT_NAMES:

@@ -344,3 +344,40 @@ def test_fastnn_data_naming_a_device_is_not_reported_as_missing(tmp_path, monkey
     monkeypatch.setenv("FASTNN_DATA", where)
     with pytest.raises(ValueError, match="FASTNN_DATA {} is neither a file nor a directory".format(where)):
         datasets.load_mnist()
+
+
+# -- found by the property-based battery (test_fuzz.py) --------------------------
+
+@pytest.mark.parametrize("module", ["network", "network2"])
+@pytest.mark.parametrize("call, match", [
+    (lambda net: net.feedforward([0.5, [1.0, 2.0], 0.1]), "feedforward input is not a rectangular array"),
+    (lambda net: net.feedforward(np.zeros((3, 0))), r"feedforward expects an input of shape \(3, 1\)"),
+    (lambda net: net.backprop(np.zeros((3, 1)), [0.1, [0.0]]), "backprop targets: item 0 is not a rectangular"),
+], ids=["ragged input", "empty input", "ragged target"])
+def test_drop_ins_report_ragged_or_empty_input_as_ours(module, call, match):
+    from fastnn import network, network2
+    net = {"network": network, "network2": network2}[module].Network([3, 2, 2])
+    with pytest.raises(ValueError, match=match):
+        call(net)
+
+
+def test_mlp_init_given_an_array_is_refused_by_name():
+    with pytest.raises(ValueError, match="init must be"):
+        MLP([2, 2], init=np.array([1.0, 2.0]))
+
+
+def test_network3_activation_given_an_array_is_refused_by_name():
+    from fastnn import network3
+    with pytest.raises(TypeError, match="activation_fn must be"):
+        network3.FullyConnectedLayer(2, 3, activation_fn=np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("filename, error, match", [
+    ("", ValueError, "filename is empty"), ("net\0.json", ValueError, "NUL"),
+    (3, TypeError, "filename must be"), (".", IsADirectoryError, "filename '.' is a directory"),
+])
+def test_save_names_a_bad_filename(tmp_path, monkeypatch, filename, error, match):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=match):
+        small_net().save(filename)
+    assert os.listdir(tmp_path) == []

@@ -86,6 +86,13 @@ def check_epochs(epochs):
     return int(epochs)
 
 
+def check_flag(value, name):
+    """A yes/no argument: True, False (numpy's too), or 1 or 0."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise TypeError("{} must be True or False, not {!r}".format(name, value))
+
+
 def check_real(value, name):
     """A finite real number (eta, lmbda)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _serialize, trainer
 from ._book import BookNetwork
-from ._validation import check_epochs, check_positive_int, check_real, one_hot
+from ._validation import check_epochs, check_flag, check_positive_int, check_real, one_hot
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
 
@@ -205,6 +205,7 @@ class Network(BookNetwork):
         mnist_loader.load_data_wrapper.
 
         """
+        convert = check_flag(convert, "convert")
         X, labels = self._arrays(data, "data", "argmax" if convert else "label")
         return self._count_correct(X, labels)
 
@@ -216,7 +217,7 @@ class Network(BookNetwork):
         reversed) convention for the ``accuracy`` method, above.
         """
         lmbda = check_real(lmbda, "lmbda")
-        if convert:
+        if check_flag(convert, "convert"):
             X, labels = self._arrays(data, "data", "label")
             Y = one_hot(labels, self.sizes[-1], np.float64)
         else:

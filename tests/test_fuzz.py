@@ -409,7 +409,7 @@ def net3_cases(draw):
             "mini_batch_size": draw(maybe(st.just(m), odd_scalar, 8)),
             "dtype": draw(maybe(st.sampled_from([None, "float32", "float64"]), odd_scalar, 8)),
             "method": method}
-    if case["dtype"] in ("float32", "float64"):
+    if isinstance(case["dtype"], str):
         case["dtype"] = np.dtype(case["dtype"])
     if method in ("feedforward", "predict"):
         case["x"] = draw(matrix(n, n_in))
@@ -421,7 +421,8 @@ def net3_cases(draw):
                     sgd_mini_batch_size=draw(maybe(st.just(m), odd_scalar, 8)),
                     eta=draw(maybe(st.floats(0, 2), odd_scalar)),
                     kwargs=draw(st.fixed_dictionaries({}, optional={"lmbda": maybe(st.floats(0, 5), odd_scalar)})))
-    case["tolerance"] = TOLERANCE["float64" if case["dtype"] == np.float64 else "float32"]
+    case["tolerance"] = TOLERANCE["float64" if isinstance(case["dtype"], np.dtype) and case["dtype"] == np.float64
+                                  else "float32"]
     return case
 
 

@@ -381,3 +381,13 @@ def test_save_names_a_bad_filename(tmp_path, monkeypatch, filename, error, match
     with pytest.raises(error, match=match):
         small_net().save(filename)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("method", ["accuracy", "total_cost"])
+def test_network2_convert_must_be_a_flag(method):
+    from fastnn import network2
+    net = network2.Network([3, 2])
+    data = [(np.zeros((3, 1)), 1)]
+    args = (data, 0.0) if method == "total_cost" else (data,)
+    with pytest.raises(TypeError, match="convert must be True or False"):
+        getattr(net, method)(*args, convert=np.array([1.0, 2.0]))

@@ -19,6 +19,7 @@ results; default 1e-6), and the target's own fields.  The
 runners get ``backend`` and return something comparable: arrays, numbers,
 lists, tuples and dicts of them.
 """
+import faulthandler
 import json
 import os
 import pickle
@@ -251,9 +252,23 @@ def run_datasets(case, backend):
     return getattr(datasets, case["function"])(where)
 
 
+def run_selftest(case, backend):
+    """The driver's own test: a case that returns, segfaults or hangs."""
+    if case["do"] == "segfault":
+        import ctypes
+        ctypes.string_at(0)
+    elif case["do"] == "hang":
+        while True:
+            pass
+    return 1.0
+
+
 # -- the child's main loop -----------------------------------------------------
 
-def main(cases_path, results_path, first):
+def main(cases_path, results_path, first, case_seconds):
+    """Run cases ``first``... of the pickled list; a case still running after
+    ``case_seconds`` ends the process (faulthandler's watchdog thread fires
+    even while the main thread is inside a kernel without the GIL)."""
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
     with open(cases_path, "rb") as f:
@@ -263,10 +278,12 @@ def main(cases_path, results_path, first):
             out.write(json.dumps({"i": i, "start": True}) + "\n")
             out.flush()
             case = dict(cases[i], tmp=os.path.join(tmp, str(i)))
+            faulthandler.dump_traceback_later(case_seconds, exit=True)
             verdict, detail = run_case(case)
+            faulthandler.cancel_dump_traceback_later()
             out.write(json.dumps({"i": i, "verdict": verdict, "detail": detail}) + "\n")
             out.flush()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))

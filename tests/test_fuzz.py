@@ -97,13 +97,13 @@ def run_batch(cases, tmp):
     while first < len(cases):
         results_path = os.path.join(tmp, "results-{}.jsonl".format(first))
         command = [sys.executable, "-X", "faulthandler", os.path.join(HERE, "fuzz_runner.py"),
-                   cases_path, results_path, str(first)]
+                   cases_path, results_path, str(first), str(CASE_SECONDS)]
         env = fastnn_env(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True,
                                   timeout=30 + CASE_SECONDS * (len(cases) - first) / 10, cwd=tmp)
-            ended = "crash" if done.returncode else None
             stderr = done.stderr
+            ended = None if not done.returncode else "hang" if "Timeout (" in stderr else "crash"
         except subprocess.TimeoutExpired as e:
             ended, stderr = "hang", (e.stderr or b"").decode(errors="replace")
         last = first - 1
@@ -558,6 +558,14 @@ def test_compiled_kernels():
 
 def test_datasets_hostile_files():
     run_battery("datasets", generate(dataset_cases(), EXAMPLES))
+
+
+def test_the_driver_pins_crashes_and_hangs_on_their_cases(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CASE_SECONDS", 3)
+    cases = [{"target": "selftest", "names": [], "do": do}
+             for do in ["return", "segfault", "return", "hang", "return"]]
+    verdicts = {i: verdict for i, verdict, _ in run_batch(cases, str(tmp_path))}
+    assert verdicts == {0: "ok", 1: "crash", 2: "ok", 3: "hang", 4: "ok"}
 
 
 def network3_known(case, verdict, detail):

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import trainer
 from ._config import check_backend
-from ._validation import check_finite, check_labels, check_real, check_sizes
+from ._validation import as_array, check_finite, check_labels, check_real, check_sizes
 
 
 class BookNetwork(object):
@@ -90,7 +90,7 @@ class BookNetwork(object):
 
     def _feedforward(self, a):
         weights, biases = self._parameters(fresh=False)
-        a = _as_array(a, "feedforward input")
+        a = as_array(a, "feedforward input")
         if a.dtype.kind not in "biuf":
             raise TypeError("feedforward input must be numeric, got an array of {}".format(a.dtype))
         a = a.astype(np.float64, copy=False)
@@ -163,11 +163,3 @@ def _stack(columns, width, name, expected):
     if arr.shape[1:] not in ((width, 1), (width,)):
         raise ValueError("{}: items have shape {}; expected {}".format(name, arr.shape[1:], expected))
     return arr.reshape(len(columns), width)
-
-
-def _as_array(a, name):
-    """``np.asarray(a)``, with a ragged nested list reported as ours."""
-    try:
-        return np.asarray(a)
-    except ValueError as exc:
-        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None

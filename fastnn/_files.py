@@ -25,7 +25,7 @@ def atomic_write(path, mode="wb", suffix=".tmp"):
     removes the temporary files of earlier writes to the same target whose
     process no longer exists (a recycled process id only delays that).
     """
-    path = os.path.realpath(_check_filename(path))
+    path = os.path.realpath(os.fsdecode(_check_filename(path)))
     folder, name = os.path.split(path)
     _remove_stale(folder, name)
     fd, tmp = tempfile.mkstemp(prefix="{}{}.pid{}.".format(_PREFIX, name, os.getpid()),

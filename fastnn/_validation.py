@@ -114,6 +114,14 @@ def check_finite(a, name):
             raise ValueError("{} holds NaN or inf (first at example {})".format(name, row))
 
 
+def as_array(a, name):
+    """``np.asarray(a)``, with ragged nested lists reported as ours, by ``name``."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
+
+
 def as_float_matrix(a, width, dtype, name, inputs=False):
     """``a`` as a C-contiguous (n, width) array of ``dtype``, n >= 1, all finite.
 
@@ -122,10 +130,7 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
     network: the kernels convert each row exactly as they use it, so a
     float32 data set need not be held twice, once as float64.
     """
-    try:
-        a = np.asarray(a)
-    except ValueError as exc:   # ragged nested lists
-        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
+    a = as_array(a, name)
     if a.dtype.kind not in "biuf":
         raise TypeError("{} must be numeric, got an array of {}".format(name, a.dtype))
     if a.ndim != 2:
@@ -144,7 +149,7 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
 
 def check_labels(y, n, n_classes, name):
     """Integer class labels: shape (n,), each in [0, n_classes)."""
-    y = np.asarray(y)
+    y = as_array(y, name)
     if y.shape != (n,):
         raise ValueError("{} must hold one label per example, shape ({},), got {}".format(name, n, y.shape))
     if y.dtype.kind not in "iu":

@@ -157,7 +157,8 @@ def _read_idx_stream(path, f):
                          "found {}".format(path, 4 + 4 * ndim, ndim, 4 + len(dims)))
     shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
     expected = math.prod(shape) * dtype.itemsize
-    if expected > MAX_IDX_BYTES:
+    # with a zero among them, huge dimensions declare no bytes but still no array numpy can shape
+    if math.prod(d for d in shape if d) * dtype.itemsize > MAX_IDX_BYTES:
         raise ValueError("{}: IDX header declares shape {} of {} = {:,} bytes, more than the "
                          "{:,} an MNIST file may hold".format(path, shape, dtype.name, expected,
                                                                MAX_IDX_BYTES))

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _serialize, trainer
 from ._config import check_backend
-from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
+from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot)
 from .costs import cost_class, kernel_code
 
@@ -192,7 +192,7 @@ class MLP(object):
 
     def _targets(self, y, n, name):
         """Labels become one-hot rows of the network's dtype; target rows are checked."""
-        y = np.asarray(y)
+        y = as_array(y, name)
         n_out = self.sizes[-1]
         if y.ndim == 1:
             return one_hot(check_labels(y, n, n_out, name), n_out, self.dtype)

@@ -391,3 +391,24 @@ def test_network2_convert_must_be_a_flag(method):
     args = (data, 0.0) if method == "total_cost" else (data,)
     with pytest.raises(TypeError, match="convert must be True or False"):
         getattr(net, method)(*args, convert=np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("method", ["score", "cost_of", "fit"])
+def test_mlp_reports_ragged_labels_as_ours(method):
+    net = MLP([2, 2], seed=0)
+    with pytest.raises(ValueError, match="y is not a rectangular array"):
+        getattr(net, method)(np.zeros((2, 2)), [0, [1, 0]])
+
+
+def test_save_to_a_bytes_filename(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    small_net().save(b"net.json")
+    assert MLP.load("net.json").sizes == [3, 2]
+
+
+def test_idx_dimensions_with_a_zero_and_huge_others_are_refused(tmp_path):
+    from fastnn import datasets
+    path = tmp_path / "zero-idx"
+    path.write_bytes(b"\x00\x00\x0d\x04" + b"".join(d.to_bytes(4, "big") for d in (60000, 2**32 - 1, 0, 2**32 - 1)))
+    with pytest.raises(ValueError, match="zero-idx.*declares shape"):
+        datasets.read_idx(path)

@@ -25,6 +25,7 @@ import os
 import pickle
 import random
 import re
+import resource
 import sys
 import tempfile
 import warnings
@@ -36,6 +37,7 @@ from fastnn import MLP, datasets, network, network2, network3, reference
 from fastnn._core import _dense
 
 BACKENDS = ("cython", "numpy")
+CHILD_MEMORY = 3 << 30      # bytes of address space
 OUR_TYPES = (ValueError, TypeError, fastnn.TrainingDiverged, FileNotFoundError, PermissionError,
              IsADirectoryError, NotADirectoryError, OSError, MemoryError)
 
@@ -207,7 +209,8 @@ def net3_layers(case):
     for kind, kw in case["layers"]:
         kw = dict(kw)
         if "activation_fn" in kw:
-            kw["activation_fn"] = ACTIVATIONS.get(kw["activation_fn"], kw["activation_fn"])
+            act = kw["activation_fn"]
+            kw["activation_fn"] = ACTIVATIONS.get(act, act) if isinstance(act, str) else act
         layers.append(getattr(network3, kind)(**kw))
     return layers
 
@@ -271,9 +274,12 @@ def main(cases_path, results_path, first, case_seconds):
     even while the main thread is inside a kernel without the GIL)."""
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
+    # A case asking for gigabytes must fail with a MemoryError here, not
+    # take the memory of a machine shared with others.
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
     with open(cases_path, "rb") as f:
         cases = pickle.load(f)
-    with open(results_path, "a") as out, tempfile.TemporaryDirectory() as tmp:
+    with open(results_path, "w") as out, tempfile.TemporaryDirectory() as tmp:
         for i in range(first, len(cases)):
             out.write(json.dumps({"i": i, "start": True}) + "\n")
             out.flush()

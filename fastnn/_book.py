@@ -123,6 +123,15 @@ class BookNetwork(object):
         trainer.check_not_diverged(weights, biases, 0)
 
 
+def given(data, name):
+    """The book's ``if test_data:`` for optional data, with an error of ours
+    for data whose truth is ambiguous (an array, say) rather than numpy's."""
+    try:
+        return bool(data)
+    except (TypeError, ValueError):
+        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__)) from None
+
+
 def _split_pairs(data, name):
     """The xs and the ys of a non-empty sequence of (x, y) pairs."""
     if isinstance(data, np.ndarray) or not hasattr(data, "__len__"):

@@ -159,9 +159,8 @@ def _read_idx_stream(path, f):
     expected = math.prod(shape) * dtype.itemsize
     # with a zero among them, huge dimensions declare no bytes but still no array numpy can shape
     if math.prod(d for d in shape if d) * dtype.itemsize > MAX_IDX_BYTES:
-        raise ValueError("{}: IDX header declares shape {} of {} = {:,} bytes, more than the "
-                         "{:,} an MNIST file may hold".format(path, shape, dtype.name, expected,
-                                                               MAX_IDX_BYTES))
+        raise ValueError("{}: IDX header declares shape {} of {}, larger than any MNIST file "
+                         "(at most {:,} bytes of data)".format(path, shape, dtype.name, MAX_IDX_BYTES))
     data = f.read(expected)
     found = len(data) + len(f.read(1))       # one byte more tells trailing bytes apart
     if found != expected:

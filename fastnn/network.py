@@ -17,7 +17,7 @@ book's ``network.py``; the arithmetic runs in fastnn's compiled kernels
 import numpy as np
 
 from . import trainer
-from ._book import BookNetwork
+from ._book import BookNetwork, given
 from ._validation import check_epochs, check_positive_int, check_real
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import QuadraticCost
@@ -64,7 +64,7 @@ class Network(BookNetwork):
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         eta = check_real(eta, "eta")
         X, Y = self._arrays(training_data, "training_data", "vector")
-        if test_data:
+        if given(test_data, "test_data"):
             X_test, y_test = self._arrays(test_data, "test_data", "label")
             n_test = len(test_data)
         weights, biases = self._parameters(fresh=True)

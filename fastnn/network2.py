@@ -17,7 +17,7 @@ and the other way round.
 import numpy as np
 
 from . import _serialize, trainer
-from ._book import BookNetwork
+from ._book import BookNetwork, given
 from ._validation import check_epochs, check_flag, check_positive_int, check_real, one_hot
 from .activations import sigmoid, sigmoid_prime  # noqa: F401  (module-level, as in the book)
 from .costs import CrossEntropyCost, QuadraticCost, cost_class, kernel_code  # noqa: F401
@@ -119,7 +119,7 @@ class Network(BookNetwork):
         lmbda = check_real(lmbda, "lmbda")
         cost = self._cost()
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
-        if monitor_evaluation and not evaluation_data:
+        if monitor_evaluation and not given(evaluation_data, "evaluation_data"):
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
         X, Y = self._arrays(training_data, "training_data", "vector")
         n = len(training_data)

@@ -412,3 +412,13 @@ def test_idx_dimensions_with_a_zero_and_huge_others_are_refused(tmp_path):
     path.write_bytes(b"\x00\x00\x0d\x04" + b"".join(d.to_bytes(4, "big") for d in (60000, 2**32 - 1, 0, 2**32 - 1)))
     with pytest.raises(ValueError, match="zero-idx.*declares shape"):
         datasets.read_idx(path)
+
+
+def test_drop_ins_name_evaluation_data_given_as_an_array():
+    from fastnn import network, network2
+    training = [(np.zeros((3, 1)), np.zeros((2, 1)))]
+    with pytest.raises(TypeError, match="test_data must be a list of"):
+        network.Network([3, 2]).SGD(training, 1, 1, 1.0, test_data=np.zeros((3, 1)))
+    with pytest.raises(TypeError, match="evaluation_data must be a list of"):
+        network2.Network([3, 2]).SGD(training, 1, 1, 1.0, evaluation_data=np.zeros((3, 1)),
+                                     monitor_evaluation_accuracy=True)

@@ -134,7 +134,11 @@ def load_data_shared(filename=None, expanded=False, seed=0):
 
 def size(data):
     """Return the size of the dataset ``data``."""
-    return len(data[0])
+    try:
+        return len(data[0])
+    except (TypeError, IndexError, KeyError):
+        raise TypeError("data must be a pair (x, y) of arrays, as load_data_shared returns, "
+                        "not {}".format(type(data).__name__)) from None
 
 
 # ---------------------------------------------------------------------------

@@ -422,3 +422,10 @@ def test_drop_ins_name_evaluation_data_given_as_an_array():
     with pytest.raises(TypeError, match="evaluation_data must be a list of"):
         network2.Network([3, 2]).SGD(training, 1, 1, 1.0, evaluation_data=np.zeros((3, 1)),
                                      monitor_evaluation_accuracy=True)
+
+
+@pytest.mark.parametrize("test_data", [5, (39, np.zeros(2))])
+def test_network3_size_names_data_that_is_not_a_pair(test_data):
+    from fastnn import network3
+    with pytest.raises(TypeError, match="data must be a pair"):
+        network3.size(test_data)

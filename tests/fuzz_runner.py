@@ -179,11 +179,15 @@ def book_net(case, backend):
     seeded()
     if case["module"] == "network":
         return network.Network(case["sizes"], backend=backend)
-    return network2.Network(case["sizes"], cost=getattr(network2, case["cost"]), backend=backend)
+    cost = case["cost"]
+    cost = getattr(network2, cost) if isinstance(cost, str) and hasattr(network2, cost) else cost
+    return network2.Network(case["sizes"], cost=cost, backend=backend)
 
 
 def run_book(case, backend):
     net = book_net(case, backend)
+    if case["method"] == "init":
+        return net.weights, net.biases
     args = [_copy(a) for a in case["args"]]
     seeded()
     out = getattr(net, case["method"])(*args, **case["kwargs"])

@@ -322,6 +322,11 @@ def pairs(n_in, n_out, kind):
 @st.composite
 def book_cases(draw):
     module = draw(st.sampled_from(["network", "network2"]))
+    if draw(st.integers(0, 7)) == 0:        # the constructor alone, with odd arguments
+        return {"target": "book", "names": BOOK_NAMES, "module": module, "method": "init",
+                "sizes": draw(maybe(small_sizes, odd_sizes, 1)),
+                "cost": draw(maybe(st.sampled_from(["CrossEntropyCost", "QuadraticCost"]), odd_scalar, 1)),
+                "args": [], "kwargs": {}}
     sizes = draw(small_sizes)
     n_in, n_out = sizes[0], sizes[-1]
     methods = ["feedforward", "SGD", "SGD", "update_mini_batch", "backprop"]

@@ -115,7 +115,8 @@ def run_batch(cases, tmp):
             stderr = done.stderr
             ended = None if not done.returncode else "hang" if "Timeout (" in stderr else "crash"
         except subprocess.TimeoutExpired as e:
-            ended, stderr = "hang", (e.stderr or b"").decode(errors="replace")
+            output = e.stderr or b""
+            ended, stderr = "hang", output.decode(errors="replace") if isinstance(output, bytes) else output
         last = first - 1
         started = None
         if os.path.exists(results_path):

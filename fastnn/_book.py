@@ -24,7 +24,7 @@ import numpy as np
 
 from . import activations, trainer
 from ._config import check_backend
-from ._validation import (check_epochs, check_eta, check_finite, check_labels,
+from ._validation import (as_array, check_epochs, check_eta, check_finite, check_labels,
                           check_positive_int, check_real, check_sizes, warn_if_unscaled)
 from .optimizers import Step
 
@@ -303,11 +303,11 @@ class BookNetwork(object):
 
     def _feedforward(self, a):
         weights, biases = self._parameters(fresh=False)
-        a = np.asarray(a)
+        a = as_array(a, "feedforward input")
         if a.dtype.kind not in "biuf":
             raise TypeError("feedforward input must be numeric, got an array of {}".format(a.dtype))
         a = a.astype(np.float64, copy=False)
-        if a.shape[:1] != (self.sizes[0],) or a.ndim > 2:
+        if a.shape[:1] != (self.sizes[0],) or a.ndim > 2 or a.size == 0:
             raise ValueError("feedforward expects an input of shape ({}, 1), got {}".format(
                 self.sizes[0], a.shape))
         X = np.ascontiguousarray(a.reshape(self.sizes[0], -1).T)
@@ -382,6 +382,15 @@ def _all_finite(a):
     return True
 
 
+def given(data, name):
+    """The book's ``if test_data:`` for optional data, with an error of ours
+    for data whose truth is ambiguous (an array, say) rather than numpy's."""
+    try:
+        return bool(data)
+    except (TypeError, ValueError):
+        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__)) from None
+
+
 def _split_pairs(data, name):
     """The xs and the ys of a non-empty sequence of (x, y) pairs."""
     if isinstance(data, np.ndarray) or not hasattr(data, "__len__"):
@@ -413,10 +422,15 @@ def _stack(columns, width, name, expected):
             arr = arr.astype(np.float64, copy=False)
     except (ValueError, TypeError):
         for i, c in enumerate(columns):
-            shape = np.shape(c) if not isinstance(c, (str, bytes)) else "a string"
-            if shape not in ((width, 1), (width,)) or np.asarray(c).dtype.kind not in "biuf":
+            try:
+                c = np.asarray(c)
+            except ValueError:
+                raise ValueError("{}: item {} is not a rectangular array; expected numbers of shape "
+                                 "{}".format(name, i, expected)) from None
+            shape = c.shape if c.dtype.kind not in "SU" else "a string"
+            if shape not in ((width, 1), (width,)) or c.dtype.kind not in "biuf":
                 raise ValueError("{}: item {} is {} of shape {}; expected numbers of shape {}".format(
-                    name, i, type(c).__name__, shape, expected)) from None
+                    name, i, type(columns[i]).__name__, shape, expected)) from None
         raise ValueError("{} are not numeric arrays of shape {}".format(name, expected)) from None
     if arr.shape[1:] not in ((width, 1), (width,)):
         raise ValueError("{}: items have shape {}; expected {}".format(name, arr.shape[1:], expected))

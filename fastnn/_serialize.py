@@ -45,6 +45,8 @@ def load(filename, cost=None):
         data = json.loads(text)
     except ValueError as exc:
         raise bad("it is not complete JSON ({}); was the file truncated?".format(exc)) from None
+    except RecursionError:
+        raise bad("its JSON is nested too deeply to be a network") from None
     if not isinstance(data, dict):
         raise bad("expected a JSON object with keys sizes, weights, biases, cost")
     missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]

@@ -6,6 +6,7 @@ exception that names the problem instead of a crash or silent garbage.
 Arrays of another float dtype or layout are converted (one copy), not refused.
 """
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -18,15 +19,32 @@ def check_dtype(dtype):
     """Return ``dtype`` as np.float32 or np.float64, or raise TypeError."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         raise TypeError("dtype must be float32 or float64, not {!r}".format(dtype)) from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError("dtype must be float32 or float64, not {}".format(dt))
     return dt.type
 
 
+# BLAS takes matrix dimensions as 32-bit ints.
+BLAS_DIM_LIMIT = 2**31 - 1
+
+
+def _memory_bytes():
+    """The machine's physical memory in bytes (None where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def check_sizes(sizes):
-    """Layer sizes: a sequence of at least two whole numbers, each >= 1."""
+    """Layer sizes: a sequence of at least two whole numbers, each >= 1.
+
+    Sizes are also refused when a layer would not fit BLAS's 32-bit matrix
+    dimensions, or when a weight matrix (float64, the largest dtype) would
+    not fit in the machine's memory: better a message naming the size now
+    than a MemoryError, or worse, at the first matrix product."""
     try:
         sizes = list(sizes)
     except TypeError:
@@ -39,7 +57,32 @@ def check_sizes(sizes):
             raise TypeError("sizes[{}] = {!r} is not a whole number".format(i, s))
         if s < 1:
             raise ValueError("sizes[{}] = {} : every layer needs at least one neuron".format(i, s))
+        if s > BLAS_DIM_LIMIT:
+            raise ValueError("sizes[{}] = {} is too large: BLAS takes at most {} neurons "
+                             "per layer".format(i, s, BLAS_DIM_LIMIT))
+    for i in range(1, len(sizes)):
+        check_matrix_fits(sizes[i], sizes[i - 1], "sizes[{}] = {}".format(i, sizes[i]))
     return [int(s) for s in sizes]
+
+
+def check_matrix_fits(rows, cols, what, itemsize=8):
+    """A ValueError naming ``what`` when a ``rows`` x ``cols`` weight matrix
+    would not fit in the machine's memory (float64 unless told)."""
+    memory = _memory_bytes()
+    need = itemsize * int(rows) * int(cols)
+    if memory and need > memory:
+        raise ValueError("{} is too large: a {} x {} weight matrix needs {:.3g} GB, more than "
+                         "this machine's {:.3g} GB of memory".format(what, rows, cols, need / 1e9,
+                                                                      memory / 1e9))
+
+
+def check_layer_size(value, name):
+    """A layer's neuron count: a whole number from 1 to BLAS's 32-bit limit."""
+    value = check_positive_int(value, name)
+    if value > BLAS_DIM_LIMIT:
+        raise ValueError("{} = {} is too large: BLAS takes at most {} neurons per layer".format(
+            name, value, BLAS_DIM_LIMIT))
+    return value
 
 
 def check_positive_int(value, name):
@@ -56,6 +99,13 @@ def check_epochs(epochs):
     if epochs < 0:
         raise ValueError("epochs must be >= 0, got {}".format(epochs))
     return int(epochs)
+
+
+def check_flag(value, name):
+    """A yes/no argument: True, False (numpy's too), or 1 or 0."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise TypeError("{} must be True or False, not {!r}".format(name, value))
 
 
 def check_real(value, name):
@@ -99,6 +149,14 @@ def check_finite(a, name):
             raise ValueError("{} holds NaN or inf (first at {})".format(name, where))
 
 
+def as_array(a, name):
+    """``np.asarray(a)``, with ragged nested lists reported as ours, by ``name``."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
+
+
 def as_float_matrix(a, width, dtype, name, inputs=False):
     """``a`` as a C-contiguous (n, width) array of ``dtype``, n >= 1, all finite.
 
@@ -107,10 +165,7 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
     network: the kernels convert each row exactly as they use it, so a
     float32 data set need not be held twice, once as float64.
     """
-    try:
-        a = np.asarray(a)
-    except ValueError as exc:   # ragged nested lists
-        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
+    a = as_array(a, name)
     if a.dtype.kind not in "biuf":
         raise TypeError("{} must be numeric, got an array of {}".format(name, a.dtype))
     if a.ndim != 2:
@@ -170,7 +225,7 @@ def warn_if_unscaled(X, name):
 
 def check_labels(y, n, n_classes, name):
     """Integer class labels: shape (n,), each in [0, n_classes)."""
-    y = np.asarray(y)
+    y = as_array(y, name)
     if y.shape != (n,):
         raise ValueError("{} must hold one label per example, shape ({},), got {}".format(name, n, y.shape))
     if y.dtype.kind not in "iu":

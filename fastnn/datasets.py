@@ -23,6 +23,7 @@ This module imports only the standard library and numpy.
 import collections
 import gzip
 import hashlib
+import math
 import os
 import pickle
 import sys
@@ -101,22 +102,20 @@ _IDX_DTYPES = {
 }
 
 
+#: The most bytes of array data one IDX file may declare: MNIST's largest,
+#: the training images, hold 47,040,000.  Checked before anything is
+#: decompressed or allocated, so a hostile header costs nothing.
+MAX_IDX_BYTES = 64 << 20
+
+
 def _is_gzip(path):
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
 
 
-def _read_bytes(path):
-    """The whole file, decompressed if it is gzipped (sniffed, not by name)."""
-    gz = _is_gzip(path)      # raises FileNotFoundError before the try below
-    if not gz:
-        with open(path, "rb") as f:
-            return f.read()
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (EOFError, OSError, zlib.error) as e:
-        raise ValueError("{}: corrupt or truncated gzip file ({})".format(path, e)) from None
+def _open_data(path):
+    """``path`` opened for reading, decompressed if gzipped (sniffed, not by name)."""
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
 
 
 def read_idx(path):
@@ -130,31 +129,47 @@ def read_idx(path):
 
     A file whose payload is shorter or longer than its header promises raises
     ValueError naming the file: a half-downloaded file should fail here, not
-    as a strange accuracy three chapters later.
+    as a strange accuracy three chapters later.  The header is read and
+    checked first, and at most the bytes it declares (no more than
+    :data:`MAX_IDX_BYTES`) are decompressed, so a small hostile file cannot
+    make the reader hold gigabytes.
     """
     path = os.fspath(path)
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+    with _open_data(path) as f:      # a missing or unreadable file raises here, as itself
+        try:
+            return _read_idx_stream(path, f)
+        except (EOFError, OSError, zlib.error) as e:
+            raise ValueError("{}: corrupt or truncated file ({})".format(path, e)) from None
+
+
+def _read_idx_stream(path, f):
+    magic = f.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
         raise ValueError(
             "{}: not an IDX file (bad magic bytes {!r}; expected 00 00 <type code in "
-            "{}> <ndim>)".format(path, bytes(data[:4]),
-                                 ", ".join("0x%02X" % c for c in _IDX_DTYPES)))
-    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
+            "{}> <ndim>)".format(path, magic, ", ".join("0x%02X" % c for c in _IDX_DTYPES)))
+    dtype, ndim = _IDX_DTYPES[magic[2]], magic[3]
     if ndim == 0:
         raise ValueError("{}: IDX header gives 0 dimensions".format(path))
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError("{}: truncated IDX header: expected {} bytes for {} dimensions, "
-                         "found {}".format(path, header, ndim, len(data)))
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(data) - header
+                         "found {}".format(path, 4 + 4 * ndim, ndim, 4 + len(dims)))
+    shape = tuple(int(d) for d in np.frombuffer(dims, ">u4"))
+    expected = math.prod(shape) * dtype.itemsize
+    # with a zero among them, huge dimensions declare no bytes but still no array numpy can shape
+    if math.prod(d for d in shape if d) * dtype.itemsize > MAX_IDX_BYTES:
+        raise ValueError("{}: IDX header declares shape {} of {}, larger than any MNIST file "
+                         "(at most {:,} bytes of data)".format(path, shape, dtype.name, MAX_IDX_BYTES))
+    data = f.read(expected)
+    found = len(data) + len(f.read(1))       # one byte more tells trailing bytes apart
     if found != expected:
         raise ValueError(
             "{}: IDX header says shape {} of {} = {} bytes of data, but found {} bytes "
-            "({})".format(path, shape, dtype.name, expected, found,
+            "({})".format(path, shape, dtype.name, expected,
+                          found if found < expected else "more than that",
                           "truncated" if found < expected else "trailing bytes"))
-    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
+    array = np.frombuffer(data, dtype).reshape(shape)
     # One copy: it makes the array writable and native-endian.
     return array.astype(dtype.newbyteorder("="))
 
@@ -203,9 +218,17 @@ def _locate(path, origin):
                 "{} {} is one of the four MNIST IDX files; point at the directory holding "
                 "all four instead. {}".format(origin, path, _HOW_TO_POINT))
         return DataLocation("pickle", {"pickle": path})
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError("{} {} is neither a file nor a directory (a device or a pipe?). {}".format(
+            origin, path, _HOW_TO_POINT))
     if not os.path.isdir(path):
         raise FileNotFoundError("MNIST data not found: {} {} does not exist. {}".format(
             origin, path, _HOW_TO_POINT))
+    try:
+        os.listdir(path)         # an unreadable directory must not look like missing files
+    except OSError as e:
+        raise type(e)("MNIST data directory {} (given by {}) cannot be read: {}".format(
+            path, origin, e.strerror or e)) from None
     found, missing = _find_idx(path)
     if not missing:
         return DataLocation("idx", found)
@@ -320,7 +343,6 @@ def _fetch(url, target, md5, size):
             if h.hexdigest() != md5:
                 raise ValueError("md5 mismatch: got {} ({:,} bytes), expected {} ({:,} bytes)".format(
                     h.hexdigest(), done, md5, size))
-            os.fchmod(out.fileno(), 0o644)   # mkstemp makes it private; a cache is not secret
         ok = True
     finally:
         progress.close(ok)
@@ -372,11 +394,26 @@ def download_mnist(dest=None, mirrors=None):
 # The book's mnist.pkl.gz
 # --------------------------------------------------------------------------
 
-class _NumpyUnpickler(pickle.Unpickler):
-    """Unpickler that builds numpy arrays and nothing else.
+#: The most bytes the book's pickle may decompress to, and the most any array
+#: in it may hold: the book's mnist.pkl.gz holds about 220 MB of arrays, and
+#: a copy rewritten by Python 3 at protocol 2 stores their bytes as UTF-8
+#: text, up to twice as long.
+MAX_PICKLE_BYTES = 512 << 20
+
+
+class _NumpyUnpickler(pickle._Unpickler):
+    """Unpickler that builds numpy arrays and nothing else, within a budget.
 
     A pickle can run any code it names; mnist.pkl.gz only needs the handful
     of callables numpy uses to rebuild arrays, so those are all we allow.
+    A pickle also declares the sizes of what it builds, and the allowed
+    callables allocate what they are told to: so every array's size is
+    checked against :data:`MAX_PICKLE_BYTES` before it is allocated, and the
+    opcodes the book's pickle never uses (objects built by ``cls(*args)``,
+    bytearrays sized before they are read) are refused.  This is the
+    pure-Python unpickler (``pickle._Unpickler``): the C one allocates a
+    declared string before reading it, and calls ``__setstate__`` where
+    nothing can check it first.
     """
     _ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -384,14 +421,91 @@ class _NumpyUnpickler(pickle.Unpickler):
         ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
         ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
     }
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError("refusing to load {}.{}: not a numpy array pickle".format(
                 module, name))
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
         if module.startswith("numpy.core"):       # the book's pickle predates numpy._core
             module = "numpy._core" + module[len("numpy.core"):]
         return super().find_class(module, name)
+
+    def load_reduce(self):
+        func, args = self.stack[-2], self.stack[-1]
+        if func is np.ndarray or func is np._core.multiarray._reconstruct:
+            shape, dtype = (args[0], args[1] if len(args) > 1 else float) if func is np.ndarray \
+                else (args[1], args[2])
+            _check_array_size(shape, dtype)
+        super().load_reduce()
+    dispatch[pickle.REDUCE[0]] = load_reduce
+
+    def load_build(self):
+        inst, state = self.stack[-2], self.stack[-1]
+        if isinstance(inst, np.ndarray):           # (version,) shape, dtype, fortran, data
+            if not isinstance(state, tuple) or len(state) not in (4, 5):
+                raise pickle.UnpicklingError("not a numpy array's state")
+            _check_array_size(*state[-4:-2])
+        super().load_build()
+    dispatch[pickle.BUILD[0]] = load_build
+
+    def refuse(self):
+        raise pickle.UnpicklingError("an opcode the book's pickle does not use")
+    for _op in (pickle.NEWOBJ, pickle.NEWOBJ_EX, pickle.INST, pickle.OBJ, pickle.BYTEARRAY8):
+        dispatch[_op[0]] = refuse
+    del _op
+
+
+def _check_array_size(shape, dtype):
+    """Refuse an array of non-numbers or of more than MAX_PICKLE_BYTES, before numpy allocates it."""
+    try:
+        dtype = np.dtype(dtype)
+        shape = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
+    except (TypeError, ValueError) as e:
+        raise pickle.UnpicklingError("an array of shape {!r} and dtype {!r} ({})".format(
+            shape, dtype, e)) from None
+    if dtype.kind not in "biuf":
+        raise pickle.UnpicklingError("an array of {}, not of numbers".format(dtype))
+    if any(d < 0 for d in shape) or math.prod(shape) * dtype.itemsize > MAX_PICKLE_BYTES:
+        raise pickle.UnpicklingError("an array of shape {} of {}: more than the {:,} bytes an "
+                                     "MNIST pickle holds".format(shape, dtype, MAX_PICKLE_BYTES))
+
+
+def _latin1_encode(text, encoding="utf-8"):
+    """``_codecs.encode`` as Python 2 pickles of bytes use it (latin1 only)."""
+    if not isinstance(text, str) or str(encoding).lower().replace("-", "") not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError("encode({}, {!r}): only latin1 text is expected".format(
+            type(text).__name__, encoding))
+    return text.encode("latin1")
+
+
+class _Bounded:
+    """A binary stream that delivers at most ``limit`` bytes in all, and
+    refuses a request for more before reading it (so nothing of the
+    requested size is allocated)."""
+
+    def __init__(self, f, limit):
+        self.f, self.left = f, limit
+
+    def _take(self, data):
+        self.left -= len(data)
+        return data
+
+    def read(self, n=-1):
+        if n is None or n < 0 or n > self.left:
+            raise pickle.UnpicklingError("it declares {} bytes, more than the {:,} an MNIST "
+                                         "pickle holds".format("more" if n is None or n < 0 else
+                                                               "{:,}".format(n), MAX_PICKLE_BYTES))
+        return self._take(self.f.read(n))
+
+    def readline(self):
+        line = self.f.readline(self.left + 1)
+        if len(line) > self.left:
+            raise pickle.UnpicklingError("it holds more than the {:,} bytes of an MNIST "
+                                         "pickle".format(MAX_PICKLE_BYTES))
+        return self._take(line)
 
 
 def _check_images_labels(path, what, images, labels):
@@ -428,14 +542,12 @@ def _check_labels(path, what, labels):
 
 def _load_pickle(path):
     """The book's mnist.pkl.gz as three validated (float32, int64) pairs."""
-    opener = gzip.open if _is_gzip(path) else open
-    try:
-        with opener(path, "rb") as f:
-            data = _NumpyUnpickler(f, encoding="latin1").load()
-    except (EOFError, OSError, zlib.error, pickle.UnpicklingError,
-            AttributeError, ImportError, IndexError, TypeError, ValueError) as e:
-        raise ValueError("{}: cannot read the book's MNIST pickle ({}: {})".format(
-            path, type(e).__name__, e)) from None
+    with _open_data(path) as f:      # a missing or unreadable file raises here, as itself
+        try:
+            data = _NumpyUnpickler(_Bounded(f, MAX_PICKLE_BYTES), encoding="latin1").load()
+        except Exception as e:       # any way a damaged or hostile pickle can fail
+            raise ValueError("{}: cannot read the book's MNIST pickle ({}: {})".format(
+                path, type(e).__name__, e)) from None
     if not (isinstance(data, (tuple, list)) and len(data) == 3
             and all(isinstance(d, (tuple, list)) and len(d) == 2 for d in data)):
         raise ValueError("{}: expected a 3-tuple (training, validation, test) of "

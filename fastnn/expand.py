@@ -88,27 +88,48 @@ def load_expanded(path=None, seed=0, cache=True):
     ``path`` is passed to :func:`fastnn.datasets.load_mnist` to find MNIST.
     With ``cache`` (default) the set is read from, or written to,
     :func:`cache_path` (an atomic write, so concurrent first runs are safe);
-    ``cache`` may also name the folder to cache in.
+    ``cache`` may also name the folder to cache in.  The file holds a sha256
+    of its arrays; a cache file that cannot be read or does not match it is
+    rebuilt, not used.
     """
     (train_x, train_y), _, _ = datasets.load_mnist(path)
     pixels = _as_pixels(np.asarray(train_x))
     source = pixels if pixels is not None else np.asarray(train_x, dtype=np.float32)
     target = cache_path(source, seed, None if cache is True else cache) if cache else None
     if target is not None and os.path.exists(target):
-        try:
-            with np.load(target) as data:
-                images, labels = data["images"], data["labels"]
-            if images.shape == (5*len(train_x), 784) and labels.shape == (5*len(train_x),):
-                return _to_float(images), labels.astype(np.int64)
-        except (OSError, ValueError, KeyError):
-            pass                          # unreadable: rebuild it below
+        cached = _read_cache(target, 5*len(train_x))
+        if cached is not None:
+            return _to_float(cached[0]), cached[1].astype(np.int64)
     images, labels = expand(source, np.asarray(train_y), seed)
     if target is not None:
         try:
-            _atomic_save(target, images=images, labels=labels)
+            _atomic_save(target, images=images, labels=labels, sha256=_digest(images, labels))
         except OSError:
             pass                          # a read-only cache only costs the rebuild next time
     return _to_float(images), labels.astype(np.int64)
+
+
+def _digest(images, labels):
+    """The sha256 of the arrays' dtypes, shapes and bytes, as a string."""
+    h = hashlib.sha256()
+    for a in (images, labels):
+        h.update("{}{}".format(a.dtype.str, a.shape).encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
+
+
+def _read_cache(path, n):
+    """``(images, labels)`` from the cache file at ``path``, or None when it
+    is unreadable (truncated, say), has the wrong shapes, or its arrays do
+    not match the sha256 written with them: then the caller rebuilds it."""
+    try:
+        with np.load(path) as data:
+            images, labels, digest = data["images"], data["labels"], str(data["sha256"])
+    except Exception:                     # zipfile.BadZipFile, EOFError, OSError, KeyError...
+        return None
+    if images.shape != (n, 784) or labels.shape != (n,) or digest != _digest(images, labels):
+        return None
+    return images, labels
 
 
 def _to_float(images):

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _serialize, progress, trainer
 from ._config import check_backend
-from ._validation import (as_float_matrix, check_dtype, check_epochs, check_labels,
+from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
                           warn_if_unscaled)
 from .optimizers import Schedule, Step
@@ -60,12 +60,15 @@ class MLP(object):
                  init="default", dtype=np.float64, backend=None, seed=None):
         self.sizes = check_sizes(sizes)
         self.spec = trainer.Spec(activation, output, cost)
-        if init not in ("default", "large"):
+        if not isinstance(init, str) or init not in ("default", "large"):
             raise ValueError("init must be 'default' or 'large', not {!r}".format(init))
         self.init = init
         self.dtype = check_dtype(dtype)
         self.backend = None if backend is None else check_backend(backend)
-        self.rng = np.random.default_rng(seed)
+        try:
+            self.rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise ValueError("seed must be None or a whole number >= 0, not {!r}".format(seed)) from None
         self.biases = [self.rng.standard_normal(y).astype(self.dtype) for y in self.sizes[1:]]
         self.weights = [
             (self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "default" else 1.0)).astype(self.dtype)
@@ -147,7 +150,7 @@ class MLP(object):
         n = len(X)
         step = Step.for_parameters(list(zip(self.weights, self.biases)), n, l2, l1, momentum)
         step.eta = schedule.eta
-        step.check_dtype(self.dtype)
+        step.check_dtype(self.dtype, "learning_rate")
         order = (lambda: self.rng.permutation(n)) if shuffle else (lambda: None)
         sample = slice(0, min(n, 1000))
         self.history = []
@@ -237,7 +240,12 @@ class MLP(object):
         """Read a network saved by ``MLP.save`` or by the book's ``network2``;
         ``cost`` is the class to use for a file saved with a cost of your own."""
         sizes, weights, biases, cost, data = _serialize.load(filename, cost)
-        dtype = check_dtype(dtype or data.get("dtype", "float64"))
+        if dtype is None:
+            try:
+                dtype = check_dtype(data.get("dtype", "float64"))
+            except TypeError as exc:
+                raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
+        dtype = check_dtype(dtype)
         net = cls.__new__(cls)
         try:
             net.spec = trainer.Spec(data.get("activation", "sigmoid"), data.get("output", "sigmoid"),
@@ -262,7 +270,7 @@ class MLP(object):
 
     def _targets(self, y, n, name):
         """Labels become one-hot rows of the network's dtype; target rows are checked."""
-        y = np.asarray(y)
+        y = as_array(y, name)
         n_out = self.sizes[-1]
         if y.ndim == 1:
             return one_hot(check_labels(y, n, n_out, name), n_out, self.dtype)

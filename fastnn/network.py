@@ -17,7 +17,7 @@ book's ``SGD`` would, and says so once with a ``BookPathWarning``.
 import numpy as np
 
 from . import trainer
-from ._book import BookNetwork
+from ._book import BookNetwork, given
 from ._validation import check_eta
 # Exported under the book's names; rebinding them here is noticed (see _book).
 from .activations import sigmoid, sigmoid_prime  # noqa: F401
@@ -82,15 +82,16 @@ class Network(BookNetwork):
         ends.  Malformed data raise TypeError or ValueError before the first
         step; a weight or bias that turns NaN or infinite raises
         ``fastnn.TrainingDiverged`` naming the epoch."""
+        has_test = given(test_data, "test_data")
         # On the book path: update_mini_batch per slice, backprop per example
         # and evaluate per epoch, through whatever the program changed.
         if self._book_mode():
             eta = check_eta(eta)
-            if test_data:
+            if has_test:
                 n_test = len(test_data)
 
             def book_report(j, data):
-                if test_data:
+                if has_test:
                     print("Epoch {0}: {1} / {2}".format(j, self.evaluate(test_data), n_test))
                 else:
                     print("Epoch {0} complete".format(j))
@@ -99,12 +100,12 @@ class Network(BookNetwork):
                            lambda mini_batch: self.update_mini_batch(mini_batch, eta), book_report)
             return
 
-        if test_data:
+        if has_test:
             X_test, y_test = self._arrays(test_data, "test_data", "label")
             n_test = len(test_data)
 
         def report(j, weights, biases, training):
-            if test_data:
+            if has_test:
                 print("Epoch {0}: {1} / {2}".format(
                     j, self._count_correct(X_test, y_test, weights, biases, epoch=j), n_test))
             else:

@@ -17,8 +17,8 @@ cost it lacks moves the network to the per-example book path of
 import numpy as np
 
 from . import _serialize, trainer
-from ._book import BookNetwork
-from ._validation import check_epochs, check_eta, check_positive_int, check_real, one_hot
+from ._book import BookNetwork, given
+from ._validation import check_epochs, check_eta, check_flag, check_positive_int, check_real, one_hot
 # Exported under the book's names; rebinding sigmoid or sigmoid_prime here is
 # noticed (see _book), and programs name the costs as network2.QuadraticCost.
 from .activations import sigmoid, sigmoid_prime  # noqa: F401
@@ -125,7 +125,7 @@ class Network(BookNetwork):
         infinite raises ``fastnn.TrainingDiverged`` naming the epoch.
         """
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
-        if monitor_evaluation and not evaluation_data:
+        if monitor_evaluation and not given(evaluation_data, "evaluation_data"):
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
         # On the book path: update_mini_batch per slice, backprop per
         # example, total_cost and accuracy for the monitors, in the book's
@@ -183,7 +183,7 @@ class Network(BookNetwork):
         ``self.accuracy`` with the book's arguments, in the book's order."""
         eta = check_eta(eta)
         lmbda = check_real(lmbda, "lmbda")
-        if evaluation_data:
+        if given(evaluation_data, "evaluation_data"):
             n_data = len(evaluation_data)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
@@ -257,6 +257,7 @@ class Network(BookNetwork):
         an integer label, the form of mnist_loader's validation and test
         data; with ``convert=True`` it is a one-hot column, the form of its
         training data, and its largest entry marks the label."""
+        convert = check_flag(convert, "convert")
         if self._book_mode():
             if convert:
                 return sum(int(np.argmax(self.feedforward(x)) == np.argmax(y)) for (x, y) in data)
@@ -280,7 +281,7 @@ class Network(BookNetwork):
                 cost += self.cost.fn(a, y)/len(data)
             return cost + 0.5*(lmbda/len(data))*sum(np.linalg.norm(w)**2 for w in self.weights)
         lmbda = check_real(lmbda, "lmbda")
-        if convert:
+        if check_flag(convert, "convert"):
             X, labels = self._arrays(data, "data", "label")
             Y = one_hot(labels, self.sizes[-1], np.float64)
         else:

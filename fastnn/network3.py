@@ -46,6 +46,7 @@ What differs:
 * subgradients at ties: max-pooling sends the gradient to the first maximum
   of a window (Theano sent it to every tied maximum) and ReLU'(0) = 0.
 """
+import collections.abc
 import numbers
 import os
 import warnings
@@ -57,7 +58,7 @@ from . import reference3
 from ._config import check_backend, get_backend
 from . import trainer
 from .optimizers import Schedule, Step, check_learning_rate_value
-from ._validation import check_positive_int
+from ._validation import check_layer_size, check_matrix_fits, check_positive_int
 from .trainer import one_blas_thread
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
 
@@ -161,7 +162,11 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
 
 def size(data):
     """The number of examples in a data set ``(x, y)``: ``len(x)``."""
-    return len(data[0])
+    try:
+        return len(data[0])
+    except (TypeError, IndexError, KeyError):
+        raise TypeError("data must be a pair (x, y) of arrays, as load_data_shared returns, "
+                        "not {}".format(type(data).__name__)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -180,7 +185,7 @@ def _shape(value, n, name):
 
 
 def _activation(fn):
-    if any(fn is known for known in _ACT_NAMES):
+    if isinstance(fn, collections.abc.Hashable) and fn in _ACT_NAMES:    # an array is not
         return fn
     name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
     for known in _ACT_NAMES:
@@ -342,8 +347,8 @@ class _DenseLayer(object):
     weights and dropout of the layer's inputs."""
 
     is_conv = False
-    n_in = _checked("n_in", lambda v: check_positive_int(v, "n_in"))
-    n_out = _checked("n_out", lambda v: check_positive_int(v, "n_out"))
+    n_in = _checked("n_in", lambda v: check_layer_size(v, "n_in"))
+    n_out = _checked("n_out", lambda v: check_layer_size(v, "n_out"))
     p_dropout = _checked("p_dropout", _p_dropout)
 
     @property
@@ -375,6 +380,8 @@ class FullyConnectedLayer(_DenseLayer):
         self.n_out = n_out
         self.activation_fn = activation_fn
         self.p_dropout = p_dropout
+        check_matrix_fits(self.n_in, self.n_out, "FullyConnectedLayer(n_in={}, n_out={})".format(
+            self.n_in, self.n_out), np.dtype(floatX).itemsize)
         # w ~ N(0, 1/n_out), then b ~ N(0, 1): network3's draws, in its order
         self.w = np.asarray(
             np.random.normal(loc=0.0, scale=np.sqrt(1.0/n_out), size=(n_in, n_out)), dtype=floatX)
@@ -393,6 +400,8 @@ class SoftmaxLayer(_DenseLayer):
         self.n_in = n_in
         self.n_out = n_out
         self.p_dropout = p_dropout
+        check_matrix_fits(self.n_in, self.n_out, "SoftmaxLayer(n_in={}, n_out={})".format(
+            self.n_in, self.n_out), np.dtype(floatX).itemsize)
         # zeros, as network3 starts this layer: nothing is drawn
         self.w = np.zeros((n_in, n_out), dtype=floatX)
         self.b = np.zeros((n_out,), dtype=floatX)
@@ -436,6 +445,8 @@ class Network(object):
         """
         self.layers = list(layers)
         self.mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
+        if self.mini_batch_size > 2**31 - 1:    # the kernels' indices, on either backend
+            raise ValueError("mini_batch_size must be at most 2**31-1, not {}".format(mini_batch_size))
         if not self.layers:
             raise ValueError("a network needs at least one layer")
         for j, layer in enumerate(self.layers):
@@ -510,6 +521,8 @@ class Network(object):
             raise ValueError("{}: x has {} rows but y has shape {}".format(name, len(x) if x.ndim else 0, y.shape))
         if x.dtype.kind not in "fiub":
             raise TypeError("{}: x must hold numbers, not {}".format(name, x.dtype))
+        if len(x) == 0:
+            raise ValueError("{} has no examples".format(name))
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.n_in:
             raise ValueError("{}: examples have {} values but the first layer takes {}".format(

@@ -62,15 +62,15 @@ class Step(object):
     def plain(self):
         return self.momentum == 0 and self.l1 == 0
 
-    def check_dtype(self, dtype):
-        """Refuse an eta whose step overflows ``dtype`` (float32 turns 1e100 into inf)."""
+    def check_dtype(self, dtype, name="eta"):
+        """Refuse a learning rate (the argument ``name``) whose step overflows
+        ``dtype``: float32 turns 1e100 into inf."""
         largest = float(np.finfo(dtype).max)
-        for name, value in (("eta", self.eta), ("eta*l2/n", self.eta * (self.l2 / self.n)),
-                            ("eta*l1/n", self.eta * (self.l1 / self.n))):
+        for what, value in ((name, self.eta), (name + "*l2/n", self.eta * (self.l2 / self.n)),
+                            (name + "*l1/n", self.eta * (self.l1 / self.n))):
             if abs(value) > largest:
-                raise ValueError("{} = {:g} does not fit in {} (largest {:g}): the learning rate "
-                                 "is far too large".format(name, value, np.dtype(dtype).name,
-                                                           largest))
+                raise ValueError("{} = {:g} does not fit in {} (largest {:g}): {} is far too "
+                                 "large".format(what, value, np.dtype(dtype).name, largest, name))
 
 
 def apply(w, g, v, step, m, regularize):

@@ -22,9 +22,8 @@ import time
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from . import activations, costs
+from . import _blaslimit, activations, costs
 from ._config import check_backend, get_backend, get_shuffle
 from .optimizers import Schedule
 
@@ -189,7 +188,7 @@ def one_blas_thread():
     descheduled partner made an epoch of mini-batches of 100 some 25 times
     slower.  Applies to both backends, so their comparison is like for like.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blaslimit.one_blas_thread()
 
 
 # -- the engine of fully connected networks --------------------------------------

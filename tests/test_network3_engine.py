@@ -244,7 +244,7 @@ def test_eta_too_large_for_float32_is_refused():
     X, labels = rng.random((30, 20)).astype(np.float32), rng.integers(0, 3, 30)
     net = fastnn.MLP([20, 10, 3], dtype=np.float32, seed=0)
     before = net.weights[0].copy()
-    with pytest.raises(ValueError, match="eta = 1e\\+100 does not fit in float32"):
+    with pytest.raises(ValueError, match="learning_rate = 1e\\+100 does not fit in float32"):
         net.fit(X, labels, epochs=1, learning_rate=1e100)
     np.testing.assert_array_equal(net.weights[0], before)
     x, y = small_data(M*5, seed=10, dtype=np.float32)

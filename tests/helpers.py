@@ -73,6 +73,9 @@ def fastnn_env(**variables):
     env = dict(os.environ, **variables)
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    # and not the current folder first (``python -c``, ``-m``): from the
+    # repository root that is the unbuilt source tree's fastnn/
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 

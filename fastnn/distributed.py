@@ -54,6 +54,8 @@ __all__ = ["search", "ensemble", "vote", "run_seed", "SERIAL", "CONNECT_TIMEOUT"
 SERIAL = "serial"
 #: Seconds to wait for a scheduler named by address before giving up.
 CONNECT_TIMEOUT = 10.0
+#: Seconds to wait for a scheduler to have at least one worker.
+WORKER_TIMEOUT = 60.0
 #: Times a task is resubmitted if it raises outside the training itself (a
 #: lost worker does not count: the scheduler reruns its tasks elsewhere).
 RETRIES = 2
@@ -221,9 +223,13 @@ class _Dask(object):
         futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES) for args in calls]
         position = {future.key: i for i, future in enumerate(futures)}
         results = [None] * len(futures)
-        for future, result in distributed.as_completed(futures, loop=self.client.loop,
-                                                       with_results=True):
-            results[position[future.key]] = result
+        try:
+            for future, result in distributed.as_completed(futures, loop=self.client.loop,
+                                                           with_results=True):
+                results[position[future.key]] = result
+        except BaseException:   # a member that raised, or Ctrl-C: leave no task behind
+            self.client.cancel(futures)
+            raise
         return results
 
     def release(self):
@@ -277,6 +283,12 @@ def _runner(client, timeout):
         elif not isinstance(client, distributed.Client):
             raise TypeError("client must be None, 'serial', a scheduler address or a "
                             "distributed.Client, not {!r}".format(client))
+        try:
+            client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        except TimeoutError:
+            raise ConnectionError("the Dask scheduler at {!r} found no worker within {:g} s: start "
+                                  "some with `dask worker <address>`".format(
+                                      client.scheduler.address, WORKER_TIMEOUT)) from None
         runner = _Dask(client)
         try:
             yield runner

@@ -172,7 +172,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the search comparison")
     args = parser.parse_args(argv)
-    print("Python {}, {} cores; {}".format(sys.version.split()[0], os.cpu_count(), load_average()))
+    from threadpoolctl import threadpool_info
+    blas = ", ".join("{} {} threads".format(i["internal_api"], i["num_threads"]) for i in threadpool_info())
+    print("Python {}, {} cores, BLAS: {} (fastnn trains on one; scikit-learn uses the default); {}".format(
+        sys.version.split()[0], os.cpu_count(), blas or "none loaded yet", load_average()))
     data = load()
     if "search" in args.only:
         bench_search(data, args.epochs, args.rounds)

@@ -155,8 +155,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _dask(*args, env):
-    return subprocess.Popen([sys.executable, "-m", "dask"] + list(args), env=env,
+def _dask(*args, env, cwd):
+    """The dask command line, run outside the source tree (``-m`` puts the
+    working directory first on sys.path, where an unbuilt fastnn/ may lie)."""
+    return subprocess.Popen([sys.executable, "-m", "dask"] + list(args), env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -171,7 +173,7 @@ def test_cli_cluster_by_address_survives_a_killed_worker(data, tmp_path, monkeyp
     address = "tcp://127.0.0.1:{}".format(port)
     scheduler_file = str(tmp_path / "scheduler.json")
     started = [_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
-                     "--scheduler-file", scheduler_file, env=env)]
+                     "--scheduler-file", scheduler_file, env=env, cwd=str(tmp_path))]
     grid = {"learning_rate": [0.5, 1.0, 2.0, 3.0], "l2": [0.0, 1.0]}
     base = dict(BASE, epochs=12)     # about a second per task: long enough to be caught running
     try:
@@ -180,7 +182,8 @@ def test_cli_cluster_by_address_survives_a_killed_worker(data, tmp_path, monkeyp
             time.sleep(0.1)
         assert json.load(open(scheduler_file))["address"] == address
         workers = [_dask("worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                         "--host", "127.0.0.1", "--local-directory", str(tmp_path), env=env)
+                         "--host", "127.0.0.1", "--local-directory", str(tmp_path), env=env,
+                         cwd=str(tmp_path))
                    for _ in range(2)]
         started += workers
         with distributed.Client(address, timeout=30, set_as_default=False) as watcher:

@@ -179,7 +179,7 @@ def test_one_class_is_refused_with_a_clear_message():
 BLOCKED = "import sys; sys.modules.update({{m: None for m in {!r}}}); "
 
 
-def test_import_fastnn_needs_no_extras_and_features_name_theirs():
+def test_import_fastnn_needs_no_extras_and_features_name_theirs(tmp_path):
     """With scikit-learn, dask and distributed made unimportable, fastnn still
     imports and trains; fastnn.sklearn and fastnn.distributed say which extra
     to install."""
@@ -193,6 +193,6 @@ def test_import_fastnn_needs_no_extras_and_features_name_theirs():
         "    else:\n"
         "        raise SystemExit('fastnn.' + name + ' imported without its extra')\n"
         "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=fastnn_env(), capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=fastnn_env(), cwd=str(tmp_path),
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

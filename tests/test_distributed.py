@@ -51,7 +51,7 @@ def client():
     """Two single-threaded worker processes, shared by the tests of this file."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address="127.0.0.1:0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as c:
+        with distributed.Client(cluster, set_as_default=False, direct_to_workers=True) as c:
             c.wait_for_workers(2, timeout=60)
             yield c
 

@@ -5,9 +5,10 @@ estimator against scikit-learn's own MLPClassifier.
 Run:  python benchmarks/bench_scale.py                 (all three parts)
       python benchmarks/bench_scale.py --only search overhead sklearn --epochs 5
 
-Each part prints the machine's load average before it starts: the cluster
-needs both cores to itself to approach a 2x speed-up, and on a shared
-machine it does not always have them.
+Each part prints the machine's load average and how many cores two busy
+threads actually got just before (``cores available``): the cluster needs
+both cores to itself to approach a 2x speed-up, and on a shared machine it
+does not always have them.
 
 * search: 8 runs of [784, 30, 10] (learning_rate x l2 x 2 repeats), 5 epochs
   each on the 50,000 MNIST training images, validation on the 10,000, on a
@@ -37,6 +38,7 @@ import warnings
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 
 def load():
@@ -45,7 +47,12 @@ def load():
 
 
 def load_average():
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    """The load averages, and how many cores two busy threads got just now
+    (bench_network3's probe: 2.0 on an idle 2-core machine), the ceiling of
+    any speed-up from two workers at that moment."""
+    from bench_network3 import _cores_available
+    return "load average {:.2f} {:.2f} {:.2f}, cores available {:.2f}".format(
+        *os.getloadavg(), _cores_available())
 
 
 def local_cluster():
@@ -75,10 +82,11 @@ def bench_search(data, epochs, rounds):
     try:
         for r in range(rounds):
             for mode, where in (("serial", "serial"), ("cluster", client)):
+                before = load_average()
                 started = time.perf_counter()
                 rows[mode] = search(grid, X, y, (X_val, y_val), base=base, repeats=2, client=where)
                 times[mode].append(time.perf_counter() - started)
-                print("  round {} {:8s} {:6.2f} s  ({})".format(r, mode, times[mode][-1], load_average()))
+                print("  round {} {:8s} {:6.2f} s  (before: {})".format(r, mode, times[mode][-1], before))
     finally:
         client.close()
         cluster.close()

@@ -68,6 +68,12 @@ def _noop():
     return None
 
 
+def figures(rows):
+    """What must not change between a serial and a distributed search."""
+    return [(r["seed"], r["best_val_accuracy"], r["best_epoch"], r["final_val_accuracy"],
+             [h["val_accuracy"] for h in r["history"]]) for r in rows]
+
+
 def bench_search(data, epochs, rounds):
     from fastnn.distributed import search
     (X, y), (X_val, y_val), _ = data
@@ -89,11 +95,11 @@ def bench_search(data, epochs, rounds):
                 rows[mode] = search(grid, X, y, (X_val, y_val), base=base, repeats=2, client=where)
                 times[mode].append(time.perf_counter() - started)
                 print("  round {} {:8s} {:6.2f} s  (before: {})".format(r, mode, times[mode][-1], before))
+            assert figures(rows["serial"]) == figures(rows["cluster"]), \
+                "round {}: the cluster's rows differ from the serial ones".format(r)
     finally:
         client.close()
         cluster.close()
-    strip = lambda rs: [(r["seed"], r["best_val_accuracy"], r["final_val_accuracy"]) for r in rs]
-    assert strip(rows["serial"]) == strip(rows["cluster"]), "the cluster's rows differ from the serial ones"
     serial, on_cluster = min(times["serial"]), min(times["cluster"])
     task = {mode: statistics.median(r["seconds"] for r in rows[mode]) for mode in rows}
     print("  serial {:.2f} s, cluster {:.2f} s: {:.2f}x faster (best of {}); one run (median, last round) "

@@ -60,10 +60,6 @@ WORKER_TIMEOUT = 60.0
 #: lost worker does not count: the scheduler reruns its tasks elsewhere).
 RETRIES = 2
 
-_ROW_FIELDS = ("seed", "repeat", "best_val_accuracy", "best_epoch", "final_val_accuracy",
-               "seconds", "history", "error")
-
-
 def _parameter_names():
     """The names a grid may use: ``MLP``'s constructor arguments and ``MLP.fit``'s,
     less the data."""
@@ -373,7 +369,7 @@ def search(param_grid, X, y, validation_data, base=None, repeats=1, client=None,
     rows = []
     for (params, repeat, seed, _, _), result in zip(runs, results):
         row = dict(params, seed=seed, repeat=repeat)
-        row.update((field, result[field]) for field in _ROW_FIELDS if field in result)
+        row.update(result)
         rows.append(row)
     return rows
 

@@ -90,6 +90,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float, the training cost after each epoch
         (including the regularization terms)
     n_iter_ : int, the epochs trained
+    best_validation_score_ : float, the best accuracy on the held-out split
+        (with ``early_stopping`` only)
     """
 
     def __init__(self, hidden_layer_sizes=(30,), activation="sigmoid", output="softmax", cost=None,
@@ -168,6 +170,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = []
         self.loss_curve_ = []
         self.n_iter_ = 0
+        self.__dict__.pop("best_validation_score_", None)   # from an earlier fit's early stopping
 
     def _draw_seed(self):
         """An int for ``MLP(seed=...)``: ``random_state`` itself when it is

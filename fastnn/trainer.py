@@ -155,6 +155,8 @@ def next_chunk(count, elapsed):
 
 
 def check_finite_parameters(engine, epoch):
+    """TrainingDiverged, naming the epoch and the array, when a parameter of
+    ``engine`` is NaN or infinite."""
     for p, name in zip(engine.parameters(), engine.parameter_names()):
         if not np.isfinite(p).all():
             raise TrainingDiverged(
@@ -163,11 +165,8 @@ def check_finite_parameters(engine, epoch):
 
 
 def check_not_diverged(weights, biases, epoch):
-    for l, (w, b) in enumerate(zip(weights, biases), start=1):
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise TrainingDiverged(
-                "training diverged in epoch {}: the weights or biases of layer {} became NaN "
-                "or infinite (is the learning rate eta too large?)".format(epoch, l))
+    """``check_finite_parameters`` for a fully connected network's arrays."""
+    check_finite_parameters(_DenseParameters(weights, biases), epoch)
 
 
 def warn_if_saturated(outputs, epoch, what):
@@ -193,13 +192,28 @@ def one_blas_thread():
 
 # -- the engine of fully connected networks --------------------------------------
 
-class DenseEngine(object):
+class _DenseParameters(object):
+    """A fully connected network's weights and biases, named for messages."""
+
+    def __init__(self, weights, biases):
+        self.weights, self.biases = weights, biases
+
+    def parameters(self):
+        return self.weights + self.biases
+
+    def parameter_names(self):
+        return (["the weights of layer {}".format(l + 1) for l in range(len(self.weights))] +
+                ["the biases of layer {}".format(l + 1) for l in range(len(self.biases))])
+
+
+class DenseEngine(_DenseParameters):
     """A fully connected network and its training data, for ``run``: the
     ``weights``/``biases`` lists (1-D biases), ``X``/``Y`` rows, ``spec``,
     an ``optimizers.Step`` and ``next_order()`` drawing each epoch's order."""
 
     def __init__(self, kernels, weights, biases, X, Y, batch_size, spec, step, next_order):
-        self.kernels, self.weights, self.biases = kernels, weights, biases
+        _DenseParameters.__init__(self, weights, biases)
+        self.kernels = kernels
         self.X, self.Y, self.batch_size = X, Y, batch_size
         self.spec, self.step, self.next_order = spec, step, next_order
         self.batches = -(-len(X) // batch_size)
@@ -213,12 +227,6 @@ class DenseEngine(object):
         self.kernels.train(self.weights, self.biases, self.X, self.Y, self.order,
                            self.batch_size, self.spec, self.step, first, count)
 
-    def parameters(self):
-        return self.weights + self.biases
-
-    def parameter_names(self):
-        return (["the weights of layer {}".format(l + 1) for l in range(len(self.weights))] +
-                ["the biases of layer {}".format(l + 1) for l in range(len(self.biases))])
 
 
 def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, next_order,

@@ -42,10 +42,11 @@ from cython.parallel cimport parallel
 from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
+from fastnn._core import _steps
 from fastnn._core._blas cimport gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
                                    act_prime, fc_forward, fc_input_error, fc_weight_step,
-                                   param_step, softmax_row)
+                                   make_step, param_step, softmax_row)
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
@@ -766,13 +767,6 @@ cdef void predict_run(Layer* L, int nl, const floating* x, int m, int nbatches, 
 _ACT_CODES = {"linear": ACT_LINEAR, "ReLU": ACT_RELU, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH}
 
 
-cdef double _finite(x, str name) except? -1.0:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(x):
-        raise ValueError("{} must be a finite number, got {!r}".format(name, x))
-    return float(x)
-
-
 cdef Py_ssize_t _n_weights(Layer* L) noexcept:
     if L.kind == KIND_CONV:
         return <Py_ssize_t>L.F * L.K
@@ -1092,25 +1086,12 @@ cdef class Net:
         cdef Step st
         cdef int l
         cdef Layer* L
-        eta, n = _finite(getattr(step, "eta", None), "eta"), _finite(getattr(step, "n", None), "n")
-        l2 = _finite(getattr(step, "l2", 0.0), "l2")
-        l1 = _finite(getattr(step, "l1", 0.0), "l1")
-        mu = _finite(getattr(step, "momentum", 0.0), "momentum")
-        if n < 1 or l2 < 0 or l1 < 0 or not 0 <= mu < 1:
-            raise ValueError("step: n must be >= 1, l2 and l1 >= 0 and momentum in [0, 1); got "
-                             "{}, {}, {}, {}".format(n, l2, l1, mu))
-        st.s = eta
-        st.decay = eta * (l2 / n)
-        st.l1 = eta * (l1 / n)
-        st.mu = mu
-        st.plain = mu == 0 and l1 == 0
-        velocities = getattr(step, "velocities", None)
-        if mu > 0 and (not isinstance(velocities, (list, tuple)) or len(velocities) != self.nl):
-            raise ValueError("momentum needs velocities: one (vw, vb) pair per layer")
+        eta, n, l2, l1, mu, velocities = _steps.scalars(step, self.nl)
+        st = make_step(eta, n, l2, l1, mu)
         for l in range(self.nl):
             L = &self.layers[l]
             L.vw = L.vb = NULL
-            if mu == 0:
+            if velocities is None:
                 continue
             vw, vb = velocities[l]
             for name, v, nv in (("vw", vw, _n_weights(L)), ("vb", vb, _n_biases(L))):

@@ -57,14 +57,14 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
+from . import _steps
 from ._blas cimport gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
                        COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
-                       act_prime, fc_forward, fc_input_error, fc_weight_step, param_step,
+                       act_prime, make_step, fc_forward, fc_input_error, fc_weight_step, param_step,
                        softmax_rows)
 from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
                        fastnn_num_threads, fastnn_thread_num)
@@ -573,27 +573,10 @@ cdef class _Net:
         """Check and store the optimizer's step; returns True unless it is
         plain SGD (which needs no gradient buffers)."""
         cdef int l
-        cdef double eta = _finite(getattr(step, "eta", None), "eta")
-        cdef double n = _finite(getattr(step, "n", None), "n")
-        cdef double l2 = _finite(getattr(step, "l2", 0.0), "l2")
-        cdef double l1 = _finite(getattr(step, "l1", 0.0), "l1")
-        cdef double mu = _finite(getattr(step, "momentum", 0.0), "momentum")
-        if n < 1:
-            raise ValueError("n (the training set size) must be >= 1, got {!r}".format(step.n))
-        if l2 < 0 or l1 < 0:
-            raise ValueError("l2 and l1 must be >= 0, got {!r} and {!r}".format(l2, l1))
-        if not 0 <= mu < 1:
-            raise ValueError("momentum must be in [0, 1), got {!r}".format(mu))
+        eta, n, l2, l1, mu, velocities = _steps.scalars(step, self.wk.L)
         self.wk.eta = eta
-        self.wk.st.s = eta
-        self.wk.st.decay = eta * (l2 / n)
-        self.wk.st.l1 = eta * (l1 / n)
-        self.wk.st.mu = mu
-        self.wk.st.plain = mu == 0 and l1 == 0
-        velocities = getattr(step, "velocities", None)
-        if mu > 0:
-            if not isinstance(velocities, (list, tuple)) or len(velocities) != self.wk.L:
-                raise ValueError("momentum needs velocities: one (vw, vb) pair per layer")
+        self.wk.st = make_step(eta, n, l2, l1, mu)
+        if velocities is not None:
             self.wk.VW = self.wk.W + 4 * (self.wk.L + 1)
             self.wk.VB = self.wk.VW + (self.wk.L + 1)
             for l in range(self.wk.L):
@@ -623,13 +606,6 @@ cdef _check_cost(_Net net):
     if net.wk.cost < 0:
         raise ValueError("the compiled kernels implement the quadratic, cross-entropy and "
                          "log-likelihood costs only; for another cost pass backend='numpy'")
-
-
-cdef double _finite(x, str name) except? -1.0:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) \
-            or not isfinite(float(x)):
-        raise ValueError("{} must be a finite number, got {!r}".format(name, x))
-    return float(x)
 
 
 cdef int _positive_int(x, str name) except -1:

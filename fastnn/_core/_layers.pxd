@@ -49,6 +49,18 @@ cdef struct Step:
     bint plain
 
 
+cdef inline Step make_step(double eta, double n, double l2, double l1, double mu) noexcept nogil:
+    """The step's scalars from the checked settings (``_steps.scalars``);
+    ``s`` starts as eta, the dense kernels divide it by each mini-batch's m."""
+    cdef Step st
+    st.s = eta
+    st.decay = eta * (l2 / n)
+    st.l1 = eta * (l1 / n)
+    st.mu = mu
+    st.plain = mu == 0 and l1 == 0
+    return st
+
+
 cdef inline floating activate(int act, floating z) noexcept nogil:
     """One neuron's activation of its weighted input ``z`` (not softmax,
     which needs the whole row: ``softmax_rows``)."""

@@ -6,7 +6,10 @@ by side:
 * ``per_example``: the book's arithmetic, one example at a time (tests/oracle.py),
   the baseline readers have today (plain rows only);
 * ``numpy``: fastnn's reference path, a whole mini-batch as a matrix;
-* ``cython``: fastnn's compiled kernels.
+* ``cython``: fastnn's compiled kernels;
+* ``jax``: the same epoch written for JAX as one jit-compiled ``lax.scan``
+  over the mini-batches, gradients by ``jax.grad``, XLA on one thread (plain
+  rows only; skipped when JAX is not installed: ``pip install jax``).
 
 The plain rows are chapter 3's network: sigmoid neurons, cross-entropy,
 L2 (``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``), for two sizes and both
@@ -22,7 +25,7 @@ import numpy as np
 import pytest
 
 import oracle
-from conftest import QUICK, blas_threads
+from conftest import QUICK, blas_threads, import_jax
 from fastnn import trainer
 from fastnn.optimizers import Step
 
@@ -41,11 +44,11 @@ CONFIGS = [([784, 30, 10], np.float64, "plain"), ([784, 30, 10], np.float32, "pl
            ([784, 100, 10], np.float64, "relu+softmax"),
            ([784, 100, 10], np.float64, "momentum"),
            ([784, 100, 10], np.float64, "l1")]
-IMPLEMENTATIONS = ["per_example", "numpy", "cython"]
-#: The book's per-example loop has only the plain network.
+IMPLEMENTATIONS = ["per_example", "numpy", "cython", "jax"]
+#: The book's per-example loop and the JAX version have only the plain network.
 CASES = [(sizes, dtype, config, impl) for sizes, dtype, config in CONFIGS
-         for impl in IMPLEMENTATIONS if impl != "per_example" or config == "plain"]
-ROUNDS = {"per_example": 1, "numpy": 5, "cython": 15}
+         for impl in IMPLEMENTATIONS if impl not in ("per_example", "jax") or config == "plain"]
+ROUNDS = {"per_example": 1, "numpy": 5, "cython": 15, "jax": 15}
 if QUICK:
     CASES = [case for case in CASES if case[0] == [784, 30, 10]] + \
         [case for case in CASES if case[2] != "plain" and case[3] != "per_example"][:2]
@@ -81,7 +84,9 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
                                 options=str(options), blas_threads=str(blas_threads()),
                                 kernel_threads=1)
 
-    if impl == "per_example":
+    if impl == "jax":
+        setup, run = _jax_epoch(sizes, dtype, options, X, Y, order)
+    elif impl == "per_example":
         columns = [(x.reshape(-1, 1), y.reshape(-1, 1)) for x, y in zip(X, Y)]
 
         def setup():
@@ -110,3 +115,61 @@ def test_epoch(benchmark, mnist_arrays, sizes, dtype, config, impl):
                 kernels.train(weights, biases, X, Y, order, MINI_BATCH, spec, step)
 
     benchmark.pedantic(run, setup=setup, rounds=ROUNDS[impl], iterations=1, warmup_rounds=0)
+
+
+def _jax_epoch(sizes, dtype, options, X, Y, order):
+    """``(setup, run)`` for the epoch in JAX: the whole epoch is one compiled
+    ``lax.scan`` whose carry is the parameters, each mini-batch gathered
+    inside it.  The cost is cross-entropy on sigmoid outputs, written on the
+    output layer's weighted input (``softplus(z) - y z``, the same gradient,
+    ``a - y``); the step is the same L2 one."""
+    jax = import_jax()
+    jnp = jax.numpy
+    n = len(X)
+    eta, l2 = options["eta"], options["l2"]
+    keep, rate = 1 - eta * l2 / n, eta / MINI_BATCH
+
+    def cost(params, x, y):
+        a = x
+        for w, b in params[:-1]:
+            a = jax.nn.sigmoid(a @ w.T + b)
+        w, b = params[-1]
+        z = a @ w.T + b
+        return jnp.sum(jax.nn.softplus(z) - y * z)
+
+    gradient = jax.grad(cost)
+
+    def step(params, rows):
+        grads = gradient(params, X_[rows], Y_[rows])
+        return [(keep * w - rate * gw, b - rate * gb)
+                for (w, b), (gw, gb) in zip(params, grads)], None
+
+    X_, Y_ = jnp.asarray(X), jnp.asarray(Y)
+    batches = jnp.asarray(order[:n - n % MINI_BATCH].reshape(-1, MINI_BATCH))
+    epoch = jax.jit(lambda params: jax.lax.scan(step, params, batches)[0])
+
+    checked = []
+
+    def setup():
+        weights, biases = initial_parameters(sizes, dtype)
+        params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(weights, biases)]
+        trained = jax.block_until_ready(epoch(params))     # compile outside the timing
+        if not checked:
+            # the same epoch as fastnn's: compare with the numpy reference once
+            step = Step(eta, n, l2=l2)
+            with trainer.one_blas_thread():
+                trainer.kernels("numpy").train(weights, biases, X, Y, order, MINI_BATCH,
+                                               trainer.Spec("sigmoid", "sigmoid", "cross_entropy"),
+                                               step)
+            worst = max(float(np.max(np.abs(np.asarray(j) - f)))
+                        for (jw, jb), w, b in zip(trained, weights, biases)
+                        for j, f in ((jw, w), (jb, b)))
+            assert worst < (1e-8 if dtype == np.float64 else 1e-3), \
+                "JAX's epoch differs from fastnn's by {:.3g}".format(worst)
+            checked.append(worst)
+        return (params,), {}
+
+    def run(params):
+        jax.block_until_ready(epoch(params))
+
+    return setup, run

@@ -34,6 +34,18 @@ def blas_threads():
             for i in threadpool_info()}
 
 
+def import_jax():
+    """JAX, set up as the benchmarks compare with it (skip when not installed):
+    float64 allowed (arrays keep the dtype they are given) and XLA on one
+    thread, like the rows it sits beside.  XLA reads its flags when its CPU
+    backend starts, so a program that already used JAX keeps its own."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                       "intra_op_parallelism_threads=1")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
 @pytest.fixture(scope="session")
 def mnist_arrays():
     from fastnn.datasets import load_mnist

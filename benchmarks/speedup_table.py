@@ -1,7 +1,8 @@
 """Print the speedup table the README quotes from a pytest-benchmark JSON file.
 
 One row per configuration of ``bench_dense.py``: the plain network (the
-README's rows), then the engine's (ReLU + softmax, momentum, L1).
+README's rows, with JAX's whole-epoch version beside them when it ran), then
+the engine's (ReLU + softmax, momentum, L1).
 
     pytest benchmarks/bench_dense.py --benchmark-json=bench.json
     python benchmarks/speedup_table.py bench.json
@@ -27,17 +28,18 @@ def main(path):
         machine.get("cpu", {}).get("count", "?"), machine.get("python_version", "?"),
         data.get("datetime", "")[:10]))
     print()
-    print("| sizes | dtype | network | per-example (book) s | numpy s | compiled s | vs per-example "
-          "| vs numpy |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| sizes | dtype | network | per-example (book) s | numpy s | JAX s | compiled s "
+          "| vs per-example | vs numpy | vs JAX |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     f64 = {}
     # the plain rows first (the README's table), then the engine's rows
     for (sizes, dtype, config), t in sorted(groups.items(), key=lambda kv: (kv[0][2] != "plain", kv[0])):
-        pe, np_, cy = t.get("per_example"), t.get("numpy"), t.get("cython")
+        pe, np_, jx, cy = t.get("per_example"), t.get("numpy"), t.get("jax"), t.get("cython")
         fmt = lambda v: "{:.3f}".format(v) if v else "-"
         ratio = lambda a, b: "{:.1f}x".format(a / b) if a and b else "-"
-        print("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-            sizes, dtype, config, fmt(pe), fmt(np_), fmt(cy), ratio(pe, cy), ratio(np_, cy)))
+        print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            sizes, dtype, config, fmt(pe), fmt(np_), fmt(jx), fmt(cy), ratio(pe, cy),
+            ratio(np_, cy), ratio(jx, cy)))
         if config == "plain":
             f64.setdefault(sizes, {})[dtype] = cy
     print()

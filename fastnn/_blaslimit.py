@@ -24,11 +24,24 @@ import contextlib
 import threading
 
 import threadpoolctl
-from threadpoolctl import threadpool_limits
 
 _lock = threading.Lock()
 _users = 0          # trainings inside one_blas_thread() right now
-_limiter = None     # the threadpool_limits of the first of them
+_limiter = None     # the limiter of the first of them
+_controller = None  # threadpoolctl's view of the loaded libraries, made once
+
+
+def _blas_limit():
+    """BLAS set to one thread, remembering the setting found.  Finding the
+    loaded libraries takes threadpoolctl about a millisecond (more the first
+    time), a tenth of a short drop-in ``SGD`` call's overhead, so it is done
+    once: the BLAS libraries that matter (numpy's and SciPy's, which the
+    kernels call) are loaded before any training starts."""
+    global _controller
+    if _controller is None:
+        from ._core import _dense  # noqa: F401  (loads SciPy's BLAS first)
+        _controller = threadpoolctl.ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 @contextlib.contextmanager
@@ -39,7 +52,7 @@ def one_blas_thread():
     with _lock:
         if _users == 0:
             _release_control()
-            _limiter = threadpool_limits(limits=1, user_api="blas")
+            _limiter = _blas_limit()
             _release_control()
         _users += 1
     try:

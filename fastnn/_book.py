@@ -25,7 +25,8 @@ import numpy as np
 from . import activations, trainer
 from ._config import check_backend
 from ._validation import (as_array, check_epochs, check_eta, check_finite, check_labels,
-                          check_positive_int, check_real, check_sizes, warn_if_unscaled)
+                          check_positive_int, check_real, check_sizes, value_range,
+                          warn_if_unscaled)
 from .optimizers import Step
 
 
@@ -274,9 +275,10 @@ class BookNetwork(object):
             # the labels come in the list's order: put them in X's row order
             Y = np.empty(len(labels), dtype=np.intp)
             Y[where] = labels
-        if not (_all_finite(X) and _all_finite(Y)):
+        bounds = value_range(X)
+        if not (np.isfinite(bounds).all() and _all_finite(Y)):
             return None     # stacking finds the first bad example in the list's order
-        warn_if_unscaled(X, name + " inputs")
+        warn_if_unscaled(X, name + " inputs", bounds)
         return X, Y, where
 
     def _stacked(self, data, name, targets):

@@ -70,3 +70,71 @@ def test_bad_entries_are_named_at_their_list_position():
     test = [(x, 5 if i == 4 else y) for i, (x, y) in enumerate(test)]
     with pytest.raises(ValueError, match=r"labels\[4\] = 5 is out of range"):
         net.evaluate(test)
+
+
+def test_odd_pairs_are_left_to_stacking():
+    """Everything the compiled walk checks, each in one entry mid-list (the
+    walk reads ahead of the entry it checks)."""
+    train, _ = loader_like(40)
+    x, y = train[20]
+    cases = {
+        "not a tuple": [x, y],
+        "a 3-tuple": (x, y, y),
+        "x not an array": (x.tolist(), y),
+        "x from another block": (x.copy(), y),
+        "y from another block": (x, y.copy()),
+        "y of another row": (x, train[21][1]),
+        "x a part of a row": (x[:3], y),
+        "x not contiguous": (train[20][0][::2], y),
+        "x of another dtype": (x.view(np.int32), y),
+        "not a pair at all": None,
+    }
+    for what, entry in cases.items():
+        data = list(train)
+        data[20] = entry
+        assert _pairs.pair_rows(data, 6, 3) is None, what
+    data = list(train)
+    data[20] = (x, 7)                     # a label where a vector belongs
+    assert _pairs.pair_rows(data, 6, 3) is None
+    assert _pairs.input_rows(data, 6) is not None     # inputs alone still fit
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 17, 1000])
+def test_permute_moves_the_references(n):
+    import sys
+    items = [object() for _ in range(n)]
+    counts = [sys.getrefcount(o) for o in items]
+    order = np.random.default_rng(n).permutation(n)
+    expected = [items[i] for i in order]
+    _pairs.permute(items, order)
+    assert all(a is b for a, b in zip(items, expected)) and len(items) == n
+    del expected
+    assert [sys.getrefcount(o) for o in items] == [counts[i] for i in order]
+
+
+def test_permute_refuses_what_is_not_a_permutation():
+    items = list("abcd")
+    for order in ([0, 1, 2], [0, 1, 2, 2], [0, 1, 2, 4], [-1, 0, 1, 2], [[0, 1], [2, 3]]):
+        with pytest.raises(ValueError):
+            _pairs.permute(items, order)
+        assert items == list("abcd")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 7, 15, 16, 17, 33, 1000])
+def test_value_range_is_min_and_max_in_one_pass(dtype, n):
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype(dtype)
+    assert _pairs.value_range(a) == (float(a.min()), float(a.max()))
+    for where in sorted({0, n // 2, n - 1}):
+        for bad in (np.inf, -np.inf):
+            b = a.copy()
+            b[where] = bad
+            assert _pairs.value_range(b) == (float(b.min()), float(b.max())), (where, bad)
+        b = a.copy()
+        b[where] = np.nan
+        assert np.isnan(_pairs.value_range(b)).all(), where
+    assert _pairs.value_range(a[:0]) is None
+    assert _pairs.value_range(np.arange(n)) is None                 # integers: numpy's min and max
+    if n > 1:
+        assert _pairs.value_range(np.repeat(a, 2)[::2]) is None     # not contiguous

@@ -11,82 +11,147 @@ C-contiguous block, and the list holds each row exactly once, the block can
 be used as it is, with the row numbers saying where each list entry lives.
 Anything else (separate arrays, repeated rows, another layout) returns None,
 and the caller stacks as before.
+
+Also here, the other per-call work on such data that a Python loop or two
+numpy passes made costly: ``permute`` (the caller's list put in the order
+training left it) and ``value_range`` (the finite and unscaled checks).
 """
 import numpy as np
 cimport numpy as cnp
 from cpython.ref cimport PyObject
+from libc.stdlib cimport free, malloc
 
 cnp.import_array()
 
 
-cdef object _block_rows(list items, int which, Py_ssize_t width, cnp.ndarray rows):
-    """The (N, width) block holding every ``items[i][which]`` as one of its
-    rows, each row once, filling ``rows``; or None."""
-    cdef Py_ssize_t i, n = len(items), n_rows, r
-    cdef Py_ssize_t row_bytes, offset
-    cdef char* start
-    cdef char* p
-    cdef cnp.npy_intp* out = <cnp.npy_intp*>cnp.PyArray_DATA(rows)
-    cdef cnp.ndarray arr
-    cdef unsigned char[::1] seen
-    if n == 0:
+cdef extern from "_pairs.h":
+    ctypedef struct fastnn_side:
+        cnp.PyArrayObject* block
+        cnp.PyArray_Descr* descr
+        const char* start
+        cnp.npy_intp width
+        cnp.npy_intp row_bytes
+        cnp.npy_intp n_rows
+    int fastnn_pair_rows(PyObject* items, const fastnn_side* xs, const fastnn_side* ys,
+                         cnp.npy_intp* rows, unsigned char* seen)
+    int fastnn_permute_list(PyObject* items, const cnp.npy_intp* order, PyObject** tmp,
+                            unsigned char* seen)
+
+
+cdef object _side(list items, int which, Py_ssize_t width, fastnn_side* side):
+    """Fill ``side`` with the (N, width) block that ``items[0][which]`` is a
+    row of, N being the number of items, and return it reshaped; or None."""
+    if width <= 0:
         return None
-    item = items[0]
-    if type(item) is not tuple or len(<tuple>item) != 2 or type(item[which]) is not np.ndarray:
+    first = items[0]
+    if type(first) is not tuple or len(<tuple>first) != 2 or type(first[which]) is not np.ndarray:
         return None
-    cdef PyObject* owner = cnp.PyArray_BASE(<cnp.ndarray>item[which])
+    cdef PyObject* owner = cnp.PyArray_BASE(<cnp.ndarray>first[which])
     if owner == NULL or type(<object>owner) is not np.ndarray:
         return None
     cdef cnp.ndarray block = <cnp.ndarray>owner
-    if not (block.flags.c_contiguous and block.dtype.kind == "f" and width > 0
-            and block.size % width == 0 and block.size // width == n):
+    if not (block.flags.c_contiguous and block.dtype.kind == "f"
+            and block.size % width == 0 and block.size // width == len(items)):
         return None
-    dtype = block.dtype
-    n_rows = block.size // width
-    row_bytes = width * block.dtype.itemsize
-    start = <char*>cnp.PyArray_DATA(block)
-    seen = np.zeros(n_rows, dtype=np.uint8)
-    for i in range(n):
-        item = items[i]
-        if type(item) is not tuple or len(<tuple>item) != 2:
+    side.block = <cnp.PyArrayObject*>block
+    side.descr = cnp.PyArray_DESCR(block)
+    side.start = <const char*>cnp.PyArray_DATA(block)
+    side.width = width
+    side.row_bytes = width * block.dtype.itemsize
+    side.n_rows = block.size // width
+    return block.reshape(side.n_rows, width)
+
+
+cdef object _rows(list items, Py_ssize_t n_in, Py_ssize_t n_out):
+    """``(X, Y, rows)`` (``Y`` None when ``n_out`` is 0) or None: see pair_rows."""
+    cdef fastnn_side xs, ys
+    cdef int ok
+    if len(items) == 0:
+        return None
+    X = _side(items, 0, n_in, &xs)
+    if X is None:
+        return None
+    Y = None
+    if n_out:
+        Y = _side(items, 1, n_out, &ys)
+        if Y is None:
             return None
-        x = (<tuple>item)[which]
-        if type(x) is not np.ndarray:
-            return None
-        arr = <cnp.ndarray>x
-        if cnp.PyArray_BASE(arr) != owner or cnp.PyArray_SIZE(arr) != width \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(arr) \
-                or (arr.dtype is not dtype and arr.dtype != dtype):
-            return None
-        p = <char*>cnp.PyArray_DATA(arr)
-        offset = p - start
-        if offset < 0 or offset % row_bytes != 0:
-            return None
-        r = offset // row_bytes
-        if r >= n_rows or seen[r]:
-            return None
-        seen[r] = 1
-        out[i] = r
-    return block.reshape(n_rows, width)
+    rows = np.empty(len(items), dtype=np.intp)
+    seen = np.zeros(len(items), dtype=np.uint8)
+    ok = fastnn_pair_rows(<PyObject*>items, &xs, &ys if n_out else NULL,
+                          <cnp.npy_intp*>cnp.PyArray_DATA(rows),
+                          <unsigned char*>cnp.PyArray_DATA(seen))
+    return (X, Y, rows) if ok else None
 
 
 def pair_rows(list items, Py_ssize_t n_in, Py_ssize_t n_out):
     """``(X, Y, rows)`` when every ``x`` of the pairs ``items`` is a row of
     one block ``X`` (N, n_in) and every ``y`` the same row of one block ``Y``
-    (N, n_out), with ``rows[i]`` the row of ``items[i]``; else None."""
-    rows = np.empty(len(items), dtype=np.intp)
-    X = _block_rows(items, 0, n_in, rows)
-    if X is None:
+    (N, n_out), N the number of pairs, with ``rows[i]`` the row of
+    ``items[i]``; else None."""
+    if n_out <= 0:
         return None
-    rows_y = np.empty(len(items), dtype=np.intp)
-    Y = _block_rows(items, 1, n_out, rows_y)
-    if Y is None or not np.array_equal(rows, rows_y):
-        return None
-    return X, Y, rows
+    return _rows(items, n_in, n_out)
 
 
 def input_rows(list items, Py_ssize_t n_in):
     """``(X, rows)`` when every ``x`` is a row of one block ``X``; else None."""
-    rows = np.empty(len(items), dtype=np.intp)
-    X = _block_rows(items, 0, n_in, rows)
-    return None if X is None else (X, rows)
+    found = _rows(items, n_in, 0)
+    return None if found is None else (found[0], found[2])
+
+
+def permute(list items, order):
+    """Reorder ``items`` in place so that position ``i`` holds what position
+    ``order[i]`` held, moving references only (``items[:] = [items[i] for i
+    in order]`` touches every object twice, which on a list of scattered
+    objects costs a cache miss each).  ``order`` must be a permutation of
+    ``range(len(items))``: anything else raises ValueError, the list unchanged."""
+    cdef cnp.ndarray o = np.ascontiguousarray(order, dtype=np.intp)
+    cdef Py_ssize_t n = len(items)
+    if o.ndim != 1 or o.shape[0] != n:
+        raise ValueError("order has shape {}; the list has {} items".format(
+            (<object>o).shape, n))
+    if n == 0:
+        return
+    seen = np.zeros(n, dtype=np.uint8)
+    cdef PyObject** tmp = <PyObject**>malloc(n * sizeof(PyObject*))
+    if tmp == NULL:
+        raise MemoryError()
+    try:
+        if not fastnn_permute_list(<PyObject*>items, <cnp.npy_intp*>cnp.PyArray_DATA(o), tmp,
+                                   <unsigned char*>cnp.PyArray_DATA(seen)):
+            raise ValueError("order is not a permutation of the list's positions")
+    finally:
+        free(tmp)
+
+
+# ---------------------------------------------------------------------------
+# One pass over the inputs for the checks every conversion makes
+# ---------------------------------------------------------------------------
+
+cdef extern from "_range.h":
+    void fastnn_range_f(const float* a, Py_ssize_t n, double* lo, double* hi, int* nan) noexcept nogil
+    void fastnn_range_d(const double* a, Py_ssize_t n, double* lo, double* hi, int* nan) noexcept nogil
+
+
+def value_range(cnp.ndarray a):
+    """``(least, greatest)`` of a non-empty C-contiguous float32 or float64
+    array, as Python floats, in one pass (numpy's ``min`` and ``max`` take
+    two); both are NaN when any entry is NaN.  None for any other array."""
+    cdef double lo = 0, hi = 0
+    cdef int nan = 0
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    if n == 0 or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        return None
+    cdef void* p = cnp.PyArray_DATA(a)
+    if a.dtype == np.float32:
+        with nogil:
+            fastnn_range_f(<const float*>p, n, &lo, &hi, &nan)
+    elif a.dtype == np.float64:
+        with nogil:
+            fastnn_range_d(<const double*>p, n, &lo, &hi, &nan)
+    else:
+        return None
+    if nan:
+        return float("nan"), float("nan")
+    return lo, hi

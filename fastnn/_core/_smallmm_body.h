@@ -1,0 +1,206 @@
+/* The small-matrix products, written once: _smallmm.h includes this file once
+   for each (instruction set, dtype) pair, after defining
+
+     T            the element type (float or double)
+     V, VW        the vector type and its number of lanes (V = T, VW = 1 in C)
+     VZERO, VSET1(x), VLOAD(p), VSTORE(p, v), VFMA(a, b, c) = a*b + c, VMUL
+     VLOADM(p, n), VSTOREM(p, v, n)  the first n < VW lanes only (the others
+                  read as zero and are not written; nothing past them is touched)
+     VREDUCE(v)   the sum of the lanes, in a fixed order
+     ATTR         the function attribute that enables the instruction set
+     FN(name)     the name with the variant's suffix
+     DOT_MR, DOT_NR  the dot-product block: rows of A by rows of B
+     OUT_MR, OUT_NV  the outer-product block: rows of C by vectors of columns
+
+   Every element of C is computed by the same sequence of operations whatever
+   block or tail it falls in (the blocks only decide which elements share
+   loads): so a product split by columns or rows, as the threads split the
+   first layer, gives bit for bit what the whole product gives. */
+
+/* C[0:mr, 0:nr] = alpha * A[0:mr, :K] B[0:nr, :K]^T (+ beta * C): dot
+   products along K, each kept as VW partial sums and added up at the end. */
+static inline __attribute__((always_inline)) ATTR void
+FN(dot_block)(const int mr, const int nr, int K, T alpha, const T* A, ptrdiff_t lda,
+              const T* B, ptrdiff_t ldb, T beta, T* C, ptrdiff_t ldc)
+{
+    V acc[DOT_MR][DOT_NR];
+    int i, j, k;
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++)
+            acc[i][j] = VZERO;
+    for (k = 0; k + VW <= K; k += VW) {
+        V b[DOT_NR];
+        for (j = 0; j < nr; j++)
+            b[j] = VLOAD(B + j * ldb + k);
+        for (i = 0; i < mr; i++) {
+            V a = VLOAD(A + i * lda + k);
+            for (j = 0; j < nr; j++)
+                acc[i][j] = VFMA(a, b[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        V b[DOT_NR];
+        for (j = 0; j < nr; j++)
+            b[j] = VLOADM(B + j * ldb + k, K - k);
+        for (i = 0; i < mr; i++) {
+            V a = VLOADM(A + i * lda + k, K - k);
+            for (j = 0; j < nr; j++)
+                acc[i][j] = VFMA(a, b[j], acc[i][j]);
+        }
+    }
+    for (i = 0; i < mr; i++)
+        for (j = 0; j < nr; j++) {
+            T s = alpha * VREDUCE(acc[i][j]);
+            T* c = C + i * ldc + j;
+            *c = beta == 0 ? s : s + beta * *c;     /* beta 0: C is not read */
+        }
+}
+
+/* C[0:mr, cols] = alpha * sum_k A(i, k) B[k, cols] (+ beta * C): outer
+   products, one per k, added up in k's order; A(i, k) is A[i*sar + k*sak],
+   so A may be read as itself (sar = lda, sak = 1) or transposed.  The
+   columns are nv whole vectors, or (rem > 0) one vector's first rem lanes. */
+static inline __attribute__((always_inline)) ATTR void
+FN(outer_block)(const int mr, const int nv, const int rem, int K, T alpha, const T* A,
+                ptrdiff_t sar, ptrdiff_t sak, const T* B, ptrdiff_t ldb, T beta, T* C,
+                ptrdiff_t ldc)
+{
+    V acc[OUT_MR][OUT_NV];
+    int i, v, k;
+    for (i = 0; i < mr; i++)
+        for (v = 0; v < nv; v++)
+            acc[i][v] = VZERO;
+    for (k = 0; k < K; k++) {
+        V b[OUT_NV];
+        const T* bk = B + k * ldb;
+        const T* ak = A + k * sak;
+        for (v = 0; v < nv; v++)
+            b[v] = rem ? VLOADM(bk, rem) : VLOAD(bk + v * VW);
+        for (i = 0; i < mr; i++) {
+            V a = VSET1(ak[i * sar]);
+            for (v = 0; v < nv; v++)
+                acc[i][v] = VFMA(a, b[v], acc[i][v]);
+        }
+    }
+    {
+        V va = VSET1(alpha), vb = VSET1(beta);
+        for (i = 0; i < mr; i++)
+            for (v = 0; v < nv; v++) {
+                T* c = C + i * ldc + v * VW;
+                V r;
+                if (beta == 0)
+                    r = VMUL(va, acc[i][v]);
+                else
+                    r = VFMA(va, acc[i][v], VMUL(vb, rem ? VLOADM(c, rem) : VLOAD(c)));
+                if (rem)
+                    VSTOREM(c, r, rem);
+                else
+                    VSTORE(c, r);
+            }
+    }
+}
+
+#define FASTNN_DOT_ROWS(mr)                                                       \
+    case mr:                                                                      \
+        for (j = 0; j + DOT_NR <= N; j += DOT_NR)                                 \
+            FN(dot_block)(mr, DOT_NR, K, alpha, A + i * lda, lda, B + j * ldb,    \
+                          ldb, beta, C + i * ldc + j, ldc);                       \
+        for (; j < N; j++)                                                        \
+            FN(dot_block)(mr, 1, K, alpha, A + i * lda, lda, B + j * ldb, ldb,    \
+                          beta, C + i * ldc + j, ldc);                            \
+        break;
+
+/* Row-major C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C. */
+static ATTR void
+FN(gemm_nt)(int M, int N, int K, T alpha, const T* A, ptrdiff_t lda, const T* B,
+            ptrdiff_t ldb, T beta, T* C, ptrdiff_t ldc)
+{
+    int i, j;
+    for (i = 0; i < M; i += DOT_MR) {
+        j = 0;
+        switch (M - i < DOT_MR ? M - i : DOT_MR) {
+        FASTNN_DOT_ROWS(1)
+#if DOT_MR >= 2
+        FASTNN_DOT_ROWS(2)
+#endif
+#if DOT_MR >= 3
+        FASTNN_DOT_ROWS(3)
+#endif
+#if DOT_MR >= 4
+        FASTNN_DOT_ROWS(4)
+#endif
+#if DOT_MR >= 5
+        FASTNN_DOT_ROWS(5)
+#endif
+#if DOT_MR >= 6
+#error "DOT_MR > 5: add cases"
+#endif
+        }
+    }
+}
+#undef FASTNN_DOT_ROWS
+
+#define FASTNN_OUTER_ROWS(mr)                                                     \
+    case mr:                                                                      \
+        for (j = 0; j + OUT_NV * VW <= N; j += OUT_NV * VW)                       \
+            FN(outer_block)(mr, OUT_NV, 0, K, alpha, A + i * sar, sar, sak,       \
+                            B + j, ldb, beta, C + i * ldc + j, ldc);              \
+        for (; j + VW <= N; j += VW)                                              \
+            FN(outer_block)(mr, 1, 0, K, alpha, A + i * sar, sar, sak, B + j,     \
+                            ldb, beta, C + i * ldc + j, ldc);                     \
+        if (VW > 1 && j < N)                                                      \
+            FN(outer_block)(mr, 1, N - j, K, alpha, A + i * sar, sar, sak, B + j, \
+                            ldb, beta, C + i * ldc + j, ldc);                     \
+        break;
+
+/* Row-major C[M,N] = alpha * op(A)[M,K] B[K,N] + beta * C, with op(A)[i,k] =
+   A[i*sar + k*sak]. */
+static ATTR void
+FN(gemm_outer)(int M, int N, int K, T alpha, const T* A, ptrdiff_t sar, ptrdiff_t sak,
+               const T* B, ptrdiff_t ldb, T beta, T* C, ptrdiff_t ldc)
+{
+    int i, j;
+    for (i = 0; i < M; i += OUT_MR) {
+        j = 0;
+        switch (M - i < OUT_MR ? M - i : OUT_MR) {
+        FASTNN_OUTER_ROWS(1)
+#if OUT_MR >= 2
+        FASTNN_OUTER_ROWS(2)
+#endif
+#if OUT_MR >= 3
+        FASTNN_OUTER_ROWS(3)
+#endif
+#if OUT_MR >= 4
+        FASTNN_OUTER_ROWS(4)
+#endif
+#if OUT_MR >= 5
+        FASTNN_OUTER_ROWS(5)
+#endif
+#if OUT_MR >= 6
+        FASTNN_OUTER_ROWS(6)
+#endif
+#if OUT_MR >= 7
+        FASTNN_OUTER_ROWS(7)
+#endif
+#if OUT_MR >= 8
+        FASTNN_OUTER_ROWS(8)
+#endif
+#if OUT_MR >= 9
+        FASTNN_OUTER_ROWS(9)
+#endif
+#if OUT_MR >= 10
+        FASTNN_OUTER_ROWS(10)
+#endif
+#if OUT_MR >= 11
+        FASTNN_OUTER_ROWS(11)
+#endif
+#if OUT_MR >= 12
+        FASTNN_OUTER_ROWS(12)
+#endif
+#if OUT_MR >= 13
+#error "OUT_MR > 12: add cases"
+#endif
+        }
+    }
+}
+#undef FASTNN_OUTER_ROWS

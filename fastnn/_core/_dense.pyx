@@ -73,6 +73,7 @@ cnp.import_array()
 
 cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
+    void fastnn_prefetch(const void* p, Py_ssize_t n) noexcept nogil
 
 #: True when this module was compiled with OpenMP (else ``num_threads`` > 1
 #: runs on one thread, with the same results).
@@ -309,6 +310,12 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
             Yb = <floating*>wk.Yb
         else:
             Yb = Y + k * nL
+        if order != NULL:
+            # the rows this thread gathers next, on their way while it computes
+            for i in range(<int>((<long long>m * T.tid) // T.nthreads),
+                           <int>((<long long>m * (T.tid + 1)) // T.nthreads)):
+                if k + m + i < stop:
+                    fastnn_prefetch(X + order[k + m + i] * n0, n0 * sizeof(xfloating))
         sync(&T)
         # forward through the first layer: this thread's neurons
         layer_forward(wk, 0, m, j0, j1, Xb, A1)

@@ -89,8 +89,8 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #if FASTNN_X86_SIMD
 /* ---- AVX2 with FMA: 16 registers of 256 bits ----------------------------- */
 #define ATTR __attribute__((target("avx2,fma")))
-#define DOT_MR 5
-#define DOT_NR 2
+#define DOT_MR 3
+#define DOT_NR 4
 #define OUT_MR 6
 #define OUT_NV 2
 
@@ -180,7 +180,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 /* ---- AVX-512F: 32 registers of 512 bits ---------------------------------- */
 #define ATTR __attribute__((target("avx512f")))
 #define DOT_MR 5
-#define DOT_NR 4
+#define DOT_NR 5
 #define OUT_MR 12
 #define OUT_NV 2
 

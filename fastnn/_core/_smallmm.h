@@ -54,6 +54,7 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMUL(a, b) ((a) * (b))
 #define VREDUCE(v) (v)
+#define SFMA(a, b, c) ((a) * (b) + (c))
 #define ATTR
 #define DOT_MR 4
 #define DOT_NR 4
@@ -80,6 +81,7 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #undef VFMA
 #undef VMUL
 #undef VREDUCE
+#undef SFMA
 #undef ATTR
 #undef DOT_MR
 #undef DOT_NR
@@ -128,6 +130,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm256_mul_ps(a, b)
 #define VREDUCE(v) fastnn_reduce_avx2_f(v)
+#define SFMA(a, b, c) __builtin_fmaf(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx2_f)
 #include "_smallmm_body.h"
 #undef T
@@ -142,6 +145,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #undef VFMA
 #undef VMUL
 #undef VREDUCE
+#undef SFMA
 #undef FN
 
 #define T double
@@ -156,6 +160,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define VFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm256_mul_pd(a, b)
 #define VREDUCE(v) fastnn_reduce_avx2_d(v)
+#define SFMA(a, b, c) __builtin_fma(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx2_d)
 #include "_smallmm_body.h"
 #undef T
@@ -170,6 +175,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #undef VFMA
 #undef VMUL
 #undef VREDUCE
+#undef SFMA
 #undef FN
 #undef ATTR
 #undef DOT_MR
@@ -196,6 +202,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
 #define VREDUCE(v) _mm512_reduce_add_ps(v)
+#define SFMA(a, b, c) __builtin_fmaf(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx512_f)
 #include "_smallmm_body.h"
 #undef T
@@ -210,6 +217,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #undef VFMA
 #undef VMUL
 #undef VREDUCE
+#undef SFMA
 #undef FN
 
 #define T double
@@ -224,6 +232,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm512_mul_pd(a, b)
 #define VREDUCE(v) _mm512_reduce_add_pd(v)
+#define SFMA(a, b, c) __builtin_fma(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx512_d)
 #include "_smallmm_body.h"
 #undef T
@@ -238,6 +247,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #undef VFMA
 #undef VMUL
 #undef VREDUCE
+#undef SFMA
 #undef FN
 #undef ATTR
 #undef DOT_MR

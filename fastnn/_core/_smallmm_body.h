@@ -7,6 +7,9 @@
      VLOADM(p, n), VSTOREM(p, v, n)  the first n < VW lanes only (the others
                   read as zero and are not written; nothing past them is touched)
      VREDUCE(v)   the sum of the lanes, in a fixed order
+     SFMA(a, b, c) a*b + c on scalars, rounded once where the set has FMA
+                  (spelled out: left to the compiler, a*b + c is fused in
+                  some copies of a block and not in others)
      ATTR         the function attribute that enables the instruction set
      FN(name)     the name with the variant's suffix
      DOT_MR, DOT_NR  the dot-product block: rows of A by rows of B
@@ -50,9 +53,9 @@ FN(dot_block)(const int mr, const int nr, int K, T alpha, const T* A, ptrdiff_t 
     }
     for (i = 0; i < mr; i++)
         for (j = 0; j < nr; j++) {
-            T s = alpha * VREDUCE(acc[i][j]);
+            T s = VREDUCE(acc[i][j]);
             T* c = C + i * ldc + j;
-            *c = beta == 0 ? s : s + beta * *c;     /* beta 0: C is not read */
+            *c = beta == 0 ? alpha * s : SFMA(alpha, s, beta * *c);   /* beta 0: C is not read */
         }
 }
 

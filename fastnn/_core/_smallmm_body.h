@@ -86,20 +86,28 @@ FN(outer_block)(const int mr, const int nv, const int rem, int K, T alpha, const
         }
     }
     {
+        /* two loops rather than a test in one: with the test inside, the
+           compiler kept the accumulators on the stack for the epilogue */
         V va = VSET1(alpha), vb = VSET1(beta);
-        for (i = 0; i < mr; i++)
-            for (v = 0; v < nv; v++) {
-                T* c = C + i * ldc + v * VW;
-                V r;
-                if (beta == 0)
-                    r = VMUL(va, acc[i][v]);
-                else
-                    r = VFMA(va, acc[i][v], VMUL(vb, rem ? VLOADM(c, rem) : VLOAD(c)));
-                if (rem)
-                    VSTOREM(c, r, rem);
-                else
-                    VSTORE(c, r);
-            }
+        if (beta == 0) {
+            for (i = 0; i < mr; i++)
+                for (v = 0; v < nv; v++) {
+                    T* c = C + i * ldc + v * VW;
+                    if (rem)
+                        VSTOREM(c, VMUL(va, acc[i][v]), rem);
+                    else
+                        VSTORE(c, VMUL(va, acc[i][v]));
+                }
+        } else {
+            for (i = 0; i < mr; i++)
+                for (v = 0; v < nv; v++) {
+                    T* c = C + i * ldc + v * VW;
+                    if (rem)
+                        VSTOREM(c, VFMA(va, acc[i][v], VMUL(vb, VLOADM(c, rem))), rem);
+                    else
+                        VSTORE(c, VFMA(va, acc[i][v], VMUL(vb, VLOAD(c))));
+                }
+        }
     }
 }
 

@@ -190,6 +190,41 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
                 l, diff[0].tolist(), w2[tuple(diff[0])], w1[tuple(diff[0])], len(diff))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("optimizer", ["plain", "momentum", "l1"])
+@pytest.mark.parametrize("sizes", [[784, 130, 10], [50, 7, 5, 3]], ids=str)
+def test_fused_first_layer_is_bitwise_unfused(dtype, optimizer, sizes):
+    """Fusing the first layer's step with the next mini-batch's forward pass
+    (60 neurons at a time, so 130 makes a short last block) changes where
+    the work is done, not the arithmetic: bit for bit the unfused epoch, with
+    one thread and two, for every optimizer (the last mini-batch short)."""
+    if _gemm.simd() == "blas":
+        pytest.skip("FASTNN_SIMD=blas: no fusing")
+    rng = np.random.default_rng(8)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 97, dtype, rng)
+    order = rng.permutation(97)
+    options = {"plain": dict(l2=5.0), "momentum": dict(l2=5.0, momentum=0.9),
+               "l1": dict(l1=2.0)}[optimizer]
+    runs = []
+    for fuse, num_threads in [(False, 1), (True, 1), (True, 2)]:
+        w, b = copy_net(weights, biases)
+        step = Step.for_parameters(list(zip(w, b)), 97, **options)
+        step.eta = 0.5
+        previous = _dense._set_fuse(fuse)
+        try:
+            _dense.train(w, b, X, Y, order, 10, spec_of(costs.CrossEntropyCost), step,
+                         num_threads=num_threads)
+        finally:
+            _dense._set_fuse(previous)
+        runs.append(w + b)
+    for what, run in zip(["fused", "fused, 2 threads"], runs[1:]):
+        for l, (a, e) in enumerate(zip(run, runs[0])):
+            diff = np.argwhere(a != e)
+            assert diff.size == 0, "{} vs unfused: parameter {} differs at {} of {}".format(
+                what, l, diff[0].tolist(), len(diff))
+
+
 def at_offset(a, offset):
     """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
     raw = np.empty(a.nbytes + 128, dtype=np.uint8)

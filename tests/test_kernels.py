@@ -24,7 +24,7 @@ import pytest
 
 from fastnn import costs, reference, trainer
 from fastnn.optimizers import Step
-from fastnn._core import _dense
+from fastnn._core import _dense, _gemm
 from helpers import assert_close
 
 DTYPES = [np.float64, np.float32]
@@ -161,8 +161,10 @@ def test_sgd_epoch(dtype, cost, lmbda, sizes):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_sgd_epoch_partial_order_and_threads(dtype):
     """``order`` may repeat or skip rows, and be an int32 list; with two
-    threads (the first layer split by neurons) the result is the same up to
-    rounding, as BLAS blocks the halves differently."""
+    threads (the first layer split by neurons) the result is the same: bit
+    for bit with our small-matrix kernels (each element is computed the same
+    way wherever the split falls), up to rounding through BLAS
+    (FASTNN_SIMD=blas), which blocks the halves differently."""
     sizes = [784, 30, 10]
     rng = np.random.default_rng(6)
     weights, biases = make_net(sizes, dtype, rng)
@@ -180,6 +182,47 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
     for num_threads, (w, b) in zip((1, 2), results):
         assert_net_close(w, b, ref_weights, ref_biases, "{} thread(s)".format(num_threads),
                          rtol=RTOL_EPOCH[dtype])
+    if _gemm.simd() != "blas":
+        for l, (w1, w2) in enumerate(zip(results[0][0] + results[0][1],
+                                         results[1][0] + results[1][1])):
+            diff = np.argwhere(w1 != w2)
+            assert diff.size == 0, "parameter {}: 2 threads differ from 1 at {} ({} {}) of {}".format(
+                l, diff[0].tolist(), w2[tuple(diff[0])], w1[tuple(diff[0])], len(diff))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("optimizer", ["plain", "momentum", "l1"])
+@pytest.mark.parametrize("sizes", [[784, 130, 10], [50, 7, 5, 3]], ids=str)
+def test_fused_first_layer_is_bitwise_unfused(dtype, optimizer, sizes):
+    """Fusing the first layer's step with the next mini-batch's forward pass
+    (60 neurons at a time, so 130 makes a short last block) changes where
+    the work is done, not the arithmetic: bit for bit the unfused epoch, with
+    one thread and two, for every optimizer (the last mini-batch short)."""
+    if _gemm.simd() == "blas":
+        pytest.skip("FASTNN_SIMD=blas: no fusing")
+    rng = np.random.default_rng(8)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 97, dtype, rng)
+    order = rng.permutation(97)
+    options = {"plain": dict(l2=5.0), "momentum": dict(l2=5.0, momentum=0.9),
+               "l1": dict(l1=2.0)}[optimizer]
+    runs = []
+    for fuse, num_threads in [(False, 1), (True, 1), (True, 2)]:
+        w, b = copy_net(weights, biases)
+        step = Step.for_parameters(list(zip(w, b)), 97, **options)
+        step.eta = 0.5
+        previous = _dense._set_fuse(fuse)
+        try:
+            _dense.train(w, b, X, Y, order, 10, spec_of(costs.CrossEntropyCost), step,
+                         num_threads=num_threads)
+        finally:
+            _dense._set_fuse(previous)
+        runs.append(w + b)
+    for what, run in zip(["fused", "fused, 2 threads"], runs[1:]):
+        for l, (a, e) in enumerate(zip(run, runs[0])):
+            diff = np.argwhere(a != e)
+            assert diff.size == 0, "{} vs unfused: parameter {} differs at {} of {}".format(
+                what, l, diff[0].tolist(), len(diff))
 
 
 def at_offset(a, offset):

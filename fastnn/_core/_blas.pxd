@@ -5,9 +5,34 @@ BLAS is column-major; a row-major matrix is its column-major transpose, so
 ``C = op(A) @ op(B)`` in row-major is computed as ``C^T = op(B)^T @ op(A)^T``
 by swapping the operands (as scikit-learn's _cython_blas does).  The BLAS
 comes from scipy.linalg.cython_blas: nothing is linked at build time.
+
+Products with a small side (a mini-batch's rows, or a sum over them) go to
+our own kernels instead (``_smallmm.h``), compiled for the CPU's vector
+instructions and chosen when first used: BLAS serves those shapes unevenly.
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy
+
+
+cdef extern from "_smallmm.h" nogil:
+    int FASTNN_SIMD_BLAS, FASTNN_SIMD_GENERIC, FASTNN_SIMD_AVX2, FASTNN_SIMD_AVX512
+    int FASTNN_SMALL_DIM
+    int fastnn_simd()
+    int fastnn_simd_best()
+    int fastnn_simd_set(int level)
+    int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, int K)
+    int fastnn_smallmm_f(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                         const float* A, int lda, const float* B, int ldb, float beta,
+                         float* C, int ldc)
+    int fastnn_smallmm_d(int trans_a, int trans_b, int M, int N, int K, double alpha,
+                         const double* A, int lda, const double* B, int ldb, double beta,
+                         double* C, int ldc)
+    int fastnn_smallmm_f_with(int level, int trans_a, int trans_b, int M, int N, int K,
+                              float alpha, const float* A, int lda, const float* B, int ldb,
+                              float beta, float* C, int ldc)
+    int fastnn_smallmm_d_with(int level, int trans_a, int trans_b, int M, int N, int K,
+                              double alpha, const double* A, int lda, const double* B, int ldb,
+                              double beta, double* C, int ldc)
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int M, int N, int K,
@@ -17,14 +42,19 @@ cdef inline void gemm(bint trans_a, bint trans_b, int M, int N, int K,
     """Row-major ``C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C``.
 
     ``op(X)`` is ``X.T`` when its flag is set; ``lda``, ``ldb`` and ``ldc`` are
-    the row strides (in elements) of the matrices as stored.
+    the row strides (in elements) of the matrices as stored.  With ``beta``
+    0, ``C`` is not read.
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     if floating is float:
+        if fastnn_smallmm_f(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+            return
         sgemm(&tb, &ta, &N, &M, &K, &alpha, <float*>B, &ldb, <float*>A, &lda,
               &beta, C, &ldc)
     else:
+        if fastnn_smallmm_d(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+            return
         dgemm(&tb, &ta, &N, &M, &K, &alpha, <double*>B, &ldb, <double*>A, &lda,
               &beta, C, &ldc)
 

@@ -15,4 +15,17 @@ static void fastnn_float_to_double(double* dst, const float* src, ptrdiff_t n) {
         dst[j] = (double)src[j];
 }
 
+/* Ask for the n bytes at p to be brought towards the cache, without waiting:
+   the next mini-batch's rows, scattered over X, are fetched from memory
+   while this one computes (no hardware prefetcher can guess a shuffle). */
+static inline void fastnn_prefetch(const void* p, ptrdiff_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+    const char* c = (const char*)p;
+    for (ptrdiff_t j = 0; j < n; j += 64)
+        __builtin_prefetch(c + j, 0, 2);
+#else
+    (void)p; (void)n;
+#endif
+}
+
 #endif

@@ -61,7 +61,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from . import _steps
-from ._blas cimport gemm
+from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
                        COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
                        act_prime, make_step, fc_forward, fc_input_error, fc_weight_step, param_step,
@@ -73,6 +73,7 @@ cnp.import_array()
 
 cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
+    void fastnn_prefetch(const void* p, Py_ssize_t n) noexcept nogil
 
 #: True when this module was compiled with OpenMP (else ``num_threads`` > 1
 #: runs on one thread, with the same results).
@@ -81,6 +82,10 @@ OPENMP = bool(FASTNN_HAVE_OPENMP)
 cdef enum:
     # rows feedforward pushes through the network at a time
     CHUNK = 256
+    # the first layer's neurons stepped and then fed forward at a time
+    # (first_layer_step_forward): 60 rows of 784 float64 weights, 376 KB,
+    # stay in a 1 MB L2 cache beside the two mini-batches' inputs
+    FUSE_ROWS = 60
 
 ctypedef cnp.npy_intp intp
 
@@ -88,6 +93,20 @@ ctypedef cnp.npy_intp intp
 ctypedef fused xfloating:
     float
     double
+
+
+# Whether train may fuse the first layer's step with the next forward pass
+# (train_worker); a switch for the tests and benchmarks, which compare the two.
+cdef bint _fuse_first_layer = True
+
+
+def _set_fuse(bint on):
+    """Allow (the default) or forbid fusing the first layer's step with the
+    next mini-batch's forward pass; returns the previous setting."""
+    global _fuse_first_layer
+    previous = _fuse_first_layer
+    _fuse_first_layer = on
+    return previous
 
 
 def max_threads():
@@ -135,6 +154,11 @@ cdef struct Work:
     void** VB
     void** G
     fastnn_bar_t bar
+    # the end of the run (prefetching stops there), and whether the first
+    # layer's step is fused with the next forward pass (train_run)
+    intp stop
+    bint fuse
+    bint fuse_allowed
 
 
 cdef inline int layer_act(Work* wk, int l) noexcept nogil:
@@ -257,6 +281,61 @@ cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noex
         layer_step(wk, l, m, 0, sizes[l + 1], deltas[l], acts[l], st)
 
 
+cdef inline const floating* gather(Work* wk, Team* T, const xfloating* X, const floating* Y,
+                                   const intp* order, intp k, int m, int parity,
+                                   const floating** Yb) noexcept nogil:
+    """Mini-batch ``k .. k+m-1``: its inputs (this thread's share of the rows,
+    gathered and converted into input buffer ``parity`` when they need it)
+    and, from thread 0, its targets; returns the inputs and sets ``*Yb``.
+    Every thread also sends for the rows it will gather next time."""
+    cdef int i, nL = wk.sizes[wk.L], n0 = wk.sizes[0]
+    cdef int i0 = <int>((<long long>m * T.tid) // T.nthreads)
+    cdef int i1 = <int>((<long long>m * (T.tid + 1)) // T.nthreads)
+    cdef intp row
+    cdef floating* buf
+    cdef const floating* Xb
+    if order != NULL or sizeof(xfloating) != sizeof(floating):
+        buf = <floating*>wk.Xb[parity]
+        for i in range(i0, i1):
+            row = order[k + i] if order != NULL else k + i
+            copy_row(buf + <Py_ssize_t>i * n0, X + row * n0, n0)
+        Xb = buf
+    else:
+        Xb = <const floating*>X + k * n0        # X has the network's dtype
+    if order != NULL:
+        if T.tid == 0:
+            for i in range(m):
+                memcpy(<floating*>wk.Yb + <Py_ssize_t>i * nL, Y + order[k + i] * nL,
+                       nL * sizeof(floating))
+        Yb[0] = <floating*>wk.Yb
+        # the rows this thread gathers next, on their way while it computes
+        for i in range(i0, i1):
+            if k + m + i < wk.stop:
+                fastnn_prefetch(X + order[k + m + i] * n0, n0 * sizeof(xfloating))
+    else:
+        Yb[0] = Y + k * nL
+    return Xb
+
+
+cdef void first_layer_step_forward(Work* wk, int m, int j0, int j1, const floating* D0,
+                                   const floating* Xb, const Step* st, int m_next,
+                                   const floating* Xn) noexcept nogil:
+    """The first layer's step for this mini-batch (``layer_step``) and the
+    next mini-batch's forward through it (``layer_forward``), ``FUSE_ROWS``
+    neurons at a time: each block of ``W``'s rows is used by the forward
+    pass while the step has just left it in cache, so ``W`` is streamed once
+    per mini-batch instead of twice.  Only with our small-matrix kernels,
+    which compute every element the same way whatever block it falls in: the
+    results are bit for bit those of the step and the forward apart."""
+    cdef int j = j0, jb
+    cdef floating* A1 = (<floating**>wk.acts)[1]
+    while j < j1:
+        jb = min(j + FUSE_ROWS, j1)
+        layer_step(wk, 0, m, j, jb, D0, Xb, st)
+        layer_forward(wk, 0, m_next, j, jb, Xn, A1)
+        j = jb
+
+
 cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
                        const intp* order, intp start, intp stop, int mini_batch_size) noexcept nogil:
     """What every thread runs: the mini-batches of positions ``start ..
@@ -267,60 +346,63 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     are consecutive runs of rows of ``X`` and ``Y``, used in place (``X``'s
     rows are gathered all the same when they need converting).  Thread
     ``t`` of ``T`` owns the first layer's neurons ``n_1*t/T .. n_1*(t+1)/T``.
+
+    Each mini-batch: the first layer's forward pass (this thread's neurons),
+    then thread 0 runs the layers above and backwards down to the first
+    layer's error, then the first layer's step (this thread's neurons).
+    With ``wk.fuse``, the next mini-batch is gathered before that step and
+    its forward pass is made with the step (``first_layer_step_forward``).
     """
     cdef Team T
     T.tid = fastnn_thread_num()
     T.nthreads = fastnn_num_threads()
     T.sense = 0
     T.bar = &wk.bar
-    cdef int L = wk.L
-    cdef int n0 = wk.sizes[0], n1 = wk.sizes[1], nL = wk.sizes[L]
+    cdef int n1 = wk.sizes[1]
     cdef int j0 = <int>((<long long>n1 * T.tid) // T.nthreads)
     cdef int j1 = <int>((<long long>n1 * (T.tid + 1)) // T.nthreads)
     cdef floating* A1 = (<floating**>wk.acts)[1]
     cdef floating* D0 = (<floating**>wk.deltas)[0]
     cdef Step st = wk.st
     cdef const floating* Xb
+    cdef const floating* Xn
     cdef const floating* Yb
-    cdef floating* buf
-    cdef intp k = start, row
-    cdef int i, m, parity = 0
-    cdef bint convert = sizeof(xfloating) != sizeof(floating)
+    cdef const floating* Yn
+    cdef intp k = start, nxt
+    cdef int m, m_next, parity = 0
+    cdef bint ready = False         # the forward pass of mini-batch k is done
     while k < stop:
         m = <int>min(<intp>mini_batch_size, stop - k)
         st.s = wk.eta / m
-        if order != NULL or convert:
-            # gather (and convert) the mini-batch's inputs, its rows shared
-            # out among the threads
-            buf = <floating*>wk.Xb[parity]
-            for i in range(<int>((<long long>m * T.tid) // T.nthreads),
-                           <int>((<long long>m * (T.tid + 1)) // T.nthreads)):
-                row = order[k + i] if order != NULL else k + i
-                copy_row(buf + <Py_ssize_t>i * n0, X + row * n0, n0)
-            Xb = buf
+        if not ready:
+            Xb = gather(wk, &T, X, Y, order, k, m, parity, &Yb)
             parity ^= 1
-        else:
-            Xb = <const floating*>X + k * n0        # X has the network's dtype
-        if order != NULL:
-            if T.tid == 0:
-                for i in range(m):
-                    memcpy(<floating*>wk.Yb + <Py_ssize_t>i * nL, Y + order[k + i] * nL,
-                           nL * sizeof(floating))
-            Yb = <floating*>wk.Yb
-        else:
-            Yb = Y + k * nL
-        sync(&T)
-        # forward through the first layer: this thread's neurons
-        layer_forward(wk, 0, m, j0, j1, Xb, A1)
+            sync(&T)
+            # forward through the first layer: this thread's neurons
+            layer_forward(wk, 0, m, j0, j1, Xb, A1)
         sync(&T)
         # the layers above, and the first layer's error deltas[0]
         if T.tid == 0:
             upper_layers(wk, Yb, m, &st)
+        nxt = k + m
+        ready = wk.fuse and nxt < stop
+        if ready:
+            # the next mini-batch, into the other buffer (thread 0 gathers
+            # the targets after it is done with this mini-batch's)
+            m_next = <int>min(<intp>mini_batch_size, stop - nxt)
+            Xn = gather(wk, &T, X, Y, order, nxt, m_next, parity, &Yn)
+            parity ^= 1
         sync(&T)
-        # the first layer's step: this thread's neurons.  No barrier before
-        # the next gather: it fills the other input buffer.
-        layer_step(wk, 0, m, j0, j1, D0, Xb, &st)
-        k += m
+        # the first layer's step: this thread's neurons (with the next
+        # forward pass, fused).  Without fusing, no barrier before the next
+        # gather: it fills the other input buffer.
+        if ready:
+            first_layer_step_forward(wk, m, j0, j1, D0, Xb, &st, m_next, Xn)
+            Xb = Xn
+            Yb = Yn
+        else:
+            layer_step(wk, 0, m, j0, j1, D0, Xb, &st)
+        k = nxt
 
 
 cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp* order,
@@ -329,6 +411,12 @@ cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp*
     parallel region (none at all with one thread)."""
     wk.bar.count = 0
     wk.bar.sense = 0
+    wk.stop = stop
+    # Fuse the first layer's step with the next forward pass only when our
+    # small-matrix kernels make both products (see first_layer_step_forward),
+    # and the first layer is not the (perhaps softmax) output layer.
+    wk.fuse = (wk.L >= 2 and fastnn_simd() != FASTNN_SIMD_BLAS
+               and mini_batch_size <= FASTNN_SMALL_DIM and wk.fuse_allowed)
     if num_threads <= 1:
         train_worker(wk, X, Y, order, start, stop, mini_batch_size)
         return
@@ -748,6 +836,7 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         threads = 1         # a lone (perhaps softmax) layer is not split
     mbs = <int>min(<intp>mbs, stop - start)
     net.allocate(mbs, True, False, gradients)
+    net.wk.fuse_allowed = _fuse_first_layer
     # The first layer's two gemms (forward, and the step) hold most of the
     # work, on weights[0] and the gathered rows.  Rows that start off a
     # cache-line boundary (numpy aligns large arrays to 16 bytes only) make

@@ -1,0 +1,404 @@
+/* Small-matrix products for fastnn's kernels, chosen at run time for the CPU.
+
+   A mini-batch makes one dimension of most of a network's products small
+   (m = 10 rows), and BLAS libraries serve such shapes unevenly: OpenBLAS runs
+   them 2.5x slower under OPENBLAS_CORETYPE=Haswell than with its AVX-512
+   kernels, and past about a million multiply-adds it packs both operands on
+   every call, which for a 10-row operand costs more than the product.  Here
+   are three row-major products for those shapes, each written once
+   (_smallmm_body.h) and compiled for AVX-512F, for AVX2 with FMA and in
+   portable C, for float and double:
+
+     nt:  C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C   (small M; dot products)
+     nn:  C[M,N] = alpha * A[M,K] B[K,N]   + beta * C   (small M; outer products)
+     tn:  C[M,N] = alpha * A[K,M]^T B[K,N] + beta * C   (small K; outer products)
+
+   beta = 0 never reads C.  No alignment is assumed.  The instruction set is
+   picked once, on first use, from what the CPU supports, or from the
+   environment variable FASTNN_SIMD = avx512 | avx2 | generic | blas (blas:
+   never route, every product goes to BLAS).  The vector code is compiled
+   with function attributes, so the module itself needs no -mavx flags and
+   runs on any x86-64; other compilers and CPUs get the portable C only. */
+#ifndef FASTNN_SMALLMM_H
+#define FASTNN_SMALLMM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
+       FASTNN_SIMD_AVX512 = 3 };
+
+/* The routing rule: the small dimension (the mini-batch) at most this. */
+#define FASTNN_SMALL_DIM 32
+
+#define FASTNN_CAT_(a, b) a##_##b
+#define FASTNN_CAT(a, b) FASTNN_CAT_(a, b)
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define FASTNN_X86_SIMD 1
+#include <immintrin.h>
+#else
+#define FASTNN_X86_SIMD 0
+#endif
+
+/* ---- portable C: one lane ---------------------------------------------- */
+#define V T
+#define VW 1
+#define VZERO ((T)0)
+#define VSET1(x) ((T)(x))
+#define VLOAD(p) (*(p))
+#define VSTORE(p, v) (*(p) = (v))
+#define VLOADM(p, n) (*(p))
+#define VSTOREM(p, v, n) (*(p) = (v))
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#define VMUL(a, b) ((a) * (b))
+#define VREDUCE(v) (v)
+#define SFMA(a, b, c) ((a) * (b) + (c))
+#define ATTR
+#define DOT_MR 4
+#define DOT_NR 4
+#define OUT_MR 4
+#define OUT_NV 4
+#define T float
+#define FN(name) FASTNN_CAT(fastnn_##name, generic_f)
+#include "_smallmm_body.h"
+#undef T
+#undef FN
+#define T double
+#define FN(name) FASTNN_CAT(fastnn_##name, generic_d)
+#include "_smallmm_body.h"
+#undef T
+#undef FN
+#undef V
+#undef VW
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef VFMA
+#undef VMUL
+#undef VREDUCE
+#undef SFMA
+#undef ATTR
+#undef DOT_MR
+#undef DOT_NR
+#undef OUT_MR
+#undef OUT_NV
+
+#if FASTNN_X86_SIMD
+/* ---- AVX2 with FMA: 16 registers of 256 bits ----------------------------- */
+#define ATTR __attribute__((target("avx2,fma")))
+#define DOT_MR 3
+#define DOT_NR 4
+#define OUT_MR 6
+#define OUT_NV 2
+
+static inline __attribute__((always_inline)) ATTR __m256i fastnn_mask8_avx2(int n)
+{   /* lanes 0..n-1 of eight 32-bit lanes set */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline __attribute__((always_inline)) ATTR __m256i fastnn_mask4_avx2(int n)
+{   /* lanes 0..n-1 of four 64-bit lanes set */
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+static inline __attribute__((always_inline)) ATTR float fastnn_reduce_avx2_f(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+}
+
+#define T float
+#define V __m256
+#define VW 8
+#define VZERO _mm256_setzero_ps()
+#define VSET1(x) _mm256_set1_ps(x)
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VLOADM(p, n) _mm256_maskload_ps(p, fastnn_mask8_avx2(n))
+#define VSTOREM(p, v, n) _mm256_maskstore_ps(p, fastnn_mask8_avx2(n), v)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VMUL(a, b) _mm256_mul_ps(a, b)
+#define VREDUCE(v) fastnn_reduce_avx2_f(v)
+#define SFMA(a, b, c) __builtin_fmaf(a, b, c)
+#define FN(name) FASTNN_CAT(fastnn_##name, avx2_f)
+#include "_smallmm_body.h"
+#undef T
+#undef V
+#undef VW
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef VFMA
+#undef VMUL
+#undef VREDUCE
+#undef SFMA
+#undef FN
+
+#define T double
+#define V __m256d
+#define VW 4
+#define VZERO _mm256_setzero_pd()
+#define VSET1(x) _mm256_set1_pd(x)
+#define VLOAD(p) _mm256_loadu_pd(p)
+#define VSTORE(p, v) _mm256_storeu_pd(p, v)
+#define VLOADM(p, n) _mm256_maskload_pd(p, fastnn_mask4_avx2(n))
+#define VSTOREM(p, v, n) _mm256_maskstore_pd(p, fastnn_mask4_avx2(n), v)
+#define VFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
+#define VMUL(a, b) _mm256_mul_pd(a, b)
+#define VREDUCE(v) fastnn_reduce_avx2_d(v)
+#define SFMA(a, b, c) __builtin_fma(a, b, c)
+#define FN(name) FASTNN_CAT(fastnn_##name, avx2_d)
+#include "_smallmm_body.h"
+#undef T
+#undef V
+#undef VW
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef VFMA
+#undef VMUL
+#undef VREDUCE
+#undef SFMA
+#undef FN
+#undef ATTR
+#undef DOT_MR
+#undef DOT_NR
+#undef OUT_MR
+#undef OUT_NV
+
+/* ---- AVX-512F: 32 registers of 512 bits ---------------------------------- */
+#define ATTR __attribute__((target("avx512f")))
+#define DOT_MR 5
+#define DOT_NR 5
+#define OUT_MR 12
+#define OUT_NV 2
+
+#define T float
+#define V __m512
+#define VW 16
+#define VZERO _mm512_setzero_ps()
+#define VSET1(x) _mm512_set1_ps(x)
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VLOADM(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
+#define VSTOREM(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VREDUCE(v) _mm512_reduce_add_ps(v)
+#define SFMA(a, b, c) __builtin_fmaf(a, b, c)
+#define FN(name) FASTNN_CAT(fastnn_##name, avx512_f)
+#include "_smallmm_body.h"
+#undef T
+#undef V
+#undef VW
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef VFMA
+#undef VMUL
+#undef VREDUCE
+#undef SFMA
+#undef FN
+
+#define T double
+#define V __m512d
+#define VW 8
+#define VZERO _mm512_setzero_pd()
+#define VSET1(x) _mm512_set1_pd(x)
+#define VLOAD(p) _mm512_loadu_pd(p)
+#define VSTORE(p, v) _mm512_storeu_pd(p, v)
+#define VLOADM(p, n) _mm512_maskz_loadu_pd((__mmask8)((1u << (n)) - 1), p)
+#define VSTOREM(p, v, n) _mm512_mask_storeu_pd(p, (__mmask8)((1u << (n)) - 1), v)
+#define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define VMUL(a, b) _mm512_mul_pd(a, b)
+#define VREDUCE(v) _mm512_reduce_add_pd(v)
+#define SFMA(a, b, c) __builtin_fma(a, b, c)
+#define FN(name) FASTNN_CAT(fastnn_##name, avx512_d)
+#include "_smallmm_body.h"
+#undef T
+#undef V
+#undef VW
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef VFMA
+#undef VMUL
+#undef VREDUCE
+#undef SFMA
+#undef FN
+#undef ATTR
+#undef DOT_MR
+#undef DOT_NR
+#undef OUT_MR
+#undef OUT_NV
+#endif  /* FASTNN_X86_SIMD */
+
+/* ---- choosing the variant ------------------------------------------------ */
+
+/* The best variant this CPU runs (its operating system saving the vector
+   registers too: GCC's and Clang's __builtin_cpu_supports check both). */
+static int fastnn_simd_best(void)
+{
+#if FASTNN_X86_SIMD
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return FASTNN_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return FASTNN_SIMD_AVX2;
+#endif
+    return FASTNN_SIMD_GENERIC;
+}
+
+/* The variant named by FASTNN_SIMD (or the best one, unset or empty); one the
+   CPU lacks, or an unknown name, falls back to the best one. */
+static int fastnn_simd_from_env(void)
+{
+    const char* s = getenv("FASTNN_SIMD");
+    int best = fastnn_simd_best();
+    if (s == NULL || *s == '\0')
+        return best;
+    if (strcmp(s, "blas") == 0)
+        return FASTNN_SIMD_BLAS;
+    if (strcmp(s, "generic") == 0)
+        return FASTNN_SIMD_GENERIC;
+    if (strcmp(s, "avx2") == 0 && best >= FASTNN_SIMD_AVX2)
+        return FASTNN_SIMD_AVX2;
+    if (strcmp(s, "avx512") == 0 && best >= FASTNN_SIMD_AVX512)
+        return FASTNN_SIMD_AVX512;
+    return best;
+}
+
+/* This module's choice, made on first use: -1 until then.  Threads that race
+   to make it write the same value. */
+static int fastnn_simd_level = -1;
+
+static int fastnn_simd(void)
+{
+    int level = __atomic_load_n(&fastnn_simd_level, __ATOMIC_RELAXED);
+    if (level < 0) {
+        level = fastnn_simd_from_env();
+        __atomic_store_n(&fastnn_simd_level, level, __ATOMIC_RELAXED);
+    }
+    return level;
+}
+
+/* Force a variant (tests, benchmarks); returns the one in force, which is the
+   best available one if the CPU lacks the one asked for. */
+static inline int fastnn_simd_set(int level)
+{
+    int best = fastnn_simd_best();
+    if (level > best)
+        level = best;
+    if (level < FASTNN_SIMD_BLAS)
+        level = best;
+    __atomic_store_n(&fastnn_simd_level, level, __ATOMIC_RELAXED);
+    return level;
+}
+
+/* Which product serves row-major op(A)[M,K] op(B)[K,N]: 0 for BLAS, else
+   1 (nt), 2 (nn) or 3 (tn). */
+static inline int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, int K)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 0;
+    if (!trans_a && trans_b && M <= FASTNN_SMALL_DIM)
+        return 1;
+    if (!trans_a && !trans_b && M <= FASTNN_SMALL_DIM)
+        return 2;
+    if (trans_a && !trans_b && K <= FASTNN_SMALL_DIM)
+        return 3;
+    return 0;
+}
+
+/* One variant's three products, by route. */
+#define FASTNN_SMALLMM_RUN(variant)                                                           \
+    do {                                                                                      \
+        if (route == 1)                                                                       \
+            fastnn_gemm_nt_##variant(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);           \
+        else if (route == 2)                                                                  \
+            fastnn_gemm_outer_##variant(M, N, K, alpha, A, lda, 1, B, ldb, beta, C, ldc);     \
+        else                                                                                  \
+            fastnn_gemm_outer_##variant(M, N, K, alpha, A, 1, lda, B, ldb, beta, C, ldc);     \
+    } while (0)
+
+/* The product through variant ``level`` if the shape is one of ours: returns
+   1 when done, 0 when the caller should use BLAS. */
+static int fastnn_smallmm_f_with(int level, int trans_a, int trans_b, int M, int N, int K,
+                                 float alpha, const float* A, int lda, const float* B, int ldb,
+                                 float beta, float* C, int ldc)
+{
+    int route = level == FASTNN_SIMD_BLAS ? 0 : fastnn_smallmm_route(trans_a, trans_b, M, N, K);
+    if (route == 0)
+        return 0;
+#if FASTNN_X86_SIMD
+    if (level == FASTNN_SIMD_AVX512)
+        FASTNN_SMALLMM_RUN(avx512_f);
+    else if (level == FASTNN_SIMD_AVX2)
+        FASTNN_SMALLMM_RUN(avx2_f);
+    else
+#endif
+        FASTNN_SMALLMM_RUN(generic_f);
+    return 1;
+}
+
+static int fastnn_smallmm_d_with(int level, int trans_a, int trans_b, int M, int N, int K,
+                                 double alpha, const double* A, int lda, const double* B, int ldb,
+                                 double beta, double* C, int ldc)
+{
+    int route = level == FASTNN_SIMD_BLAS ? 0 : fastnn_smallmm_route(trans_a, trans_b, M, N, K);
+    if (route == 0)
+        return 0;
+#if FASTNN_X86_SIMD
+    if (level == FASTNN_SIMD_AVX512)
+        FASTNN_SMALLMM_RUN(avx512_d);
+    else if (level == FASTNN_SIMD_AVX2)
+        FASTNN_SMALLMM_RUN(avx2_d);
+    else
+#endif
+        FASTNN_SMALLMM_RUN(generic_d);
+    return 1;
+}
+#undef FASTNN_SMALLMM_RUN
+
+/* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C when the shape
+   is one of ours: returns 1 when done, 0 when the caller should use BLAS. */
+static inline int fastnn_smallmm_f(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                                   const float* A, int lda, const float* B, int ldb, float beta,
+                                   float* C, int ldc)
+{
+    return fastnn_smallmm_f_with(fastnn_simd(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
+                                 ldb, beta, C, ldc);
+}
+
+static inline int fastnn_smallmm_d(int trans_a, int trans_b, int M, int N, int K, double alpha,
+                                   const double* A, int lda, const double* B, int ldb,
+                                   double beta, double* C, int ldc)
+{
+    return fastnn_smallmm_d_with(fastnn_simd(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
+                                 ldb, beta, C, ldc);
+}
+
+#endif

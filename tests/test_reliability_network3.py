@@ -497,6 +497,9 @@ def test_random_invalid_changes_are_refused(case, data):
         value = 0.5
     if attr == "w" and not layer.is_conv and isinstance(value, np.ndarray) and value.ndim == 4:
         value = np.full(layer.w.shape, np.nan)
+    if attr == "w" and isinstance(value, np.ndarray) and value.shape == layer.w.shape \
+            and np.isfinite(value).all():
+        value = np.zeros((layer.w.shape[0] + 1,) + layer.w.shape[1:])   # (1, 1) fits a 1-by-1 layer
     with pytest.raises((ValueError, TypeError)) as info:
         setattr(layer, attr, value)
         net.feedforward(x)

@@ -26,6 +26,8 @@ Two figures per row, for the targets:
 
 Run:  python benchmarks/bench_widths.py [--widths 30 100 ...] [--rounds 3]
                                          [--before /path/to/other/build]
+(from the repository root after installing, or with the tree built in place on
+PYTHONPATH: the children import the fastnn this script imports).
 """
 import argparse
 import json
@@ -35,7 +37,13 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def fastnn_root():
+    """The folder holding the fastnn this script imports (the installed one, or
+    the built tree on PYTHONPATH): the children import the same."""
+    import fastnn
+    return os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
 
 CHILD = r"""
 import json, sys, time
@@ -116,15 +124,16 @@ def main():
     p.add_argument("--json", help="write the raw times here")
     a = p.parse_args()
 
+    root = fastnn_root()
     conditions = []         # (label, path, FASTNN_SIMD, OPENBLAS_CORETYPE)
     for coretype in (None, "Haswell"):
         ct = "Haswell" if coretype else "own"
         if a.before:
             conditions.append(("before/" + ct, a.before, None, coretype))
-        conditions.append(("blas/" + ct, ROOT, "blas", coretype))
-        conditions.append(("ours/" + ct, ROOT, None, coretype))
+        conditions.append(("blas/" + ct, root, "blas", coretype))
+        conditions.append(("ours/" + ct, root, None, coretype))
 
-    peak = run(PEAK, child_env(ROOT, None, None))
+    peak = run(PEAK, child_env(root, None, None))
     print("load average {:.2f} {:.2f} {:.2f}; gemm peak (one thread, OpenBLAS's own core type): "
           "float32 {:.0f}, float64 {:.0f} GFLOP/s".format(*os.getloadavg(), peak["float32"] / 1e9,
                                                          peak["float64"] / 1e9), flush=True)

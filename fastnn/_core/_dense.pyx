@@ -39,10 +39,16 @@ Threads (``num_threads``, OpenMP when the module is built with it): the first
 layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
 neurons (rows of ``W_0``) across the threads, which also share the gathering
 of each mini-batch; the small layers above it run on thread 0 between two
-barriers.  Results differ from one thread's in the last bits only (BLAS may
-block the two halves of a gemm differently than the whole).  Only worth it
-on cores that nothing else is using.  With more than one thread, keep BLAS
-itself to one thread (threadpoolctl).
+barriers.  Results are bit for bit one thread's when our small-matrix
+kernels make the products (``_smallmm.h``: mini-batches of at most 32), and
+differ in the last bits only through BLAS (``FASTNN_SIMD=blas``, larger
+mini-batches), which may block the two halves of a gemm differently than
+the whole.  Only worth it on cores that nothing else is using.  With more
+than one thread, keep BLAS itself to one thread (threadpoolctl).
+
+With our kernels, the first layer's step is fused with the next
+mini-batch's forward pass (``first_layer_step_forward``), which streams its
+weights once per step instead of twice, with the same arithmetic.
 
 Inputs: a float64 network also takes ``X`` in float32 (MNIST's pixels are
 float32, and exactly so).  Every row of ``X`` is converted to float64 as it

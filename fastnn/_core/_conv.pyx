@@ -45,12 +45,28 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from fastnn._core import _steps
 from fastnn._core._blas cimport gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
-                                   act_prime, fc_forward, fc_input_error, fc_weight_step,
+                                   act_prime, fc_forward, fc_weight_step,
                                    make_step, param_step, softmax_row)
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
 cnp.import_array()
+
+cdef extern from "_rows.h":
+    void fastnn_rows_forward_f(int m, Py_ssize_t n, int k0, int k1, const float* x, Py_ssize_t ldx,
+                               const float* w, float* z, int* idx, float* val) nogil
+    void fastnn_rows_forward_d(int m, Py_ssize_t n, int k0, int k1, const double* x,
+                               Py_ssize_t ldx, const double* w, double* z, int* idx,
+                               double* val) nogil
+    void fastnn_rows_backward_f(int m, Py_ssize_t n, int k0, int k1, const float* x,
+                                Py_ssize_t ldx, const unsigned char* mask, int nonzero_only,
+                                float* w, const float* dz, float* dx, float* g, Py_ssize_t ldg,
+                                int plain, float keep, float s, int* idx, float* val) nogil
+    void fastnn_rows_backward_d(int m, Py_ssize_t n, int k0, int k1, const double* x,
+                                Py_ssize_t ldx, const unsigned char* mask, int nonzero_only,
+                                double* w, const double* dz, double* dx, double* g,
+                                Py_ssize_t ldg, int plain, double keep, double s, int* idx,
+                                double* val) nogil
 
 cdef extern from *:
     """
@@ -244,6 +260,9 @@ cdef struct Layer:
     void* vb
     int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
     int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
+    void* zpart          # dense: (ng, m, out_size) each part's share of z
+    void* rowbuf         # dense: (ng, out_size + m) a part's gradient row and nonzero inputs
+    int* rowidx          # dense: (ng, m) the examples of a part's nonzero inputs
     const unsigned char* mask   # dense: (count, m, in_size) for the current run
 
 
@@ -484,38 +503,197 @@ cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
     return cost
 
 
-cdef void dense_backward_group(Layer* L, floating* dinp, int e0, int e1, int g, int k,
-                               int m) noexcept nogil:
-    """Backward pass of rows e0 .. e1-1: dC/dz of the rows (for a
-    FullyConnectedLayer dact_buf holds dC/da on entry and dC/dz on exit; the
-    softmax's holds dC/dz already), this group's partial bias gradient into
-    row ``g`` of ``L.gb`` and, when ``dinp`` is not NULL, dC/d(input) of the
-    rows (times the dropout mask).  The weight gradient is left to
-    ``dense_update_rows``, once every group's dC/dz is known."""
-    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
-    cdef floating* a = <floating*>L.act_buf
-    cdef floating* d = <floating*>L.dact_buf
-    cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * n_out
+# ---------------------------------------------------------------------------
+# Dense layers in training: the whole mini-batch, split by rows of w
+# ---------------------------------------------------------------------------
+#
+# In training each dense layer is shared out by *rows of w* (the layer's
+# inputs): part p of ng owns rows K_p = [n_in*p/ng, n_in*(p+1)/ng), and the
+# same split of a layer's outputs, J_p, owns its biases and its columns of
+# the activations.  The rows of a layer's w are then read and written by one
+# part only, in the forward pass and in the backward pass, and every part
+# works on all the examples: with a mini-batch of ten, splitting the
+# examples instead would leave two products of five rows, each streaming the
+# whole matrix.  Forward, each part sums its rows' share of z; after a
+# barrier, part p adds the ng shares of its columns J_p in part order (so
+# the result depends on ng only), adds the bias, activates and drops out
+# the next layer's inputs in those columns, which are that layer's rows
+# K_p: the next layer's part p goes on without a barrier.  Backward, with
+# dC/dz known, part p computes the input error of its rows (complete: a row
+# of w holds all of an input's weights) and steps them.
+#
+# With a mini-batch of at most ROW_KERNEL_MAX_BATCH the rows are walked one
+# at a time, skipping zero inputs (``_rows.h``); larger mini-batches use
+# gemm on the same split.
+
+cdef enum:
+    ROW_KERNEL_MAX_BATCH = 16
+
+
+cdef inline Py_ssize_t part_lo(Py_ssize_t n, int p, int ng) noexcept nogil:
+    return n * p // ng
+
+
+cdef void dense_input_rows(Layer* L, const floating* inp, int e0, int e1, int k,
+                           int m) noexcept nogil:
+    """xd rows e0 .. e1-1 = the input rows, times dropout mask ``k`` of the
+    run: for a dense layer whose input comes from a conv layer or the data,
+    which are computed by examples."""
+    cdef Py_ssize_t i, lo = <Py_ssize_t>e0 * L.in_size, hi = <Py_ssize_t>e1 * L.in_size
+    cdef floating* xd = <floating*>L.xd
     cdef const unsigned char* mask
-    for j in range(n_out):
-        gb[j] = 0
-    if e1 <= e0:
+    if hi <= lo:
         return
-    if L.kind == KIND_FC:
-        for i in range(e0 * n_out, e1 * n_out):
-            d[i] = d[i] * act_prime(L.act, a[i])
+    if L.has_mask:
+        mask = L.mask + <Py_ssize_t>k * m * L.in_size
+        for i in range(lo, hi):
+            xd[i] = inp[i] if mask[i] else 0
+    else:
+        memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
+
+
+cdef void dense_partial_forward(Layer* L, int p, int ng, int m, floating tag) noexcept nogil:
+    """Part p's share of z: zpart[p] = xd[:, K_p] @ w[K_p, :] (``tag``'s type
+    is the network's dtype, its value unused)."""
+    cdef Py_ssize_t n_in = L.in_size, n_out = L.out_size
+    cdef int k0 = <int>part_lo(n_in, p, ng), k1 = <int>part_lo(n_in, p + 1, ng)
+    cdef floating* zp = <floating*>L.zpart + <Py_ssize_t>p * m * n_out
+    cdef floating* val = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m) + n_out
+    cdef int* idx = L.rowidx + <Py_ssize_t>p * m
+    if m <= ROW_KERNEL_MAX_BATCH:
+        if floating is float:
+            fastnn_rows_forward_f(m, n_out, k0, k1, <const float*>L.xd, n_in, <const float*>L.w,
+                                  zp, idx, val)
+        else:
+            fastnn_rows_forward_d(m, n_out, k0, k1, <const double*>L.xd, n_in, <const double*>L.w,
+                                  zp, idx, val)
+    elif k1 > k0:
+        gemm(False, False, m, L.out_size, k1 - k0, <floating>1, <floating*>L.xd + k0, L.in_size,
+             <floating*>L.w + <Py_ssize_t>k0 * n_out, L.out_size, <floating>0, zp, L.out_size)
+    else:
+        memset(zp, 0, <size_t>m * n_out * sizeof(floating))
+
+
+cdef inline floating sum_parts(const floating* zpart, Py_ssize_t stride, int ng,
+                               Py_ssize_t at) noexcept nogil:
+    """The ng parts' shares of one entry of z, added in part order."""
+    cdef int q
+    cdef floating s = zpart[at]
+    for q in range(1, ng):
+        s = s + zpart[q * stride + at]
+    return s
+
+
+cdef void fc_finish_forward(Layer* L, Layer* nxt, int p, int ng, int m, int k,
+                            floating tag) noexcept nogil:
+    """Columns J_p of a FullyConnectedLayer: z = the parts' shares + b, the
+    activation into act_buf, and, when the next layer is dense, its input
+    (times its dropout mask ``k``) in the same columns."""
+    cdef Py_ssize_t n_out = L.out_size, stride = <Py_ssize_t>m * n_out
+    cdef Py_ssize_t j0 = part_lo(n_out, p, ng), j1 = part_lo(n_out, p + 1, ng), i, j
+    cdef const floating* zpart = <const floating*>L.zpart
+    cdef const floating* b = <const floating*>L.b
+    cdef floating* a = <floating*>L.act_buf
+    cdef floating* xd = NULL
+    cdef const unsigned char* mask = NULL
+    cdef floating v
+    if nxt != NULL and nxt.kind != KIND_CONV:
+        xd = <floating*>nxt.xd
+        if nxt.has_mask:
+            mask = nxt.mask + <Py_ssize_t>k * m * nxt.in_size
+    for i in range(m):
+        for j in range(j0, j1):
+            v = activate(L.act, sum_parts(zpart, stride, ng, i * n_out + j) + b[j])
+            a[i * n_out + j] = v
+            if xd != NULL:
+                if mask != NULL:
+                    xd[i * n_out + j] = v if mask[i * n_out + j] else 0
+                else:
+                    xd[i * n_out + j] = v
+
+
+cdef double softmax_finish_forward(Layer* L, int e0, int e1, int m, const long long* y, int ng,
+                                   floating tag) noexcept nogil:
+    """Rows e0 .. e1-1 of the SoftmaxLayer: z = the parts' shares + b, then
+    ``softmax_group`` (the outputs, the cost, dC/dz)."""
+    cdef Py_ssize_t n_out = L.out_size, stride = <Py_ssize_t>m * n_out, i, j
+    cdef const floating* zpart = <const floating*>L.zpart
+    cdef const floating* b = <const floating*>L.b
+    cdef floating* z = <floating*>L.act_buf
     for i in range(e0, e1):
         for j in range(n_out):
-            gb[j] += d[i * n_out + j]
-    if dinp == NULL:
+            z[i * n_out + j] = sum_parts(zpart, stride, ng, i * n_out + j) + b[j]
+    return softmax_group(L, e0, e1, m, y, z)
+
+
+cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int ng, int m, int k,
+                              const Step* st) noexcept nogil:
+    """Part p of a dense layer's backward pass, dC/dz (dact_buf) known for
+    the whole mini-batch: the step of the biases J_p; for rows K_p of w, the
+    input error dinp[:, K_p] (when ``dinp`` is not NULL; times the dropout
+    mask, and times the activation's derivative when ``below`` is a
+    FullyConnectedLayer, so that its dact_buf holds its dC/dz) and the step."""
+    cdef Py_ssize_t n_in = L.in_size, n_out = L.out_size, i, j
+    cdef int k0 = <int>part_lo(n_in, p, ng), k1 = <int>part_lo(n_in, p + 1, ng)
+    cdef Py_ssize_t j0 = part_lo(n_out, p, ng), j1 = part_lo(n_out, p + 1, ng)
+    cdef const floating* dz = <const floating*>L.dact_buf
+    cdef floating* gb = <floating*>L.grad_b
+    cdef floating* g
+    cdef floating* val = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m) + n_out
+    cdef int* idx = L.rowidx + <Py_ssize_t>p * m
+    cdef const unsigned char* mask = NULL
+    cdef Py_ssize_t ldg = 0
+    cdef bint nonzero_only
+    cdef floating s
+    cdef const floating* a
+    # the biases J_p: dC/db = the column sums of dz
+    for j in range(j0, j1):
+        s = 0
+        for i in range(m):
+            s = s + dz[i * n_out + j]
+        gb[j] = s
+    param_step(j1 - j0, <floating*>L.b + j0, gb + j0, NULL if L.vb == NULL else <floating*>L.vb + j0,
+               st, False)
+    if k1 <= k0:
         return
-    fc_input_error(e1 - e0, L.in_size, L.out_size, d + e0 * n_out, <floating*>L.w, False,
-                   dinp + e0 * n_in)
     if L.has_mask:
         mask = L.mask + <Py_ssize_t>k * m * n_in
-        for i in range(e0 * n_in, e1 * n_in):
-            if not mask[i]:
-                dinp[i] = 0
+    if m <= ROW_KERNEL_MAX_BATCH:
+        # below a ReLU (whose outputs are >= 0), an input that is zero passes
+        # no gradient on: its input error is not needed
+        nonzero_only = below != NULL and below.act == ACT_RELU
+        if L.keep_grad or not st.plain:
+            g = <floating*>L.grad_w + <Py_ssize_t>k0 * n_out
+            ldg = n_out
+        else:
+            g = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m)
+        if floating is float:
+            fastnn_rows_backward_f(m, n_out, k0, k1, <const float*>L.xd, n_in, mask, nonzero_only,
+                                   <float*>L.w, dz, dinp, g, ldg, st.plain, <float>(1 - st.decay),
+                                   <float>st.s, idx, val)
+        else:
+            fastnn_rows_backward_d(m, n_out, k0, k1, <const double*>L.xd, n_in, mask, nonzero_only,
+                                   <double*>L.w, dz, dinp, g, ldg, st.plain, <double>(1 - st.decay),
+                                   <double>st.s, idx, val)
+        if not st.plain:
+            param_step((k1 - k0) * n_out, <floating*>L.w + k0 * n_out, g,
+                       NULL if L.vw == NULL else <floating*>L.vw + k0 * n_out, st, True)
+    else:
+        if dinp != NULL:
+            gemm(False, True, m, k1 - k0, L.out_size, <floating>1, dz, L.out_size,
+                 <floating*>L.w + <Py_ssize_t>k0 * n_out, L.out_size, <floating>0, dinp + k0,
+                 L.in_size)
+            if mask != NULL:
+                for i in range(m):
+                    for j in range(k0, k1):
+                        if not mask[i * n_in + j]:
+                            dinp[i * n_in + j] = 0
+        dense_update_rows(L, m, k0, k1, st, <floating>0)
+    if dinp != NULL and below != NULL and below.kind == KIND_FC:
+        a = <const floating*>below.act_buf
+        for i in range(m):
+            for j in range(k0, k1):
+                dinp[i * n_in + j] = dinp[i * n_in + j] * act_prime(below.act, a[i * n_in + j])
 
 
 cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, const Step* st,
@@ -627,43 +805,103 @@ cdef double forward_group(Layer* L, int nl, const floating* xb, const long long*
     return cost
 
 
-cdef void backward_group(Layer* L, int nl, int e0, int e1, int g, int m, int k,
-                         const floating* xb) noexcept nogil:
-    """Backward pass of examples e0 .. e1-1 (``xb`` is the mini-batch)."""
-    cdef int l
-    cdef floating* dinp
-    cdef const floating* inp
-    for l in range(nl - 1, -1, -1):
-        dinp = <floating*>L[l - 1].dact_buf if l > 0 else NULL
-        inp = <const floating*>L[l - 1].act_buf if l > 0 else xb
-        if L[l].kind == KIND_CONV:
-            conv_backward_group(&L[l], inp, dinp, e0, e1, g)
-        else:
-            dense_backward_group(&L[l], dinp, e0, e1, g, k, m)
-
-
-cdef void update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
-                       floating tag) noexcept nogil:
-    """This thread's share of every layer's reduction and update (``tag``'s
-    type is the network's dtype; its value is unused)."""
+cdef void conv_update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
+                            floating tag) noexcept nogil:
+    """This thread's share of every conv layer's reduction and update (the
+    dense layers stepped their rows in their backward pass; ``tag``'s type
+    is the network's dtype, its value unused)."""
     cdef int l
     cdef Py_ssize_t n, nb
     for l in range(nl):
-        if L[l].kind == KIND_CONV:
-            n = <Py_ssize_t>L[l].F * L[l].K
-            nb = L[l].F
-        else:
-            n = <Py_ssize_t>L[l].in_size * L[l].out_size
-            nb = L[l].out_size
-        if L[l].kind == KIND_CONV:
-            reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
-                              st, tag)
-        else:
-            dense_update_rows(&L[l], T.m, L[l].in_size * T.tid // T.nthreads,
-                              L[l].in_size * (T.tid + 1) // T.nthreads, st, tag)
+        if L[l].kind != KIND_CONV:
+            continue
+        n = <Py_ssize_t>L[l].F * L[l].K
+        nb = L[l].F
+        reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads, st, tag)
         reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb,
                       <floating*>L[l].vb, nb, ng, nb * T.tid // T.nthreads,
                       nb * (T.tid + 1) // T.nthreads, st, False)
+
+
+cdef void train_step(Layer* L, int nl, const floating* xb, const long long* yb, int m, int k,
+                     int ng, const Step* st, double* costs, Team* T) noexcept nogil:
+    """One SGD step on the mini-batch ``xb`` (number ``k`` of the run), run by
+    every thread of the team.  Conv layers work by groups of examples, dense
+    layers by parts of their rows (see above); a barrier stands wherever the
+    next phase reads what other threads wrote."""
+    cdef int l, it, p, e0, e1
+    cdef bint any_conv = False
+    cdef const floating* inp = xb
+    cdef floating* dinp
+    cdef Layer* below
+    cdef Py_ssize_t i, lo, hi
+    # forward
+    for l in range(nl):
+        if L[l].kind == KIND_CONV:
+            any_conv = True
+            if l > 0 and L[l - 1].kind != KIND_CONV:
+                sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                conv_forward_group(&L[l], inp, m * p // ng, m * (p + 1) // ng, p)
+        else:
+            if l == 0 or L[l - 1].kind == KIND_CONV:
+                for it in range(ng):
+                    p = T.tid + it * T.nthreads
+                    if p >= ng:
+                        break
+                    dense_input_rows(&L[l], inp, m * p // ng, m * (p + 1) // ng, k, m)
+                sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                dense_partial_forward(&L[l], p, ng, m, <floating>0)
+            sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                if L[l].kind == KIND_SOFTMAX:
+                    costs[p] += softmax_finish_forward(&L[l], m * p // ng, m * (p + 1) // ng, m, yb,
+                                                       ng, <floating>0)
+                else:
+                    fc_finish_forward(&L[l], &L[l + 1] if l + 1 < nl else NULL, p, ng, m, k,
+                                      <floating>0)
+            if L[l].kind == KIND_SOFTMAX:
+                sync(T)
+        inp = <floating*>L[l].act_buf
+    # backward
+    for l in range(nl - 1, -1, -1):
+        below = &L[l - 1] if l > 0 else NULL
+        dinp = <floating*>below.dact_buf if l > 0 else NULL
+        if L[l].kind == KIND_CONV:
+            inp = <const floating*>below.act_buf if l > 0 else xb
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                e0, e1 = m * p // ng, m * (p + 1) // ng
+                conv_backward_group(&L[l], inp, dinp, e0, e1, p)
+                if below != NULL and below.kind == KIND_FC:
+                    lo, hi = <Py_ssize_t>e0 * below.out_size, <Py_ssize_t>e1 * below.out_size
+                    for i in range(lo, hi):
+                        dinp[i] = dinp[i] * act_prime(below.act, (<floating*>below.act_buf)[i])
+            if below != NULL and below.kind != KIND_CONV:
+                sync(T)
+        else:
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                dense_backward_part(&L[l], below, dinp, p, ng, m, k, st)
+            sync(T)
+    if any_conv:
+        sync(T)
+        conv_update_share(L, nl, ng, T, st, <floating>0)
+        sync(T)
 
 
 cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, int m,
@@ -672,9 +910,8 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     """What each thread of the region runs: every step of the run, in step
     with the others."""
     cdef Team T
-    cdef int k, g, it
+    cdef int k
     cdef Py_ssize_t bi
-    cdef const floating* xb
     T.tid = fastnn_thread_num()
     T.nthreads = fastnn_num_threads()
     T.ng = ng
@@ -683,17 +920,7 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     T.sense = 0
     for k in range(count):
         bi = first + k
-        xb = x + bi * m * L[0].in_size
-        for it in range(ng):
-            g = T.tid + it * T.nthreads
-            if g >= ng:
-                break
-            costs[g] += forward_group(L, nl, xb, y + bi * m, m * g // ng, m * (g + 1) // ng, g, m, k,
-                                      True)
-            backward_group(L, nl, m * g // ng, m * (g + 1) // ng, g, m, k, xb)
-        sync(&T)
-        update_share(L, nl, ng, &T, st, <floating>0)
-        sync(&T)
+        train_step(L, nl, x + bi * m * L[0].in_size, y + bi * m, m, k, ng, st, costs, &T)
 
 
 cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y, int m,
@@ -844,7 +1071,8 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         n_in, n_out = (int(v) for v in w.shape)
         g = dict(in_size=n_in, out_size=n_out)
         bufs = dict(xd=("input", (m, n_in)), gw=("weight gradient", (1,)),
-                    gb=("bias gradient", (ng, n_out)),
+                    gb=("bias gradient", (1,)), zpart=("partial sums", (ng, m * n_out)),
+                    rowbuf=("row", (ng, n_out + m)), rowidx=("row", (ng, m)),
                     grad_w=("weight gradient", (n_in * n_out,)), grad_b=("bias gradient", (n_out,)))
     bufs["act_buf"] = ("activation", (m, g["out_size"]))
     bufs["dact_buf"] = ("activation gradient", (m, g["out_size"]))
@@ -864,6 +1092,9 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     return dict(kind=kind, geometry=g, buffers=bufs)
 
 
+_INT_BUFFERS = ("argmax", "rowidx")   # C ints; the other buffers hold the network's dtype
+
+
 def _count(shape):
     n = 1
     for s in shape:
@@ -872,7 +1103,7 @@ def _count(shape):
 
 
 def _layer_bytes(bufs, itemsize):
-    return sum(_count(shape) * (4 if name == "argmax" else itemsize)
+    return sum(_count(shape) * (4 if name in _INT_BUFFERS else itemsize)
                for name, (what, shape) in bufs.items())
 
 
@@ -984,7 +1215,10 @@ cdef class Net:
                 L.argmax = <int*>cnp.PyArray_DATA(am)
             arrays = {}
             for name, (what, shape) in plan["buffers"].items():
-                if name != "argmax":
+                if name == "rowidx":
+                    arrays[name] = np.zeros(shape, dtype=np.intc)
+                    self.keep.append(arrays[name])
+                elif name != "argmax":
                     arrays[name] = np.zeros(shape, dtype=dtype)
                     self.keep.append(arrays[name])
             w, b = spec["w"], spec["b"]
@@ -1003,6 +1237,9 @@ cdef class Net:
                 L.dcol = cnp.PyArray_DATA(arrays["dcol"])
             else:
                 L.xd = cnp.PyArray_DATA(arrays["xd"])
+                L.zpart = cnp.PyArray_DATA(arrays["zpart"])
+                L.rowbuf = cnp.PyArray_DATA(arrays["rowbuf"])
+                L.rowidx = <int*>cnp.PyArray_DATA(arrays["rowidx"])
 
     @property
     def in_size(self):

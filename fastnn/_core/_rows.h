@@ -37,13 +37,86 @@
 #ifndef FASTNN_CLONES
 #define FASTNN_CLONES
 #endif
+/* The helpers are inlined into each clone, so they are compiled for its instruction set
+   (a helper left out of line would be compiled for the baseline only). */
+#if defined(__GNUC__)
+#define FASTNN_INLINE static inline __attribute__((always_inline))
+#else
+#define FASTNN_INLINE static inline
+#endif
 
 typedef float fastnn_vf __attribute__((vector_size(64)));    /* 16 floats */
 typedef double fastnn_vd __attribute__((vector_size(64)));   /* 8 doubles */
 
+/* One row of the backward pass in a single sweep over w[k, :], for plain SGD when the
+   examples that need dx are those with a nonzero input (below a ReLU): the c examples
+   idx[0..c), up to four at a time, each sweep adding to their dots (with the old w) and
+   to the gradient; the last sweep steps w.  More than four examples keep the gradient
+   between sweeps in g. */
+#define FASTNN_FUSED_SWEEP(T, V, L, CNT)                                                       \
+    do {                                                                                       \
+        V acc[4] = {{0}}, vk, vs, zero = {0};                                                  \
+        const T* d[4];                                                                         \
+        T a[4], tail[4] = {0, 0, 0, 0};                                                        \
+        Py_ssize_t j = 0;                                                                      \
+        for (int u = 0; u < CNT; u++) {                                                        \
+            d[u] = dz + (Py_ssize_t)idx[t0 + u] * n;                                           \
+            a[u] = val[t0 + u];                                                                \
+        }                                                                                      \
+        for (int l = 0; l < L; l++) { vk[l] = keep; vs[l] = s; }                               \
+        for (; j + L <= n; j += L) {                                                           \
+            V wv, gv, dv;                                                                      \
+            memcpy(&wv, wk + j, sizeof(V));                                                    \
+            if (first) gv = zero; else memcpy(&gv, g + j, sizeof(V));                          \
+            for (int u = 0; u < CNT; u++) {                                                    \
+                memcpy(&dv, d[u] + j, sizeof(V));                                              \
+                acc[u] += wv * dv;                                                             \
+                gv += a[u] * dv;                                                               \
+            }                                                                                  \
+            if (last) {                                                                        \
+                wv = vk * wv - vs * gv;                                                        \
+                memcpy(wk + j, &wv, sizeof(V));                                                \
+            } else {                                                                           \
+                memcpy(g + j, &gv, sizeof(V));                                                 \
+            }                                                                                  \
+        }                                                                                      \
+        for (; j < n; j++) {                                                                   \
+            T gj = first ? 0 : g[j];                                                           \
+            T wj = wk[j];                                                                      \
+            for (int u = 0; u < CNT; u++) {                                                    \
+                tail[u] += wj * d[u][j];                                                       \
+                gj += a[u] * d[u][j];                                                          \
+            }                                                                                  \
+            if (last) wk[j] = keep * wj - s * gj; else g[j] = gj;                              \
+        }                                                                                      \
+        if (dxk != NULL) {                                                                     \
+            for (int u = 0; u < CNT; u++) {                                                    \
+                T sum = 0;                                                                     \
+                for (int l = 0; l < L; l++) sum += acc[u][l];                                  \
+                dxk[(Py_ssize_t)idx[t0 + u] * ldx] = sum + tail[u];                            \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
 #define FASTNN_ROWS(T, V, L, SFX)                                                              \
+FASTNN_INLINE void fastnn_row_fused_##SFX(Py_ssize_t n, T* wk, const T* dz, const int* idx,    \
+        const T* val, int c, T* dxk, Py_ssize_t ldx, T* g, T keep, T s) {                      \
+    if (c == 0) {                                                                              \
+        for (Py_ssize_t j = 0; j < n; j++) wk[j] = keep * wk[j] - s * (T)0;                    \
+        return;                                                                                \
+    }                                                                                          \
+    for (int t0 = 0; t0 < c; t0 += 4) {                                                        \
+        int first = t0 == 0, last = t0 + 4 >= c;                                               \
+        switch (c - t0) {                                                                      \
+        case 1: FASTNN_FUSED_SWEEP(T, V, L, 1); break;                                         \
+        case 2: FASTNN_FUSED_SWEEP(T, V, L, 2); break;                                         \
+        case 3: FASTNN_FUSED_SWEEP(T, V, L, 3); break;                                         \
+        default: FASTNN_FUSED_SWEEP(T, V, L, 4); break;                                        \
+        }                                                                                      \
+    }                                                                                          \
+}                                                                                              \
 /* y[:n] += a * x[:n] */                                                                       \
-static inline void fastnn_axpy_##SFX(Py_ssize_t n, T a, const T* __restrict x,                \
+FASTNN_INLINE void fastnn_axpy_##SFX(Py_ssize_t n, T a, const T* __restrict x,                \
                                      T* __restrict y) {                                        \
     Py_ssize_t j = 0;                                                                          \
     V va;                                                                                      \
@@ -58,7 +131,7 @@ static inline void fastnn_axpy_##SFX(Py_ssize_t n, T a, const T* __restrict x,  
     for (; j < n; j++) y[j] += a * x[j];                                                       \
 }                                                                                              \
 /* x[:n] . y[:n], in L lanes added in a fixed order */                                         \
-static inline T fastnn_dot_##SFX(Py_ssize_t n, const T* __restrict x, const T* __restrict y) { \
+FASTNN_INLINE T fastnn_dot_##SFX(Py_ssize_t n, const T* __restrict x, const T* __restrict y) { \
     Py_ssize_t j = 0;                                                                          \
     V acc = {0};                                                                               \
     T s = 0;                                                                                   \
@@ -73,7 +146,7 @@ static inline T fastnn_dot_##SFX(Py_ssize_t n, const T* __restrict x, const T* _
     return s;                                                                                  \
 }                                                                                              \
 /* The examples whose input k is not zero: their numbers and inputs. */                        \
-static inline int fastnn_nonzero_##SFX(int m, const T* xk, Py_ssize_t ldx, int* idx, T* val) { \
+FASTNN_INLINE int fastnn_nonzero_##SFX(int m, const T* xk, Py_ssize_t ldx, int* idx, T* val) { \
     int c = 0;                                                                                 \
     for (int i = 0; i < m; i++) {                                                              \
         T v = xk[i * ldx];                                                                     \
@@ -99,14 +172,25 @@ FASTNN_CLONES static void fastnn_rows_forward_##SFX(int m, Py_ssize_t n, int k0,
    dx[i, k] = w[k, :] . dz[i, :] for the examples that need it (every one; with mask, those    \
    whose mask is 1; with nonzero_only, those whose input x[i, k] is not zero: below a ReLU     \
    only they pass a gradient on) and 0 for the others.  g[k, :] (row stride ldg; ldg = 0       \
-   reuses one row) = sum_i x[i, k] dz[i, :], then, when plain, w[k, :] = keep w - s g. */      \
+   reuses one row) = sum_i x[i, k] dz[i, :], then, when plain, w[k, :] = keep w - s g.         \
+   The rows are walked from the last to the first: the forward pass walked them the other     \
+   way, so the rows it read last are still in cache.  Each row is independent of the others: \
+   the order changes no result. */                                                             \
 FASTNN_CLONES static void fastnn_rows_backward_##SFX(int m, Py_ssize_t n, int k0, int k1,      \
         const T* x, Py_ssize_t ldx, const unsigned char* mask, int nonzero_only, T* w,         \
         const T* dz, T* dx, T* g, Py_ssize_t ldg, int plain, T keep, T s, int* idx, T* val) {  \
-    for (int k = k0; k < k1; k++) {                                                            \
+    int fused = plain && ldg == 0 && (dx == NULL || nonzero_only);                             \
+    for (int k = k1 - 1; k >= k0; k--) {                                                       \
         T* wk = w + (Py_ssize_t)k * n;                                                         \
         T* gk = g + (Py_ssize_t)(k - k0) * ldg;                                                \
         int c = fastnn_nonzero_##SFX(m, x + k, ldx, idx, val);                                 \
+        if (fused) {                                                                           \
+            if (dx != NULL)                                                                    \
+                for (int i = 0; i < m; i++) dx[(Py_ssize_t)i * ldx + k] = 0;                   \
+            fastnn_row_fused_##SFX(n, wk, dz, idx, val, c, dx == NULL ? NULL : dx + k, ldx,    \
+                                   gk, keep, s);                                               \
+            continue;                                                                          \
+        }                                                                                      \
         if (dx != NULL) {                                                                      \
             for (int i = 0; i < m; i++) {                                                      \
                 Py_ssize_t at = (Py_ssize_t)i * ldx + k;                                       \

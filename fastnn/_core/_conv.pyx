@@ -67,6 +67,20 @@ cdef extern from "_rows.h":
                                 double* w, const double* dz, double* dx, double* g,
                                 Py_ssize_t ldg, int plain, double keep, double s, int* idx,
                                 double* val) nogil
+    void fastnn_im2row_f(const float* x, float* rows, int C, int H, int W, int KH, int KW, int OH,
+                         int OW) nogil
+    void fastnn_im2row_d(const double* x, double* rows, int C, int H, int W, int KH, int KW,
+                         int OH, int OW) nogil
+    void fastnn_conv_wgrad_f(int F, int Q, Py_ssize_t K, const float* dz, const int* argmax,
+                             const float* rows, float* gw) nogil
+    void fastnn_conv_wgrad_d(int F, int Q, Py_ssize_t K, const double* dz, const int* argmax,
+                             const double* rows, double* gw) nogil
+    void fastnn_conv_dinput_f(int F, int Q, Py_ssize_t K, const float* dz, const int* argmax,
+                              const float* w, float* drows, int* touched, float* dx, int C, int H,
+                              int W, int KH, int KW, int OH, int OW) nogil
+    void fastnn_conv_dinput_d(int F, int Q, Py_ssize_t K, const double* dz, const int* argmax,
+                              const double* w, double* drows, int* touched, double* dx, int C,
+                              int H, int W, int KH, int KW, int OH, int OW) nogil
 
 cdef extern from *:
     """
@@ -260,6 +274,7 @@ cdef struct Layer:
     void* vb
     int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
     int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
+    int* touched         # conv: (ng, P), the positions the input error reached
     void* zpart          # dense: (ng, m, out_size) each part's share of z
     void* rowbuf         # dense: (ng, out_size + m) a part's gradient row and nonzero inputs
     int* rowidx          # dense: (ng, m) the examples of a part's nonzero inputs
@@ -358,21 +373,26 @@ cdef void pool_example(Layer* L, const floating* conv, Py_ssize_t ld, floating* 
 cdef void conv_forward_group(Layer* L, const floating* inp, int e0, int e1, int g) noexcept nogil:
     """Convolve, pool, add the bias and activate examples ``e0 .. e1-1``,
     ``L.chunk`` examples per GEMM (the convolution's output buffer stays in
-    cache); the im2col matrix of all of them is kept in group ``g``'s
-    buffer for the backward pass."""
+    cache); the im2row matrix of all of them (P rows of K per example, see
+    ``_rows.h``) is kept in group ``g``'s buffer for the backward pass."""
     cdef int e, c0, c1
     cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
-    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
-    cdef floating* col = <floating*>L.col + g * L.K * ldf
+    cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
+    cdef floating* rows = <floating*>L.col + g * pk * L.nemax
     cdef floating* conv = <floating*>L.conv + g * L.F * ld
     c0 = e0
     while c0 < e1:
         c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
         for e in range(c0, c1):
-            im2col_flip(inp + <Py_ssize_t>e * L.in_size, col + <Py_ssize_t>(e - e0) * L.P, ldf, L)
-        # conv[f, (e, p)] = sum_k w[f, k] * col[k, (e, p)]
-        gemm(False, False, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
-             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, <floating>0.0, conv, <int>ld)
+            if floating is float:
+                fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows + (e - e0) * pk, L.C, L.H, L.W,
+                                L.KH, L.KW, L.OH, L.OW)
+            else:
+                fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows + (e - e0) * pk, L.C, L.H, L.W,
+                                L.KH, L.KW, L.OH, L.OW)
+        # conv[f, (e, p)] = sum_k w[f, k] * rows[(e, p), k]
+        gemm(False, True, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
+             rows + (c0 - e0) * pk, L.K, <floating>0.0, conv, <int>ld)
         for e in range(c0, c1):
             pool_example(L, conv + <Py_ssize_t>(e - c0) * L.P, ld,
                          <floating*>L.act_buf + <Py_ssize_t>e * L.out_size,
@@ -384,65 +404,52 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
                               int g) noexcept nogil:
     """Backward pass of examples ``e0 .. e1-1`` (whose input was ``inp``):
     this group's partial weight and bias gradients into row ``g`` of
-    ``L.gw``/``L.gb``, and, when ``dinp`` is not NULL, dC/d(input) for each
-    example into ``dinp``.  Works ``L.chunk`` examples at a time, reading
-    back the im2col matrix that the forward pass kept."""
-    cdef int e, f, q, i, c0, c1
-    cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
-    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
-    cdef floating* col = <floating*>L.col + g * L.K * ldf
-    cdef floating* dconv = <floating*>L.conv + g * L.F * ld
-    cdef floating* dcol = <floating*>L.dcol + g * L.K * ld
+    ``L.gw``/``L.gb`` (the weights' layout), and, when ``dinp`` is not NULL,
+    dC/d(input) for each example into ``dinp``.  Only the pooling winners
+    with a nonzero dC/dz pass anything back: both come from them alone
+    (``_rows.h``), the weight gradient from the im2row rows that the forward
+    pass kept."""
+    cdef int e, f, q, i
+    cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
+    cdef floating* rows = <floating*>L.col + g * pk * L.nemax
+    cdef floating* drows = <floating*>L.dcol + g * pk
+    cdef int* touched = L.touched + <Py_ssize_t>g * L.P
     cdef floating* gw = <floating*>L.gw + <Py_ssize_t>g * L.F * L.K
     cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * L.F
     cdef floating* a
     cdef floating* da
-    cdef floating* drow
+    cdef floating* dx
     cdef int* am
-    cdef bint tiled = L.PH == 2 and L.PW == 2 and L.OH == 2 * L.QH and L.OW == 2 * L.QW
-    cdef floating beta = 0
     memset(gb, 0, L.F * sizeof(floating))
-    if e1 <= e0:
-        memset(gw, 0, <size_t>L.F * L.K * sizeof(floating))
-        return
-    c0 = e0
-    while c0 < e1:
-        c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
-        for e in range(c0, c1):
-            a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
-            da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
-            am = L.argmax + <Py_ssize_t>e * L.F * L.Q
-            if L.act == ACT_RELU:
-                for i in range(L.F * L.Q):
-                    da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
-            elif L.act != ACT_LINEAR:
-                for i in range(L.F * L.Q):
-                    da[i] = da[i] * act_prime(L.act, a[i])
-            for f in range(L.F):
-                drow = dconv + f * ld + <Py_ssize_t>(e - c0) * L.P
-                for q in range(L.Q):
-                    gb[f] += da[f * L.Q + q]
-                if tiled:
-                    if floating is float:
-                        fastnn_unpool2x2_f(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
-                    else:
-                        fastnn_unpool2x2_d(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
-                else:
-                    memset(drow, 0, L.P * sizeof(floating))
-                    for q in range(L.Q):
-                        drow[am[f * L.Q + q]] = da[f * L.Q + q]   # the window's winner takes it all
-        # the partial gradient is kept transposed, gw[k, f] += sum_{(e,p)} col[k, (e,p)] * dconv[f, (e,p)]
-        gemm(False, True, L.K, L.F, <int>((c1 - c0) * L.P), <floating>1.0,
-             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, dconv, <int>ld, beta, gw, L.F)
-        beta = 1
-        if dinp != NULL:
-            # dcol[k, (e,p)] = sum_f w[f, k] * dconv[f, (e,p)], then back onto the input pixels
-            gemm(True, False, L.K, <int>((c1 - c0) * L.P), L.F, <floating>1.0,
-                 <floating*>L.w, L.K, dconv, <int>ld, <floating>0.0, dcol, <int>ld)
-            for e in range(c0, c1):
-                memset(dinp + <Py_ssize_t>e * L.in_size, 0, L.in_size * sizeof(floating))
-                col2im_flip(dcol + <Py_ssize_t>(e - c0) * L.P, ld, dinp + <Py_ssize_t>e * L.in_size, L)
-        c0 = c1
+    memset(gw, 0, <size_t>L.F * L.K * sizeof(floating))
+    for e in range(e0, e1):
+        a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
+        da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
+        am = L.argmax + <Py_ssize_t>e * L.F * L.Q
+        if L.act == ACT_RELU:
+            for i in range(L.F * L.Q):
+                da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
+        elif L.act != ACT_LINEAR:
+            for i in range(L.F * L.Q):
+                da[i] = da[i] * act_prime(L.act, a[i])
+        for f in range(L.F):
+            for q in range(L.Q):
+                gb[f] += da[f * L.Q + q]
+        # gw[f, :] += dz[f, q] * rows[argmax[f, q], :]
+        if floating is float:
+            fastnn_conv_wgrad_f(L.F, L.Q, L.K, da, am, rows + (e - e0) * pk, gw)
+        else:
+            fastnn_conv_wgrad_d(L.F, L.Q, L.K, da, am, rows + (e - e0) * pk, gw)
+        if dinp == NULL:
+            continue
+        dx = dinp + <Py_ssize_t>e * L.in_size
+        memset(dx, 0, L.in_size * sizeof(floating))
+        if floating is float:
+            fastnn_conv_dinput_f(L.F, L.Q, L.K, da, am, <const float*>L.w, drows, touched, dx,
+                                 L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+        else:
+            fastnn_conv_dinput_d(L.F, L.Q, L.K, da, am, <const double*>L.w, drows, touched, dx,
+                                 L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
 
 
 # ---------------------------------------------------------------------------
@@ -742,28 +749,6 @@ cdef void reduce_update(floating* w, floating* gsum, const floating* parts, floa
     param_step(hi - lo, w + lo, gsum + lo, NULL if v == NULL else v + lo, st, regularize)
 
 
-cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi,
-                            const Step* st, floating tag) noexcept nogil:
-    """``reduce_update`` for a conv layer, whose partials are stored
-    transposed, (K, F) per group: on flat indices [lo, hi) of w (F, K)."""
-    cdef Py_ssize_t i, n = <Py_ssize_t>L.F * L.K
-    cdef int t, f, k
-    cdef const floating* parts = <const floating*>L.gw
-    cdef floating* gsum = <floating*>L.grad_w
-    cdef floating s
-    if hi <= lo:
-        return
-    for i in range(lo, hi):
-        f = <int>(i // L.K)
-        k = <int>(i - <Py_ssize_t>f * L.K)
-        s = parts[<Py_ssize_t>k * L.F + f]
-        for t in range(1, ngroups):
-            s = s + parts[t * n + <Py_ssize_t>k * L.F + f]
-        gsum[i] = s
-    param_step(hi - lo, <floating*>L.w + lo, gsum + lo,
-               NULL if L.vw == NULL else <floating*>L.vw + lo, st, True)
-
-
 # ---------------------------------------------------------------------------
 # A run of steps, in one parallel region
 # ---------------------------------------------------------------------------
@@ -817,7 +802,9 @@ cdef void conv_update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
             continue
         n = <Py_ssize_t>L[l].F * L[l].K
         nb = L[l].F
-        reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads, st, tag)
+        reduce_update(<floating*>L[l].w, <floating*>L[l].grad_w, <floating*>L[l].gw,
+                      <floating*>L[l].vw, n, ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
+                      st, True)
         reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb,
                       <floating*>L[l].vb, nb, ng, nb * T.tid // T.nthreads,
                       nb * (T.tid + 1) // T.nthreads, st, False)
@@ -1061,7 +1048,7 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
                  K=K, P=P, Q=Q, chunk=chunk, nemax=nemax, in_size=C * H * W, out_size=F * Q)
         bufs = dict(col=("im2col", (ng, K * nemax * P)), conv=("convolution", (ng, F * chunk * P)),
-                    dcol=("im2col gradient", (ng, K * chunk * P)),
+                    dcol=("im2row gradient", (ng, K * P)), touched=("positions", (ng, P)),
                     gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
                     grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
                     argmax=("pooling", (m, F * Q)))
@@ -1092,7 +1079,7 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     return dict(kind=kind, geometry=g, buffers=bufs)
 
 
-_INT_BUFFERS = ("argmax", "rowidx")   # C ints; the other buffers hold the network's dtype
+_INT_BUFFERS = ("argmax", "rowidx", "touched")   # C ints; the other buffers hold the network's dtype
 
 
 def _count(shape):
@@ -1215,7 +1202,7 @@ cdef class Net:
                 L.argmax = <int*>cnp.PyArray_DATA(am)
             arrays = {}
             for name, (what, shape) in plan["buffers"].items():
-                if name == "rowidx":
+                if name in ("rowidx", "touched"):
                     arrays[name] = np.zeros(shape, dtype=np.intc)
                     self.keep.append(arrays[name])
                 elif name != "argmax":
@@ -1232,6 +1219,7 @@ cdef class Net:
             L.grad_w = cnp.PyArray_DATA(arrays["grad_w"])
             L.grad_b = cnp.PyArray_DATA(arrays["grad_b"])
             if L.kind == KIND_CONV:
+                L.touched = <int*>cnp.PyArray_DATA(arrays["touched"])
                 L.col = cnp.PyArray_DATA(arrays["col"])
                 L.conv = cnp.PyArray_DATA(arrays["conv"])
                 L.dcol = cnp.PyArray_DATA(arrays["dcol"])

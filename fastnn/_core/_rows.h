@@ -220,4 +220,79 @@ FASTNN_CLONES static void fastnn_rows_backward_##SFX(int m, Py_ssize_t n, int k0
 FASTNN_ROWS(float, fastnn_vf, 16, f)
 FASTNN_ROWS(double, fastnn_vd, 8, d)
 
+/* Convolution, with the im2col matrix stored one row per output position ("im2row"):
+   row p = i*OW + j holds the K = C*KH*KW inputs that position sees, x[c, i+u, j+v] at
+   k = c*KH*KW + KH*KW-1 - (u*KW + v) (read backwards within each channel: the filter flip
+   of a true convolution, so the book's filters multiply it as they are stored).  The
+   weight gradient then needs, for each pooled unit, only the row of the position that won
+   its window:
+
+     gw[f, :] += dz[f, q] * row[argmax[f, q], :]       (dz[f, q] != 0)
+
+   a quarter of the positions for 2x2 pooling, fewer where ReLU or dropout zeroed dz, each
+   a contiguous axpy of K. */
+#define FASTNN_CONV(T, SFX)                                                                    \
+static void fastnn_im2row_##SFX(const T* x, T* rows, int C, int H, int W, int KH, int KW,      \
+                                int OH, int OW) {                                              \
+    int kk = KH * KW;                                                                          \
+    Py_ssize_t K = (Py_ssize_t)C * kk;                                                         \
+    for (int i = 0; i < OH; i++)                                                               \
+        for (int j = 0; j < OW; j++) {                                                         \
+            T* row = rows + ((Py_ssize_t)i * OW + j) * K;                                      \
+            for (int c = 0; c < C; c++)                                                        \
+                for (int u = 0; u < KH; u++) {                                                 \
+                    const T* src = x + ((Py_ssize_t)c * H + i + u) * W + j;                    \
+                    T* dst = row + c * kk + kk - 1 - u * KW;                                   \
+                    for (int v = 0; v < KW; v++) dst[-v] = src[v];                             \
+                }                                                                              \
+        }                                                                                      \
+}                                                                                              \
+FASTNN_CLONES static void fastnn_conv_wgrad_##SFX(int F, int Q, Py_ssize_t K, const T* dz,     \
+        const int* argmax, const T* rows, T* gw) {                                             \
+    for (int f = 0; f < F; f++)                                                                \
+        for (int q = 0; q < Q; q++) {                                                          \
+            T d = dz[(Py_ssize_t)f * Q + q];                                                   \
+            if (d != 0)                                                                        \
+                fastnn_axpy_##SFX(K, d, rows + (Py_ssize_t)argmax[(Py_ssize_t)f * Q + q] * K,  \
+                                  gw + (Py_ssize_t)f * K);                                     \
+        }                                                                                      \
+}                                                                                              \
+/* The input error the same way: each pooled unit's dz[f, q] goes back through filter f to \
+   the K inputs of its winning position, drows[p, :] += dz[f, q] * w[f, :] (an axpy of K),  \
+   and then the rows of the positions that received any go back onto the pixels they were  \
+   read from (the adjoint of im2row; ``dx`` zeroed by the caller).  ``touched`` (P ints)   \
+   marks those positions, so the others are neither zeroed nor read. */                     \
+FASTNN_CLONES static void fastnn_conv_dinput_##SFX(int F, int Q, Py_ssize_t K, const T* dz,    \
+        const int* argmax, const T* w, T* drows, int* touched, T* dx, int C, int H, int W,     \
+        int KH, int KW, int OH, int OW) {                                                      \
+    int kk = KH * KW, P = OH * OW;                                                             \
+    memset(touched, 0, (size_t)P * sizeof(int));                                               \
+    for (int f = 0; f < F; f++)                                                                \
+        for (int q = 0; q < Q; q++) {                                                          \
+            T d = dz[(Py_ssize_t)f * Q + q];                                                   \
+            int p;                                                                             \
+            if (d == 0) continue;                                                              \
+            p = argmax[(Py_ssize_t)f * Q + q];                                                 \
+            if (!touched[p]) {                                                                 \
+                memset(drows + (Py_ssize_t)p * K, 0, K * sizeof(T));                           \
+                touched[p] = 1;                                                                \
+            }                                                                                  \
+            fastnn_axpy_##SFX(K, d, w + (Py_ssize_t)f * K, drows + (Py_ssize_t)p * K);         \
+        }                                                                                      \
+    for (int p = 0; p < P; p++) {                                                              \
+        int i = p / OW, j = p - (p / OW) * OW;                                                 \
+        const T* row = drows + (Py_ssize_t)p * K;                                              \
+        if (!touched[p]) continue;                                                             \
+        for (int c = 0; c < C; c++)                                                            \
+            for (int u = 0; u < KH; u++) {                                                     \
+                T* dst = dx + ((Py_ssize_t)c * H + i + u) * W + j;                             \
+                const T* src = row + c * kk + kk - 1 - u * KW;                                 \
+                for (int v = 0; v < KW; v++) dst[v] += src[-v];                                \
+            }                                                                                  \
+    }                                                                                          \
+}
+
+FASTNN_CONV(float, f)
+FASTNN_CONV(double, d)
+
 #endif

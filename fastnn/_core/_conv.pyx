@@ -12,25 +12,27 @@ Layout per example (one row of the flat mini-batch):
 * a ConvPoolLayer's input is ``(C, H, W)`` and its output ``(F, QH, QW)``,
   Theano's ``(channels, rows, columns)`` order, so a following fully connected
   layer sees the same flattening as network3;
-* im2col builds, for each example, the matrix ``col[k, p]`` (K = C*kh*kw
-  rows, one column per output position ``p = i*OW + j``; the examples of a
-  mini-batch sit side by side, so one GEMM convolves many) with row
-  ``k = c*kh*kw + kh*kw-1 - (u*kw+v)`` holding ``x[c, i+u, j+v]``: the rows
-  are read *backwards* within each channel, so multiplying by the filters
-  stored as the book stores them computes Theano's true (flipped)
-  convolution, and the weight gradient comes out in the book's layout.
+* im2row builds, for each example, the matrix ``rows[p, k]`` (one row per
+  output position ``p = i*OW + j``, K = C*kh*kw columns; the examples of a
+  mini-batch follow each other, so one GEMM convolves many) with column
+  ``k = c*kh*kw + kh*kw-1 - (u*kw+v)`` holding ``x[c, i+u, j+v]``: read
+  *backwards* within each channel, so multiplying by the filters stored as
+  the book stores them computes Theano's true (flipped) convolution, and the
+  weight gradient comes out in the book's layout.  Backward, only the
+  pooling winners whose dC/dz is not zero pass a gradient on: the weight
+  gradient adds their rows, the input error adds their filters (``_rows.h``).
 
-Parallelism (OpenMP, when built with it): the mini-batch is split into ``ng``
-groups of consecutive examples (``ng`` = the thread count, at most the batch
-size).  Each group runs the forward and backward pass of its own examples
-through every layer (its convolutions as one GEMM over all its examples)
-and leaves partial weight gradients; after one barrier every thread adds
-the partials in group order and updates its share of the weights; a second
-barrier ends the step.  The result depends on the group count only, not on
-whether OpenMP is present or how threads are scheduled: a run is
-reproducible for a given thread count.  The barrier spins briefly and then
-yields, which keeps two threads efficient on a machine whose cores are also
-busy with other work.
+Parallelism (OpenMP, when built with it): ``ng`` = the thread count (at
+most the batch size) parts share each step.  Conv layers split the
+mini-batch into ``ng`` groups of consecutive examples, each convolving its
+own examples forward and backward and leaving partial weight gradients,
+which the threads add in group order and step after a barrier.  Dense layers
+split the rows of their weights instead (see "Dense layers in training"):
+every part works on the whole mini-batch, a barrier between phases.  The
+result depends on ``ng`` only, not on whether OpenMP is present or how
+threads are scheduled: a run is reproducible for a given thread count.  The
+barrier spins briefly and then yields, which keeps two threads efficient on
+a machine whose cores are also busy with other work.
 
 BLAS is called from inside the parallel region: the caller must limit BLAS to
 one thread while training (``fastnn.network3`` does, with threadpoolctl).
@@ -84,80 +86,7 @@ cdef extern from "_rows.h":
 
 cdef extern from *:
     """
-    /* Short-run copies and adds (the runs are 8 to 24 values long, far
-       below what a library call pays off for): copies move 16 bytes at a
-       time with constant-size memcpy, which compilers turn into one vector
-       move; the adds use restrict pointers so they vectorize without
-       aliasing checks. */
     #include <string.h>
-    /* im2col with the flip (see im2col_flip), in C.  Its rows are copies of
-       8 or 24 values: SSE2 (part of every x86-64) moves them 16 bytes at a
-       time, where a plain loop gets turned into memmove calls that cost
-       more than the copy. */
-    #if defined(__SSE2__)
-    #include <emmintrin.h>
-    #define FASTNN_COPY4_F(d, s) _mm_storeu_ps((d), _mm_loadu_ps(s))
-    #define FASTNN_COPY4_D(d, s) do { _mm_storeu_pd((d), _mm_loadu_pd(s)); \
-                                      _mm_storeu_pd((d) + 2, _mm_loadu_pd((s) + 2)); } while (0)
-    #else
-    #define FASTNN_COPY4_F(d, s) do { (d)[0] = (s)[0]; (d)[1] = (s)[1]; (d)[2] = (s)[2]; (d)[3] = (s)[3]; } while (0)
-    #define FASTNN_COPY4_D FASTNN_COPY4_F
-    #endif
-    #define FASTNN_IM2COL(NAME, T, COPY4) \
-    static void NAME(const T* __restrict x, T* __restrict col, Py_ssize_t ld, \
-                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
-        int kk = KH * KW; \
-        for (int c = 0; c < C; c++) \
-            for (int u = 0; u < KH; u++) \
-                for (int v = 0; v < KW; v++) { \
-                    T* dst = col + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
-                    const T* src = x + (Py_ssize_t)(c * H + u) * W + v; \
-                    for (int i = 0; i < OH; i++) { \
-                        int j = 0; \
-                        for (; j + 4 <= OW; j += 4) COPY4(dst + i * OW + j, src + i * W + j); \
-                        for (; j < OW; j++) dst[i * OW + j] = src[i * W + j]; \
-                    } \
-                } \
-    }
-    FASTNN_IM2COL(fastnn_im2col_f, float, FASTNN_COPY4_F)
-    FASTNN_IM2COL(fastnn_im2col_d, double, FASTNN_COPY4_D)
-    /* col2im, the adjoint: adds each row's runs back onto the pixels. */
-    #if defined(__SSE2__)
-    #define FASTNN_ADD4_F(d, s) _mm_storeu_ps((d), _mm_add_ps(_mm_loadu_ps(d), _mm_loadu_ps(s)))
-    #define FASTNN_ADD4_D(d, s) do { _mm_storeu_pd((d), _mm_add_pd(_mm_loadu_pd(d), _mm_loadu_pd(s))); \
-        _mm_storeu_pd((d) + 2, _mm_add_pd(_mm_loadu_pd((d) + 2), _mm_loadu_pd((s) + 2))); } while (0)
-    #else
-    #define FASTNN_ADD4_F(d, s) do { (d)[0] += (s)[0]; (d)[1] += (s)[1]; (d)[2] += (s)[2]; (d)[3] += (s)[3]; } while (0)
-    #define FASTNN_ADD4_D FASTNN_ADD4_F
-    #endif
-    #define FASTNN_COL2IM(NAME, T, ADD4) \
-    static void NAME(const T* __restrict dcol, Py_ssize_t ld, T* __restrict dx, \
-                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
-        int kk = KH * KW; \
-        for (int c = 0; c < C; c++) \
-            for (int u = 0; u < KH; u++) \
-                for (int v = 0; v < KW; v++) { \
-                    const T* src = dcol + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
-                    T* dst = dx + (Py_ssize_t)(c * H + u) * W + v; \
-                    for (int i = 0; i < OH; i++) { \
-                        int j = 0; \
-                        for (; j + 4 <= OW; j += 4) ADD4(dst + i * W + j, src + i * OW + j); \
-                        for (; j < OW; j++) dst[i * W + j] += src[i * OW + j]; \
-                    } \
-                } \
-    }
-    FASTNN_COL2IM(fastnn_col2im_f, float, FASTNN_ADD4_F)
-    FASTNN_COL2IM(fastnn_col2im_d, double, FASTNN_ADD4_D)
-    static inline void fastnn_copy_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
-        Py_ssize_t j = 0;
-        for (; j + 4 <= n; j += 4) memcpy(d + j, s + j, 16);
-        for (; j < n; j++) d[j] = s[j];
-    }
-    static inline void fastnn_copy_d(double* __restrict d, const double* __restrict s, Py_ssize_t n) {
-        Py_ssize_t j = 0;
-        for (; j + 2 <= n; j += 2) memcpy(d + j, s + j, 16);
-        for (; j < n; j++) d[j] = s[j];
-    }
     /* 2x2 max-pooling of one feature map with selects (no branches: on
        real data the comparisons are unpredictable): z = max + bias, am =
        the position of the first maximum in row-major window order. */
@@ -180,33 +109,8 @@ cdef extern from *:
     }
     FASTNN_POOL2X2(fastnn_pool2x2_f, float)
     FASTNN_POOL2X2(fastnn_pool2x2_d, double)
-    /* Its adjoint for maps that the windows tile exactly: every entry of
-       each window written once, the gradient at the winner, 0 elsewhere,
-       selected with bit masks (no branches, no int-to-float conversions). */
-    #include <stdint.h>
-    #define FASTNN_UNPOOL2X2(NAME, T, U) \
-    static inline void NAME(T* __restrict drow, int OW, int QH, int QW, const T* __restrict dz, \
-                            const int* __restrict am) { \
-        for (int qi = 0; qi < QH; qi++) { \
-            T* r0 = drow + 2 * qi * OW; \
-            T* r1 = r0 + OW; \
-            for (int qj = 0; qj < QW; qj++) { \
-                int q = qi * QW + qj, w = am[q] - 2 * qi * OW - 2 * qj; \
-                U g, o0, o1, o2, o3; \
-                memcpy(&g, dz + q, sizeof(U)); \
-                o0 = g & -(U)(w == 0); \
-                o1 = g & -(U)(w == 1); \
-                o2 = g & -(U)(w == OW); \
-                o3 = g & -(U)(w == OW + 1); \
-                memcpy(r0 + 2 * qj, &o0, sizeof(U)); \
-                memcpy(r0 + 2 * qj + 1, &o1, sizeof(U)); \
-                memcpy(r1 + 2 * qj, &o2, sizeof(U)); \
-                memcpy(r1 + 2 * qj + 1, &o3, sizeof(U)); \
-            } \
-        } \
-    }
-    FASTNN_UNPOOL2X2(fastnn_unpool2x2_f, float, uint32_t)
-    FASTNN_UNPOOL2X2(fastnn_unpool2x2_d, double, uint64_t)
+    /* Short adds for the reduction of the groups' partial gradients; the
+       restrict pointers let them vectorize without aliasing checks. */
     static inline void fastnn_add_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
@@ -214,24 +118,11 @@ cdef extern from *:
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
     """
-    void fastnn_copy_f(float* dst, const float* src, Py_ssize_t n) nogil
-    void fastnn_copy_d(double* dst, const double* src, Py_ssize_t n) nogil
     void fastnn_add_f(float* dst, const float* src, Py_ssize_t n) nogil
     void fastnn_add_d(double* dst, const double* src, Py_ssize_t n) nogil
     void fastnn_pool2x2_f(const float* crow, int OW, int QH, int QW, float bias, float* z, int* am) nogil
     void fastnn_pool2x2_d(const double* crow, int OW, int QH, int QW, double bias, double* z,
                           int* am) nogil
-    void fastnn_im2col_f(const float* x, float* col, Py_ssize_t ld, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_im2col_d(const double* x, double* col, Py_ssize_t ld, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_col2im_f(const float* dcol, Py_ssize_t ld, float* dx, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_col2im_d(const double* dcol, Py_ssize_t ld, double* dx, int C, int H, int W,
-                         int KH, int KW, int OH, int OW) nogil
-    void fastnn_unpool2x2_f(float* drow, int OW, int QH, int QW, const float* dz, const int* am) nogil
-    void fastnn_unpool2x2_d(double* drow, int OW, int QH, int QW, const double* dz,
-                            const int* am) nogil
 
 #: True when this module was compiled with OpenMP.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
@@ -262,9 +153,9 @@ cdef struct Layer:
     void* b
     void* act_buf        # (m, out_size) activations
     void* dact_buf       # (m, out_size) dC/d(activation); dC/dz for the softmax
-    void* col            # conv: (m, P, K) im2col rows
-    void* conv           # conv: (m, P, F) raw convolution, reused for dC/d(conv)
-    void* dcol           # conv: (m, P, K)
+    void* col            # conv: (ng, nemax * P * K) im2row rows of each group's examples
+    void* conv           # conv: (ng, F * chunk * P) raw convolution
+    void* dcol           # conv: (ng, P * K) one example's input error, by rows
     void* xd             # dense: (m, in_size) the dropped-out input
     void* gw             # conv: (ng, F*K) partials; dense: (in_size, out_size)
     void* gb             # conv: (ng, F) partials; dense: (out_size,)
@@ -285,44 +176,12 @@ cdef struct Layer:
 # Convolution + pooling, for a group of consecutive examples
 # ---------------------------------------------------------------------------
 
-cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
-    """dst[:n] = src[:n] for a short run (a loop the compiler vectorizes,
-    cheaper than a memcpy call for 8 or 24 values)."""
-    cdef Py_ssize_t j
-    if floating is float:
-        fastnn_copy_f(dst, src, n)
-    else:
-        fastnn_copy_d(dst, src, n)
-
-
 cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
     """dst[:n] += src[:n]."""
     if floating is float:
         fastnn_add_f(dst, src, n)
     else:
         fastnn_add_d(dst, src, n)
-
-
-cdef void im2col_flip(const floating* x, floating* col, Py_ssize_t ld, Layer* L) noexcept nogil:
-    """Fill this example's columns of ``col`` (K rows of stride ``ld``; the
-    example's P columns start at ``col``) from its input ``x`` (C, H, W):
-    row ``c*kh*kw + kh*kw-1 - (u*kw+v)`` holds x[c, i+u, j+v] at column
-    ``i*OW + j``.  Each row is OW-long contiguous runs, and the reversed row
-    order is the filter flip of a true convolution."""
-    if floating is float:
-        fastnn_im2col_f(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-    else:
-        fastnn_im2col_d(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-
-
-cdef void col2im_flip(const floating* dcol, Py_ssize_t ld, floating* dx, Layer* L) noexcept nogil:
-    """The adjoint of ``im2col_flip``: add every entry of this example's
-    columns of ``dcol`` back onto the input pixel it was read from.  ``dx``
-    must be zeroed by the caller."""
-    if floating is float:
-        fastnn_col2im_f(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-    else:
-        fastnn_col2im_d(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
 
 
 cdef inline void pool2x2(const floating* crow, int OW, int QH, int QW, floating bias, int act,

@@ -145,7 +145,6 @@ cdef struct Layer:
     # convolution and pooling geometry
     int C, H, W, F, KH, KW, OH, OW, PH, PW, QH, QW, K, P, Q
     int chunk            # examples per convolution GEMM (so its buffers stay in cache)
-    int nemax            # examples in the largest group: the im2col buffer's width / P
     # dense geometry: in_size x out_size weights
     double keep          # 1 - p_dropout
     int has_mask
@@ -153,7 +152,7 @@ cdef struct Layer:
     void* b
     void* act_buf        # (m, out_size) activations
     void* dact_buf       # (m, out_size) dC/d(activation); dC/dz for the softmax
-    void* col            # conv: (ng, nemax * P * K) im2row rows of each group's examples
+    void* col            # conv: (ng, chunk * P * K) im2row rows of a group's chunk of examples
     void* conv           # conv: (ng, F * chunk * P) raw convolution
     void* dcol           # conv: (ng, P * K) one example's input error, by rows
     void* xd             # dense: (m, in_size) the dropped-out input
@@ -232,26 +231,26 @@ cdef void pool_example(Layer* L, const floating* conv, Py_ssize_t ld, floating* 
 cdef void conv_forward_group(Layer* L, const floating* inp, int e0, int e1, int g) noexcept nogil:
     """Convolve, pool, add the bias and activate examples ``e0 .. e1-1``,
     ``L.chunk`` examples per GEMM (the convolution's output buffer stays in
-    cache); the im2row matrix of all of them (P rows of K per example, see
-    ``_rows.h``) is kept in group ``g``'s buffer for the backward pass."""
+    cache), their im2row matrices (P rows of K per example, see ``_rows.h``)
+    built in group ``g``'s buffer, which stays in cache too."""
     cdef int e, c0, c1
     cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
     cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
-    cdef floating* rows = <floating*>L.col + g * pk * L.nemax
+    cdef floating* rows = <floating*>L.col + g * pk * L.chunk
     cdef floating* conv = <floating*>L.conv + g * L.F * ld
     c0 = e0
     while c0 < e1:
         c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
         for e in range(c0, c1):
             if floating is float:
-                fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows + (e - e0) * pk, L.C, L.H, L.W,
+                fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows + (e - c0) * pk, L.C, L.H, L.W,
                                 L.KH, L.KW, L.OH, L.OW)
             else:
-                fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows + (e - e0) * pk, L.C, L.H, L.W,
+                fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows + (e - c0) * pk, L.C, L.H, L.W,
                                 L.KH, L.KW, L.OH, L.OW)
         # conv[f, (e, p)] = sum_k w[f, k] * rows[(e, p), k]
         gemm(False, True, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
-             rows + (c0 - e0) * pk, L.K, <floating>0.0, conv, <int>ld)
+             rows, L.K, <floating>0.0, conv, <int>ld)
         for e in range(c0, c1):
             pool_example(L, conv + <Py_ssize_t>(e - c0) * L.P, ld,
                          <floating*>L.act_buf + <Py_ssize_t>e * L.out_size,
@@ -266,11 +265,12 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
     ``L.gw``/``L.gb`` (the weights' layout), and, when ``dinp`` is not NULL,
     dC/d(input) for each example into ``dinp``.  Only the pooling winners
     with a nonzero dC/dz pass anything back: both come from them alone
-    (``_rows.h``), the weight gradient from the im2row rows that the forward
-    pass kept."""
+    (``_rows.h``), the weight gradient from the example's im2row rows, built
+    again here (in a buffer that stays in cache: keeping every example's
+    from the forward pass cost more, in cache misses, than building them)."""
     cdef int e, f, q, i
     cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
-    cdef floating* rows = <floating*>L.col + g * pk * L.nemax
+    cdef floating* rows = <floating*>L.col + g * pk * L.chunk
     cdef floating* drows = <floating*>L.dcol + g * pk
     cdef int* touched = L.touched + <Py_ssize_t>g * L.P
     cdef floating* gw = <floating*>L.gw + <Py_ssize_t>g * L.F * L.K
@@ -296,9 +296,13 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
                 gb[f] += da[f * L.Q + q]
         # gw[f, :] += dz[f, q] * rows[argmax[f, q], :]
         if floating is float:
-            fastnn_conv_wgrad_f(L.F, L.Q, L.K, da, am, rows + (e - e0) * pk, gw)
+            fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows, L.C, L.H, L.W, L.KH, L.KW, L.OH,
+                            L.OW)
+            fastnn_conv_wgrad_f(L.F, L.Q, L.K, da, am, rows, gw)
         else:
-            fastnn_conv_wgrad_d(L.F, L.Q, L.K, da, am, rows + (e - e0) * pk, gw)
+            fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows, L.C, L.H, L.W, L.KH, L.KW, L.OH,
+                            L.OW)
+            fastnn_conv_wgrad_d(L.F, L.Q, L.K, da, am, rows, gw)
         if dinp == NULL:
             continue
         dx = dinp + <Py_ssize_t>e * L.in_size
@@ -903,10 +907,9 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
         # few enough that the im2col matrix stays in cache (<= ~256 KB)
         chunk = max(1, min(m, max(-(-128 // P), (256 * 1024) // (K * P * dtype.itemsize))))
-        nemax = -(-m // ng)
         g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
-                 K=K, P=P, Q=Q, chunk=chunk, nemax=nemax, in_size=C * H * W, out_size=F * Q)
-        bufs = dict(col=("im2col", (ng, K * nemax * P)), conv=("convolution", (ng, F * chunk * P)),
+                 K=K, P=P, Q=Q, chunk=chunk, in_size=C * H * W, out_size=F * Q)
+        bufs = dict(col=("im2row", (ng, K * chunk * P)), conv=("convolution", (ng, F * chunk * P)),
                     dcol=("im2row gradient", (ng, K * P)), touched=("positions", (ng, P)),
                     gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
                     grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
@@ -1055,7 +1058,7 @@ cdef class Net:
                 L.KH, L.KW, L.OH, L.OW = g["KH"], g["KW"], g["OH"], g["OW"]
                 L.PH, L.PW, L.QH, L.QW = g["PH"], g["PW"], g["QH"], g["QW"]
                 L.K, L.P, L.Q = g["K"], g["P"], g["Q"]
-                L.chunk, L.nemax = g["chunk"], g["nemax"]
+                L.chunk = g["chunk"]
                 am = np.zeros(plan["buffers"]["argmax"][1], dtype=np.intc)
                 self.keep.append(am)
                 L.argmax = <int*>cnp.PyArray_DATA(am)

@@ -231,21 +231,32 @@ FASTNN_ROWS(double, fastnn_vd, 8, d)
 
    a quarter of the positions for 2x2 pooling, fewer where ReLU or dropout zeroed dz, each
    a contiguous axpy of K. */
+/* One example's im2row, for a filter width KW_ known to the compiler when it is a literal: */\
+/* the runs are then straight-line copies (runtime-length runs of 5 cost twice as much). */   \
+#define FASTNN_IM2ROW_BODY(T, KW_)                                                             \
+    do {                                                                                       \
+        const int kw_ = (KW_), kk = KH * kw_;                                                  \
+        Py_ssize_t K = (Py_ssize_t)C * kk;                                                     \
+        for (int i = 0; i < OH; i++)                                                           \
+            for (int j = 0; j < OW; j++) {                                                     \
+                T* row = rows + ((Py_ssize_t)i * OW + j) * K;                                  \
+                for (int c = 0; c < C; c++)                                                    \
+                    for (int u = 0; u < KH; u++) {                                             \
+                        const T* src = x + ((Py_ssize_t)c * H + i + u) * W + j;                \
+                        T* dst = row + c * kk + kk - 1 - u * kw_;                              \
+                        for (int v = 0; v < kw_; v++) dst[-v] = src[v];                        \
+                    }                                                                          \
+            }                                                                                  \
+    } while (0)
+
 #define FASTNN_CONV(T, SFX)                                                                    \
 static void fastnn_im2row_##SFX(const T* x, T* rows, int C, int H, int W, int KH, int KW,      \
                                 int OH, int OW) {                                              \
-    int kk = KH * KW;                                                                          \
-    Py_ssize_t K = (Py_ssize_t)C * kk;                                                         \
-    for (int i = 0; i < OH; i++)                                                               \
-        for (int j = 0; j < OW; j++) {                                                         \
-            T* row = rows + ((Py_ssize_t)i * OW + j) * K;                                      \
-            for (int c = 0; c < C; c++)                                                        \
-                for (int u = 0; u < KH; u++) {                                                 \
-                    const T* src = x + ((Py_ssize_t)c * H + i + u) * W + j;                    \
-                    T* dst = row + c * kk + kk - 1 - u * KW;                                   \
-                    for (int v = 0; v < KW; v++) dst[-v] = src[v];                             \
-                }                                                                              \
-        }                                                                                      \
+    switch (KW) {                                                                              \
+    case 5: FASTNN_IM2ROW_BODY(T, 5); break;                                                   \
+    case 3: FASTNN_IM2ROW_BODY(T, 3); break;                                                   \
+    default: FASTNN_IM2ROW_BODY(T, KW); break;                                                 \
+    }                                                                                          \
 }                                                                                              \
 FASTNN_CLONES static void fastnn_conv_wgrad_##SFX(int F, int Q, Py_ssize_t K, const T* dz,     \
         const int* argmax, const T* rows, T* gw) {                                             \

@@ -394,10 +394,17 @@ cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
 #
 # With a mini-batch of at most ROW_KERNEL_MAX_BATCH the rows are walked one
 # at a time, skipping zero inputs (``_rows.h``); larger mini-batches use
-# gemm on the same split.
+# gemm on the same split, and so do layers with fewer than
+# ROW_KERNEL_MIN_OUTPUTS outputs (the softmax's ten: rows that short leave
+# the row kernels' vectors empty, and the whole product is tiny).
 
 cdef enum:
     ROW_KERNEL_MAX_BATCH = 16
+    ROW_KERNEL_MIN_OUTPUTS = 32
+
+
+cdef inline bint row_kernels(Layer* L, int m) noexcept nogil:
+    return m <= ROW_KERNEL_MAX_BATCH and L.out_size >= ROW_KERNEL_MIN_OUTPUTS
 
 
 cdef inline Py_ssize_t part_lo(Py_ssize_t n, int p, int ng) noexcept nogil:
@@ -430,7 +437,7 @@ cdef void dense_partial_forward(Layer* L, int p, int ng, int m, floating tag) no
     cdef floating* zp = <floating*>L.zpart + <Py_ssize_t>p * m * n_out
     cdef floating* val = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m) + n_out
     cdef int* idx = L.rowidx + <Py_ssize_t>p * m
-    if m <= ROW_KERNEL_MAX_BATCH:
+    if row_kernels(L, m):
         if floating is float:
             fastnn_rows_forward_f(m, n_out, k0, k1, <const float*>L.xd, n_in, <const float*>L.w,
                                   zp, idx, val)
@@ -528,7 +535,7 @@ cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int
         return
     if L.has_mask:
         mask = L.mask + <Py_ssize_t>k * m * n_in
-    if m <= ROW_KERNEL_MAX_BATCH:
+    if row_kernels(L, m):
         # below a ReLU (whose outputs are >= 0), an input that is zero passes
         # no gradient on: its input error is not needed
         nonzero_only = below != NULL and below.act == ACT_RELU
@@ -909,8 +916,8 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         chunk = max(1, min(m, max(-(-128 // P), (256 * 1024) // (K * P * dtype.itemsize))))
         g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
                  K=K, P=P, Q=Q, chunk=chunk, in_size=C * H * W, out_size=F * Q)
-        bufs = dict(col=("im2row", (ng, K * chunk * P)), conv=("convolution", (ng, F * chunk * P)),
-                    dcol=("im2row gradient", (ng, K * P)), touched=("positions", (ng, P)),
+        bufs = dict(col=("im2col", (ng, K * chunk * P)), conv=("convolution", (ng, F * chunk * P)),
+                    dcol=("im2col gradient", (ng, K * P)), touched=("positions", (ng, P)),
                     gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
                     grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
                     argmax=("pooling", (m, F * Q)))

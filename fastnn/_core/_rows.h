@@ -47,6 +47,8 @@
 
 typedef float fastnn_vf __attribute__((vector_size(64)));    /* 16 floats */
 typedef double fastnn_vd __attribute__((vector_size(64)));   /* 8 doubles */
+typedef float fastnn_vf4 __attribute__((vector_size(16)));   /* the short tails of axpys */
+typedef double fastnn_vd2 __attribute__((vector_size(16)));
 
 /* One row of the backward pass in a single sweep over w[k, :], for plain SGD when the
    examples that need dx are those with a nonzero input (below a ReLU): the c examples
@@ -98,7 +100,7 @@ typedef double fastnn_vd __attribute__((vector_size(64)));   /* 8 doubles */
         }                                                                                      \
     } while (0)
 
-#define FASTNN_ROWS(T, V, L, SFX)                                                              \
+#define FASTNN_ROWS(T, V, L, VS, LS, SFX)                                                            \
 FASTNN_INLINE void fastnn_row_fused_##SFX(Py_ssize_t n, T* wk, const T* dz, const int* idx,    \
         const T* val, int c, T* dxk, Py_ssize_t ldx, T* g, T keep, T s) {                      \
     if (c == 0) {                                                                              \
@@ -127,6 +129,14 @@ FASTNN_INLINE void fastnn_axpy_##SFX(Py_ssize_t n, T a, const T* __restrict x,  
         memcpy(&vy, y + j, sizeof(V));                                                         \
         vy += va * vx;                                                                         \
         memcpy(y + j, &vy, sizeof(V));                                                         \
+    }                                                                                          \
+    for (; j + LS <= n; j += LS) {   /* short rows (K = 25 for a 5x5 filter on one map) */     \
+        VS vx, vy, vs;                                                                         \
+        for (int l = 0; l < LS; l++) vs[l] = a;                                                \
+        memcpy(&vx, x + j, sizeof(VS));                                                        \
+        memcpy(&vy, y + j, sizeof(VS));                                                        \
+        vy += vs * vx;                                                                         \
+        memcpy(y + j, &vy, sizeof(VS));                                                        \
     }                                                                                          \
     for (; j < n; j++) y[j] += a * x[j];                                                       \
 }                                                                                              \
@@ -217,8 +227,8 @@ FASTNN_CLONES static void fastnn_rows_backward_##SFX(int m, Py_ssize_t n, int k0
     }                                                                                          \
 }
 
-FASTNN_ROWS(float, fastnn_vf, 16, f)
-FASTNN_ROWS(double, fastnn_vd, 8, d)
+FASTNN_ROWS(float, fastnn_vf, 16, fastnn_vf4, 4, f)
+FASTNN_ROWS(double, fastnn_vd, 8, fastnn_vd2, 2, d)
 
 /* Convolution, with the im2col matrix stored one row per output position ("im2row"):
    row p = i*OW + j holds the K = C*KH*KW inputs that position sees, x[c, i+u, j+v] at

@@ -319,32 +319,18 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
 # Dense layers, for a group of consecutive examples (rows e0 .. e1-1)
 # ---------------------------------------------------------------------------
 
-cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1, int k, int m,
-                              bint training) noexcept nogil:
-    """xd = input (times the dropout mask of mini-batch ``k`` of the run, in
-    training), then z = alpha * xd @ w + b and, for a FullyConnectedLayer,
-    the activation, all in act_buf.  ``alpha`` is 1 in training and
-    ``1 - p_dropout`` in evaluation (network3's rule)."""
-    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
-    cdef Py_ssize_t lo = e0 * n_in, hi = e1 * n_in
-    cdef floating* xd = <floating*>L.xd
-    cdef floating* z = <floating*>L.act_buf
-    cdef const floating* b = <const floating*>L.b
-    cdef const unsigned char* mask
-    cdef floating alpha = 1
+cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1) noexcept nogil:
+    """Evaluation: z = (1 - p_dropout) * input @ w + b (network3's rule for a
+    layer that drops out in training) and, for a FullyConnectedLayer, the
+    activation, into act_buf for rows e0 .. e1-1.  (Training goes through
+    the row split: ``dense_partial_forward``.)"""
+    cdef Py_ssize_t n_out = L.out_size
     if e1 <= e0:
         return
-    if training and L.has_mask:
-        mask = L.mask + <Py_ssize_t>k * m * n_in
-        for i in range(lo, hi):
-            xd[i] = inp[i] if mask[i] else 0
-    else:
-        memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
-    if not training:
-        alpha = <floating>L.keep
     # the softmax layer's act is linear here: softmax_group normalises the rows
-    fc_forward(e1 - e0, L.in_size, 0, L.out_size, xd + lo, L.in_size, <floating*>L.w, False,
-               L.out_size, b, alpha, L.act, z + e0 * n_out, L.out_size)
+    fc_forward(e1 - e0, L.in_size, 0, L.out_size, inp + <Py_ssize_t>e0 * L.in_size, L.in_size,
+               <floating*>L.w, False, L.out_size, <const floating*>L.b, <floating>L.keep, L.act,
+               <floating*>L.act_buf + e0 * n_out, L.out_size)
 
 
 cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
@@ -642,22 +628,19 @@ cdef inline void sync(Team* T) noexcept nogil:
         fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
 
 
-cdef double forward_group(Layer* L, int nl, const floating* xb, const long long* y, int e0,
-                          int e1, int g, int m, int k, bint training) noexcept nogil:
-    """Forward pass of examples e0 .. e1-1 of a mini-batch; with labels,
-    returns their summed cost and leaves the softmax's dC/dz."""
+cdef void forward_group(Layer* L, int nl, const floating* xb, int e0, int e1,
+                        int g) noexcept nogil:
+    """Evaluation-mode forward pass of examples e0 .. e1-1 of a mini-batch."""
     cdef int l
     cdef const floating* inp = xb
-    cdef double cost = 0
     for l in range(nl):
         if L[l].kind == KIND_CONV:
             conv_forward_group(&L[l], inp, e0, e1, g)
         else:
-            dense_forward_group(&L[l], inp, e0, e1, k, m, training)
+            dense_forward_group(&L[l], inp, e0, e1)
             if L[l].kind == KIND_SOFTMAX:
-                cost += softmax_group(&L[l], e0, e1, m, y, xb)
+                softmax_group(&L[l], e0, e1, 1, NULL, xb)
         inp = <floating*>L[l].act_buf
-    return cost
 
 
 cdef void conv_update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
@@ -821,7 +804,7 @@ cdef void predict_thread(Layer* L, int nl, const floating* x, int m, int nbatche
         e1 = m * (g + 1) // ng
         for k in range(nbatches):
             bi = k
-            forward_group(L, nl, x + bi * m * L[0].in_size, NULL, e0, e1, g, m, 0, False)
+            forward_group(L, nl, x + bi * m * L[0].in_size, e0, e1, g)
             for i in range(e0, e1):
                 a = <floating*>last.act_buf + i * last.out_size
                 if out != NULL:

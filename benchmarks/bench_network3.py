@@ -7,7 +7,17 @@ compiled float32 (1 and 2 threads) vs the numpy reference (timed on a
 fraction of the epoch and scaled: see ``extra_info``) vs the same network in
 PyTorch on the CPU (skipped when torch is not installed; ``pip install
 torch`` for it), plus the peak memory of training on the 250,000-image
-expanded set.  Run with::
+expanded set.
+
+The group ``network3-dropout`` times the book's best single network (the
+ladder's "dropout" rung: the same two conv-pool layers, then FC 640->1000
+and FC 1000->1000, ReLU, and the softmax, each of the three taking its
+inputs through dropout 0.5) on the same 5,000 MNIST images in fastnn and in
+its PyTorch twin, 1 and 2 threads, medians of a few rounds; the PyTorch row
+carries ``fastnn_speedup`` (its median over fastnn's, same thread count, same
+run).  Both train with eta 0.03 and lmbda 0.1 as the other rows do (the
+ladder's rung itself trains without L2, as the book did); the weight decay
+costs the same in both.  Run with::
 
     pytest benchmarks/bench_network3.py --benchmark-columns=min,mean
 
@@ -201,6 +211,136 @@ def test_torch_epoch(benchmark, mnist, threads):
     finally:
         torch.set_num_threads(old)
     _info(benchmark, "torch " + torch.__version__, threads, np.float32, N_TRAIN, out["s"], out["cpu"])
+
+
+# ---------------------------------------------------------------------------
+# The book's best single network: dropout on the three dense layers' inputs
+# ---------------------------------------------------------------------------
+
+#: images each round of the dropout network trains on, and the rounds (medians)
+DROPOUT_IMAGES = 100 if QUICK else int(os.environ.get("FASTNN_BENCH_DROPOUT_IMAGES", "5000"))
+DROPOUT_ROUNDS = 1 if QUICK else int(os.environ.get("FASTNN_BENCH_DROPOUT_ROUNDS", "5"))
+DROPOUT_NETWORK = ("ConvPool(20@5x5,28x28,ReLU)-ConvPool(40@5x5,12x12,ReLU)-FC(640,1000,ReLU,p=0.5)"
+                   "-FC(1000,1000,ReLU,p=0.5)-Softmax(1000,10,p=0.5)")
+_dropout_medians = {}    # (threads) -> fastnn's median, for the PyTorch row's ratio
+
+
+def dropout_net(dtype=np.float32, seed=0):
+    """The ladder's "dropout" rung (the book's best single network)."""
+    from fastnn import ladder
+    np.random.seed(seed)
+    return Network(ladder.LADDER["dropout"].layers(), MINI_BATCH, dtype=dtype, seed=seed)
+
+
+def _torch_dropout_net(torch):
+    """The same network in PyTorch, dropping out as network3 does: each
+    dense layer's *inputs* are multiplied by a fresh 0/1 mask (kept with
+    probability 1 - p, no rescaling in training)."""
+    nn = torch.nn
+    f = torch.nn.functional
+
+    def drop(x, p=0.5):
+        return x * (torch.rand_like(x) >= p)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 20, 5)
+            self.conv2 = nn.Conv2d(20, 40, 5)
+            self.fc1 = nn.Linear(640, 1000)
+            self.fc2 = nn.Linear(1000, 1000)
+            self.out = nn.Linear(1000, 10)
+
+        def forward(self, x):
+            x = f.relu(f.max_pool2d(self.conv1(x), 2))
+            x = f.relu(f.max_pool2d(self.conv2(x), 2))
+            x = f.relu(self.fc1(drop(x.reshape(x.shape[0], -1))))
+            x = f.relu(self.fc2(drop(x)))
+            return self.out(drop(x))
+
+    return Net()
+
+
+def _median_rounds(run):
+    times = []
+    for _ in range(DROPOUT_ROUNDS):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), times
+
+
+def _dropout_info(benchmark, backend, threads, median, times):
+    benchmark.extra_info.update(
+        backend=backend, threads=threads, dtype="float32", mini_batch_size=MINI_BATCH,
+        network=DROPOUT_NETWORK, eta=ETA, lmbda=LMBDA, images_per_round=DROPOUT_IMAGES,
+        rounds=len(times), round_seconds=[round(t, 4) for t in times], median_seconds=median,
+        seconds_per_5000_images=median * 5000 / DROPOUT_IMAGES,
+        load_average_1min=os.getloadavg()[0], cores_available_at_start=round(_cores_available(), 2),
+        cpu_count=os.cpu_count())
+
+
+@pytest.mark.benchmark(group="network3-dropout")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dropout_network_compiled(benchmark, mnist, threads):
+    (tx, ty), (vx, vy), _ = mnist
+    x, y = tx[:DROPOUT_IMAGES], ty[:DROPOUT_IMAGES]
+    network3.set_num_threads(threads)
+    try:
+        net = dropout_net()
+        out = {}
+
+        def rounds():
+            out["median"], out["times"] = _median_rounds(
+                lambda: net.SGD((x, y), 1, MINI_BATCH, ETA, (vx[:MINI_BATCH], vy[:MINI_BATCH]), None,
+                                lmbda=LMBDA, verbose=False))
+
+        benchmark.pedantic(rounds, rounds=1, iterations=1)
+    finally:
+        network3.set_num_threads(None)
+    _dropout_medians[threads] = out["median"]
+    _dropout_info(benchmark, "cython", threads, out["median"], out["times"])
+
+
+@pytest.mark.benchmark(group="network3-dropout")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dropout_network_torch(benchmark, mnist, threads):
+    torch = pytest.importorskip("torch")
+    (tx, ty), _, _ = mnist
+    torch.manual_seed(0)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        net = _torch_dropout_net(torch)
+        x = torch.from_numpy(np.array(tx[:DROPOUT_IMAGES])).reshape(-1, 1, 28, 28)
+        y = torch.from_numpy(np.array(ty[:DROPOUT_IMAGES]))
+        ntb = DROPOUT_IMAGES // MINI_BATCH
+        named = list(net.named_parameters())
+        # network3's L2 term, 0.5*lmbda*sum(w**2)/num_training_batches, on the weights only
+        opt = torch.optim.SGD([dict(params=[p for n, p in named if n.endswith("weight")],
+                                    weight_decay=LMBDA / ntb),
+                               dict(params=[p for n, p in named if n.endswith("bias")],
+                                    weight_decay=0.0)], lr=ETA)
+
+        def epoch():
+            for i in range(ntb):
+                xb, yb = x[i*MINI_BATCH:(i+1)*MINI_BATCH], y[i*MINI_BATCH:(i+1)*MINI_BATCH]
+                loss = torch.nn.functional.cross_entropy(net(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+        out = {}
+
+        def rounds():
+            out["median"], out["times"] = _median_rounds(epoch)
+
+        benchmark.pedantic(rounds, rounds=1, iterations=1)
+    finally:
+        torch.set_num_threads(old)
+    _dropout_info(benchmark, "torch " + torch.__version__, threads, out["median"], out["times"])
+    if threads in _dropout_medians:
+        benchmark.extra_info["fastnn_speedup"] = out["median"] / _dropout_medians[threads]
 
 
 _MEMORY_SCRIPT = textwrap.dedent("""

@@ -12,25 +12,27 @@ Layout per example (one row of the flat mini-batch):
 * a ConvPoolLayer's input is ``(C, H, W)`` and its output ``(F, QH, QW)``,
   Theano's ``(channels, rows, columns)`` order, so a following fully connected
   layer sees the same flattening as network3;
-* im2col builds, for each example, the matrix ``col[k, p]`` (K = C*kh*kw
-  rows, one column per output position ``p = i*OW + j``; the examples of a
-  mini-batch sit side by side, so one GEMM convolves many) with row
-  ``k = c*kh*kw + kh*kw-1 - (u*kw+v)`` holding ``x[c, i+u, j+v]``: the rows
-  are read *backwards* within each channel, so multiplying by the filters
-  stored as the book stores them computes Theano's true (flipped)
-  convolution, and the weight gradient comes out in the book's layout.
+* im2row builds, for each example, the matrix ``rows[p, k]`` (one row per
+  output position ``p = i*OW + j``, K = C*kh*kw columns; the examples of a
+  mini-batch follow each other, so one GEMM convolves many) with column
+  ``k = c*kh*kw + kh*kw-1 - (u*kw+v)`` holding ``x[c, i+u, j+v]``: read
+  *backwards* within each channel, so multiplying by the filters stored as
+  the book stores them computes Theano's true (flipped) convolution, and the
+  weight gradient comes out in the book's layout.  Backward, only the
+  pooling winners whose dC/dz is not zero pass a gradient on: the weight
+  gradient adds their rows, the input error adds their filters (``_rows.h``).
 
-Parallelism (OpenMP, when built with it): the mini-batch is split into ``ng``
-groups of consecutive examples (``ng`` = the thread count, at most the batch
-size).  Each group runs the forward and backward pass of its own examples
-through every layer (its convolutions as one GEMM over all its examples)
-and leaves partial weight gradients; after one barrier every thread adds
-the partials in group order and updates its share of the weights; a second
-barrier ends the step.  The result depends on the group count only, not on
-whether OpenMP is present or how threads are scheduled: a run is
-reproducible for a given thread count.  The barrier spins briefly and then
-yields, which keeps two threads efficient on a machine whose cores are also
-busy with other work.
+Parallelism (OpenMP, when built with it): ``ng`` = the thread count (at
+most the batch size) parts share each step.  Conv layers split the
+mini-batch into ``ng`` groups of consecutive examples, each convolving its
+own examples forward and backward and leaving partial weight gradients,
+which the threads add in group order and step after a barrier.  Dense layers
+split the rows of their weights instead (see "Dense layers in training"):
+every part works on the whole mini-batch, a barrier between phases.  The
+result depends on ``ng`` only, not on whether OpenMP is present or how
+threads are scheduled: a run is reproducible for a given thread count.  The
+barrier spins briefly and then yields, which keeps two threads efficient on
+a machine whose cores are also busy with other work.
 
 BLAS is called from inside the parallel region: the caller must limit BLAS to
 one thread while training (``fastnn.network3`` does, with threadpoolctl).
@@ -45,89 +47,46 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from fastnn._core import _steps
 from fastnn._core._blas cimport gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
-                                   act_prime, fc_forward, fc_input_error, fc_weight_step,
+                                   act_prime, fc_forward, fc_weight_step,
                                    make_step, param_step, softmax_row)
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
 cnp.import_array()
 
+cdef extern from "_rows.h":
+    void fastnn_rows_forward_f(int m, Py_ssize_t n, int k0, int k1, const float* x, Py_ssize_t ldx,
+                               const float* w, float* z, int* idx, float* val) nogil
+    void fastnn_rows_forward_d(int m, Py_ssize_t n, int k0, int k1, const double* x,
+                               Py_ssize_t ldx, const double* w, double* z, int* idx,
+                               double* val) nogil
+    void fastnn_rows_backward_f(int m, Py_ssize_t n, int k0, int k1, const float* x,
+                                Py_ssize_t ldx, const unsigned char* mask, int nonzero_only,
+                                float* w, const float* dz, float* dx, float* g, Py_ssize_t ldg,
+                                int plain, float keep, float s, int* idx, float* val) nogil
+    void fastnn_rows_backward_d(int m, Py_ssize_t n, int k0, int k1, const double* x,
+                                Py_ssize_t ldx, const unsigned char* mask, int nonzero_only,
+                                double* w, const double* dz, double* dx, double* g,
+                                Py_ssize_t ldg, int plain, double keep, double s, int* idx,
+                                double* val) nogil
+    void fastnn_im2row_f(const float* x, float* rows, int C, int H, int W, int KH, int KW, int OH,
+                         int OW) nogil
+    void fastnn_im2row_d(const double* x, double* rows, int C, int H, int W, int KH, int KW,
+                         int OH, int OW) nogil
+    void fastnn_conv_wgrad_f(int F, int Q, Py_ssize_t K, const float* dz, const int* argmax,
+                             const float* rows, float* gw) nogil
+    void fastnn_conv_wgrad_d(int F, int Q, Py_ssize_t K, const double* dz, const int* argmax,
+                             const double* rows, double* gw) nogil
+    void fastnn_conv_dinput_f(int F, int Q, Py_ssize_t K, const float* dz, const int* argmax,
+                              const float* w, float* drows, int* touched, float* dx, int C, int H,
+                              int W, int KH, int KW, int OH, int OW) nogil
+    void fastnn_conv_dinput_d(int F, int Q, Py_ssize_t K, const double* dz, const int* argmax,
+                              const double* w, double* drows, int* touched, double* dx, int C,
+                              int H, int W, int KH, int KW, int OH, int OW) nogil
+
 cdef extern from *:
     """
-    /* Short-run copies and adds (the runs are 8 to 24 values long, far
-       below what a library call pays off for): copies move 16 bytes at a
-       time with constant-size memcpy, which compilers turn into one vector
-       move; the adds use restrict pointers so they vectorize without
-       aliasing checks. */
     #include <string.h>
-    /* im2col with the flip (see im2col_flip), in C.  Its rows are copies of
-       8 or 24 values: SSE2 (part of every x86-64) moves them 16 bytes at a
-       time, where a plain loop gets turned into memmove calls that cost
-       more than the copy. */
-    #if defined(__SSE2__)
-    #include <emmintrin.h>
-    #define FASTNN_COPY4_F(d, s) _mm_storeu_ps((d), _mm_loadu_ps(s))
-    #define FASTNN_COPY4_D(d, s) do { _mm_storeu_pd((d), _mm_loadu_pd(s)); \
-                                      _mm_storeu_pd((d) + 2, _mm_loadu_pd((s) + 2)); } while (0)
-    #else
-    #define FASTNN_COPY4_F(d, s) do { (d)[0] = (s)[0]; (d)[1] = (s)[1]; (d)[2] = (s)[2]; (d)[3] = (s)[3]; } while (0)
-    #define FASTNN_COPY4_D FASTNN_COPY4_F
-    #endif
-    #define FASTNN_IM2COL(NAME, T, COPY4) \
-    static void NAME(const T* __restrict x, T* __restrict col, Py_ssize_t ld, \
-                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
-        int kk = KH * KW; \
-        for (int c = 0; c < C; c++) \
-            for (int u = 0; u < KH; u++) \
-                for (int v = 0; v < KW; v++) { \
-                    T* dst = col + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
-                    const T* src = x + (Py_ssize_t)(c * H + u) * W + v; \
-                    for (int i = 0; i < OH; i++) { \
-                        int j = 0; \
-                        for (; j + 4 <= OW; j += 4) COPY4(dst + i * OW + j, src + i * W + j); \
-                        for (; j < OW; j++) dst[i * OW + j] = src[i * W + j]; \
-                    } \
-                } \
-    }
-    FASTNN_IM2COL(fastnn_im2col_f, float, FASTNN_COPY4_F)
-    FASTNN_IM2COL(fastnn_im2col_d, double, FASTNN_COPY4_D)
-    /* col2im, the adjoint: adds each row's runs back onto the pixels. */
-    #if defined(__SSE2__)
-    #define FASTNN_ADD4_F(d, s) _mm_storeu_ps((d), _mm_add_ps(_mm_loadu_ps(d), _mm_loadu_ps(s)))
-    #define FASTNN_ADD4_D(d, s) do { _mm_storeu_pd((d), _mm_add_pd(_mm_loadu_pd(d), _mm_loadu_pd(s))); \
-        _mm_storeu_pd((d) + 2, _mm_add_pd(_mm_loadu_pd((d) + 2), _mm_loadu_pd((s) + 2))); } while (0)
-    #else
-    #define FASTNN_ADD4_F(d, s) do { (d)[0] += (s)[0]; (d)[1] += (s)[1]; (d)[2] += (s)[2]; (d)[3] += (s)[3]; } while (0)
-    #define FASTNN_ADD4_D FASTNN_ADD4_F
-    #endif
-    #define FASTNN_COL2IM(NAME, T, ADD4) \
-    static void NAME(const T* __restrict dcol, Py_ssize_t ld, T* __restrict dx, \
-                     int C, int H, int W, int KH, int KW, int OH, int OW) { \
-        int kk = KH * KW; \
-        for (int c = 0; c < C; c++) \
-            for (int u = 0; u < KH; u++) \
-                for (int v = 0; v < KW; v++) { \
-                    const T* src = dcol + (Py_ssize_t)(c * kk + kk - 1 - (u * KW + v)) * ld; \
-                    T* dst = dx + (Py_ssize_t)(c * H + u) * W + v; \
-                    for (int i = 0; i < OH; i++) { \
-                        int j = 0; \
-                        for (; j + 4 <= OW; j += 4) ADD4(dst + i * W + j, src + i * OW + j); \
-                        for (; j < OW; j++) dst[i * W + j] += src[i * OW + j]; \
-                    } \
-                } \
-    }
-    FASTNN_COL2IM(fastnn_col2im_f, float, FASTNN_ADD4_F)
-    FASTNN_COL2IM(fastnn_col2im_d, double, FASTNN_ADD4_D)
-    static inline void fastnn_copy_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
-        Py_ssize_t j = 0;
-        for (; j + 4 <= n; j += 4) memcpy(d + j, s + j, 16);
-        for (; j < n; j++) d[j] = s[j];
-    }
-    static inline void fastnn_copy_d(double* __restrict d, const double* __restrict s, Py_ssize_t n) {
-        Py_ssize_t j = 0;
-        for (; j + 2 <= n; j += 2) memcpy(d + j, s + j, 16);
-        for (; j < n; j++) d[j] = s[j];
-    }
     /* 2x2 max-pooling of one feature map with selects (no branches: on
        real data the comparisons are unpredictable): z = max + bias, am =
        the position of the first maximum in row-major window order. */
@@ -150,33 +109,8 @@ cdef extern from *:
     }
     FASTNN_POOL2X2(fastnn_pool2x2_f, float)
     FASTNN_POOL2X2(fastnn_pool2x2_d, double)
-    /* Its adjoint for maps that the windows tile exactly: every entry of
-       each window written once, the gradient at the winner, 0 elsewhere,
-       selected with bit masks (no branches, no int-to-float conversions). */
-    #include <stdint.h>
-    #define FASTNN_UNPOOL2X2(NAME, T, U) \
-    static inline void NAME(T* __restrict drow, int OW, int QH, int QW, const T* __restrict dz, \
-                            const int* __restrict am) { \
-        for (int qi = 0; qi < QH; qi++) { \
-            T* r0 = drow + 2 * qi * OW; \
-            T* r1 = r0 + OW; \
-            for (int qj = 0; qj < QW; qj++) { \
-                int q = qi * QW + qj, w = am[q] - 2 * qi * OW - 2 * qj; \
-                U g, o0, o1, o2, o3; \
-                memcpy(&g, dz + q, sizeof(U)); \
-                o0 = g & -(U)(w == 0); \
-                o1 = g & -(U)(w == 1); \
-                o2 = g & -(U)(w == OW); \
-                o3 = g & -(U)(w == OW + 1); \
-                memcpy(r0 + 2 * qj, &o0, sizeof(U)); \
-                memcpy(r0 + 2 * qj + 1, &o1, sizeof(U)); \
-                memcpy(r1 + 2 * qj, &o2, sizeof(U)); \
-                memcpy(r1 + 2 * qj + 1, &o3, sizeof(U)); \
-            } \
-        } \
-    }
-    FASTNN_UNPOOL2X2(fastnn_unpool2x2_f, float, uint32_t)
-    FASTNN_UNPOOL2X2(fastnn_unpool2x2_d, double, uint64_t)
+    /* Short adds for the reduction of the groups' partial gradients; the
+       restrict pointers let them vectorize without aliasing checks. */
     static inline void fastnn_add_f(float* __restrict d, const float* __restrict s, Py_ssize_t n) {
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
@@ -184,24 +118,11 @@ cdef extern from *:
         for (Py_ssize_t j = 0; j < n; j++) d[j] += s[j];
     }
     """
-    void fastnn_copy_f(float* dst, const float* src, Py_ssize_t n) nogil
-    void fastnn_copy_d(double* dst, const double* src, Py_ssize_t n) nogil
     void fastnn_add_f(float* dst, const float* src, Py_ssize_t n) nogil
     void fastnn_add_d(double* dst, const double* src, Py_ssize_t n) nogil
     void fastnn_pool2x2_f(const float* crow, int OW, int QH, int QW, float bias, float* z, int* am) nogil
     void fastnn_pool2x2_d(const double* crow, int OW, int QH, int QW, double bias, double* z,
                           int* am) nogil
-    void fastnn_im2col_f(const float* x, float* col, Py_ssize_t ld, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_im2col_d(const double* x, double* col, Py_ssize_t ld, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_col2im_f(const float* dcol, Py_ssize_t ld, float* dx, int C, int H, int W, int KH,
-                         int KW, int OH, int OW) nogil
-    void fastnn_col2im_d(const double* dcol, Py_ssize_t ld, double* dx, int C, int H, int W,
-                         int KH, int KW, int OH, int OW) nogil
-    void fastnn_unpool2x2_f(float* drow, int OW, int QH, int QW, const float* dz, const int* am) nogil
-    void fastnn_unpool2x2_d(double* drow, int OW, int QH, int QW, const double* dz,
-                            const int* am) nogil
 
 #: True when this module was compiled with OpenMP.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
@@ -224,7 +145,6 @@ cdef struct Layer:
     # convolution and pooling geometry
     int C, H, W, F, KH, KW, OH, OW, PH, PW, QH, QW, K, P, Q
     int chunk            # examples per convolution GEMM (so its buffers stay in cache)
-    int nemax            # examples in the largest group: the im2col buffer's width / P
     # dense geometry: in_size x out_size weights
     double keep          # 1 - p_dropout
     int has_mask
@@ -232,9 +152,9 @@ cdef struct Layer:
     void* b
     void* act_buf        # (m, out_size) activations
     void* dact_buf       # (m, out_size) dC/d(activation); dC/dz for the softmax
-    void* col            # conv: (m, P, K) im2col rows
-    void* conv           # conv: (m, P, F) raw convolution, reused for dC/d(conv)
-    void* dcol           # conv: (m, P, K)
+    void* col            # conv: (ng, chunk * P * K) im2row rows of a group's chunk of examples
+    void* conv           # conv: (ng, F * chunk * P) raw convolution
+    void* dcol           # conv: (ng, P * K) one example's input error, by rows
     void* xd             # dense: (m, in_size) the dropped-out input
     void* gw             # conv: (ng, F*K) partials; dense: (in_size, out_size)
     void* gb             # conv: (ng, F) partials; dense: (out_size,)
@@ -244,6 +164,10 @@ cdef struct Layer:
     void* vb
     int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
     int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
+    int* touched         # conv: (ng, P), the positions the input error reached
+    void* zpart          # dense: (ng, m, out_size) each part's share of z
+    void* rowbuf         # dense: (ng, out_size + m) a part's gradient row and nonzero inputs
+    int* rowidx          # dense: (ng, m) the examples of a part's nonzero inputs
     const unsigned char* mask   # dense: (count, m, in_size) for the current run
 
 
@@ -251,44 +175,12 @@ cdef struct Layer:
 # Convolution + pooling, for a group of consecutive examples
 # ---------------------------------------------------------------------------
 
-cdef inline void copy_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
-    """dst[:n] = src[:n] for a short run (a loop the compiler vectorizes,
-    cheaper than a memcpy call for 8 or 24 values)."""
-    cdef Py_ssize_t j
-    if floating is float:
-        fastnn_copy_f(dst, src, n)
-    else:
-        fastnn_copy_d(dst, src, n)
-
-
 cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
     """dst[:n] += src[:n]."""
     if floating is float:
         fastnn_add_f(dst, src, n)
     else:
         fastnn_add_d(dst, src, n)
-
-
-cdef void im2col_flip(const floating* x, floating* col, Py_ssize_t ld, Layer* L) noexcept nogil:
-    """Fill this example's columns of ``col`` (K rows of stride ``ld``; the
-    example's P columns start at ``col``) from its input ``x`` (C, H, W):
-    row ``c*kh*kw + kh*kw-1 - (u*kw+v)`` holds x[c, i+u, j+v] at column
-    ``i*OW + j``.  Each row is OW-long contiguous runs, and the reversed row
-    order is the filter flip of a true convolution."""
-    if floating is float:
-        fastnn_im2col_f(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-    else:
-        fastnn_im2col_d(x, col, ld, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-
-
-cdef void col2im_flip(const floating* dcol, Py_ssize_t ld, floating* dx, Layer* L) noexcept nogil:
-    """The adjoint of ``im2col_flip``: add every entry of this example's
-    columns of ``dcol`` back onto the input pixel it was read from.  ``dx``
-    must be zeroed by the caller."""
-    if floating is float:
-        fastnn_col2im_f(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
-    else:
-        fastnn_col2im_d(dcol, ld, dx, L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
 
 
 cdef inline void pool2x2(const floating* crow, int OW, int QH, int QW, floating bias, int act,
@@ -339,21 +231,26 @@ cdef void pool_example(Layer* L, const floating* conv, Py_ssize_t ld, floating* 
 cdef void conv_forward_group(Layer* L, const floating* inp, int e0, int e1, int g) noexcept nogil:
     """Convolve, pool, add the bias and activate examples ``e0 .. e1-1``,
     ``L.chunk`` examples per GEMM (the convolution's output buffer stays in
-    cache); the im2col matrix of all of them is kept in group ``g``'s
-    buffer for the backward pass."""
+    cache), their im2row matrices (P rows of K per example, see ``_rows.h``)
+    built in group ``g``'s buffer, which stays in cache too."""
     cdef int e, c0, c1
     cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
-    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
-    cdef floating* col = <floating*>L.col + g * L.K * ldf
+    cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
+    cdef floating* rows = <floating*>L.col + g * pk * L.chunk
     cdef floating* conv = <floating*>L.conv + g * L.F * ld
     c0 = e0
     while c0 < e1:
         c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
         for e in range(c0, c1):
-            im2col_flip(inp + <Py_ssize_t>e * L.in_size, col + <Py_ssize_t>(e - e0) * L.P, ldf, L)
-        # conv[f, (e, p)] = sum_k w[f, k] * col[k, (e, p)]
-        gemm(False, False, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
-             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, <floating>0.0, conv, <int>ld)
+            if floating is float:
+                fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows + (e - c0) * pk, L.C, L.H, L.W,
+                                L.KH, L.KW, L.OH, L.OW)
+            else:
+                fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows + (e - c0) * pk, L.C, L.H, L.W,
+                                L.KH, L.KW, L.OH, L.OW)
+        # conv[f, (e, p)] = sum_k w[f, k] * rows[(e, p), k]
+        gemm(False, True, L.F, (c1 - c0) * L.P, L.K, <floating>1.0, <floating*>L.w, L.K,
+             rows, L.K, <floating>0.0, conv, <int>ld)
         for e in range(c0, c1):
             pool_example(L, conv + <Py_ssize_t>(e - c0) * L.P, ld,
                          <floating*>L.act_buf + <Py_ssize_t>e * L.out_size,
@@ -365,97 +262,75 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
                               int g) noexcept nogil:
     """Backward pass of examples ``e0 .. e1-1`` (whose input was ``inp``):
     this group's partial weight and bias gradients into row ``g`` of
-    ``L.gw``/``L.gb``, and, when ``dinp`` is not NULL, dC/d(input) for each
-    example into ``dinp``.  Works ``L.chunk`` examples at a time, reading
-    back the im2col matrix that the forward pass kept."""
-    cdef int e, f, q, i, c0, c1
-    cdef Py_ssize_t ld = <Py_ssize_t>L.chunk * L.P
-    cdef Py_ssize_t ldf = <Py_ssize_t>L.nemax * L.P
-    cdef floating* col = <floating*>L.col + g * L.K * ldf
-    cdef floating* dconv = <floating*>L.conv + g * L.F * ld
-    cdef floating* dcol = <floating*>L.dcol + g * L.K * ld
+    ``L.gw``/``L.gb`` (the weights' layout), and, when ``dinp`` is not NULL,
+    dC/d(input) for each example into ``dinp``.  Only the pooling winners
+    with a nonzero dC/dz pass anything back: both come from them alone
+    (``_rows.h``), the weight gradient from the example's im2row rows, built
+    again here (in a buffer that stays in cache: keeping every example's
+    from the forward pass cost more, in cache misses, than building them)."""
+    cdef int e, f, q, i
+    cdef Py_ssize_t pk = <Py_ssize_t>L.P * L.K
+    cdef floating* rows = <floating*>L.col + g * pk * L.chunk
+    cdef floating* drows = <floating*>L.dcol + g * pk
+    cdef int* touched = L.touched + <Py_ssize_t>g * L.P
     cdef floating* gw = <floating*>L.gw + <Py_ssize_t>g * L.F * L.K
     cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * L.F
     cdef floating* a
     cdef floating* da
-    cdef floating* drow
+    cdef floating* dx
     cdef int* am
-    cdef bint tiled = L.PH == 2 and L.PW == 2 and L.OH == 2 * L.QH and L.OW == 2 * L.QW
-    cdef floating beta = 0
     memset(gb, 0, L.F * sizeof(floating))
-    if e1 <= e0:
-        memset(gw, 0, <size_t>L.F * L.K * sizeof(floating))
-        return
-    c0 = e0
-    while c0 < e1:
-        c1 = c0 + L.chunk if c0 + L.chunk < e1 else e1
-        for e in range(c0, c1):
-            a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
-            da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
-            am = L.argmax + <Py_ssize_t>e * L.F * L.Q
-            if L.act == ACT_RELU:
-                for i in range(L.F * L.Q):
-                    da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
-            elif L.act != ACT_LINEAR:
-                for i in range(L.F * L.Q):
-                    da[i] = da[i] * act_prime(L.act, a[i])
-            for f in range(L.F):
-                drow = dconv + f * ld + <Py_ssize_t>(e - c0) * L.P
-                for q in range(L.Q):
-                    gb[f] += da[f * L.Q + q]
-                if tiled:
-                    if floating is float:
-                        fastnn_unpool2x2_f(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
-                    else:
-                        fastnn_unpool2x2_d(drow, L.OW, L.QH, L.QW, da + f * L.Q, am + f * L.Q)
-                else:
-                    memset(drow, 0, L.P * sizeof(floating))
-                    for q in range(L.Q):
-                        drow[am[f * L.Q + q]] = da[f * L.Q + q]   # the window's winner takes it all
-        # the partial gradient is kept transposed, gw[k, f] += sum_{(e,p)} col[k, (e,p)] * dconv[f, (e,p)]
-        gemm(False, True, L.K, L.F, <int>((c1 - c0) * L.P), <floating>1.0,
-             col + <Py_ssize_t>(c0 - e0) * L.P, <int>ldf, dconv, <int>ld, beta, gw, L.F)
-        beta = 1
-        if dinp != NULL:
-            # dcol[k, (e,p)] = sum_f w[f, k] * dconv[f, (e,p)], then back onto the input pixels
-            gemm(True, False, L.K, <int>((c1 - c0) * L.P), L.F, <floating>1.0,
-                 <floating*>L.w, L.K, dconv, <int>ld, <floating>0.0, dcol, <int>ld)
-            for e in range(c0, c1):
-                memset(dinp + <Py_ssize_t>e * L.in_size, 0, L.in_size * sizeof(floating))
-                col2im_flip(dcol + <Py_ssize_t>(e - c0) * L.P, ld, dinp + <Py_ssize_t>e * L.in_size, L)
-        c0 = c1
+    memset(gw, 0, <size_t>L.F * L.K * sizeof(floating))
+    for e in range(e0, e1):
+        a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
+        da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
+        am = L.argmax + <Py_ssize_t>e * L.F * L.Q
+        if L.act == ACT_RELU:
+            for i in range(L.F * L.Q):
+                da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
+        elif L.act != ACT_LINEAR:
+            for i in range(L.F * L.Q):
+                da[i] = da[i] * act_prime(L.act, a[i])
+        for f in range(L.F):
+            for q in range(L.Q):
+                gb[f] += da[f * L.Q + q]
+        # gw[f, :] += dz[f, q] * rows[argmax[f, q], :]
+        if floating is float:
+            fastnn_im2row_f(inp + <Py_ssize_t>e * L.in_size, rows, L.C, L.H, L.W, L.KH, L.KW, L.OH,
+                            L.OW)
+            fastnn_conv_wgrad_f(L.F, L.Q, L.K, da, am, rows, gw)
+        else:
+            fastnn_im2row_d(inp + <Py_ssize_t>e * L.in_size, rows, L.C, L.H, L.W, L.KH, L.KW, L.OH,
+                            L.OW)
+            fastnn_conv_wgrad_d(L.F, L.Q, L.K, da, am, rows, gw)
+        if dinp == NULL:
+            continue
+        dx = dinp + <Py_ssize_t>e * L.in_size
+        memset(dx, 0, L.in_size * sizeof(floating))
+        if floating is float:
+            fastnn_conv_dinput_f(L.F, L.Q, L.K, da, am, <const float*>L.w, drows, touched, dx,
+                                 L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
+        else:
+            fastnn_conv_dinput_d(L.F, L.Q, L.K, da, am, <const double*>L.w, drows, touched, dx,
+                                 L.C, L.H, L.W, L.KH, L.KW, L.OH, L.OW)
 
 
 # ---------------------------------------------------------------------------
 # Dense layers, for a group of consecutive examples (rows e0 .. e1-1)
 # ---------------------------------------------------------------------------
 
-cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1, int k, int m,
-                              bint training) noexcept nogil:
-    """xd = input (times the dropout mask of mini-batch ``k`` of the run, in
-    training), then z = alpha * xd @ w + b and, for a FullyConnectedLayer,
-    the activation, all in act_buf.  ``alpha`` is 1 in training and
-    ``1 - p_dropout`` in evaluation (network3's rule)."""
-    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
-    cdef Py_ssize_t lo = e0 * n_in, hi = e1 * n_in
-    cdef floating* xd = <floating*>L.xd
-    cdef floating* z = <floating*>L.act_buf
-    cdef const floating* b = <const floating*>L.b
-    cdef const unsigned char* mask
-    cdef floating alpha = 1
+cdef void dense_forward_group(Layer* L, const floating* inp, int e0, int e1) noexcept nogil:
+    """Evaluation: z = (1 - p_dropout) * input @ w + b (network3's rule for a
+    layer that drops out in training) and, for a FullyConnectedLayer, the
+    activation, into act_buf for rows e0 .. e1-1.  (Training goes through
+    the row split: ``dense_partial_forward``.)"""
+    cdef Py_ssize_t n_out = L.out_size
     if e1 <= e0:
         return
-    if training and L.has_mask:
-        mask = L.mask + <Py_ssize_t>k * m * n_in
-        for i in range(lo, hi):
-            xd[i] = inp[i] if mask[i] else 0
-    else:
-        memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
-    if not training:
-        alpha = <floating>L.keep
     # the softmax layer's act is linear here: softmax_group normalises the rows
-    fc_forward(e1 - e0, L.in_size, 0, L.out_size, xd + lo, L.in_size, <floating*>L.w, False,
-               L.out_size, b, alpha, L.act, z + e0 * n_out, L.out_size)
+    fc_forward(e1 - e0, L.in_size, 0, L.out_size, inp + <Py_ssize_t>e0 * L.in_size, L.in_size,
+               <floating*>L.w, False, L.out_size, <const floating*>L.b, <floating>L.keep, L.act,
+               <floating*>L.act_buf + e0 * n_out, L.out_size)
 
 
 cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
@@ -484,38 +359,204 @@ cdef double softmax_group(Layer* L, int e0, int e1, int m, const long long* y,
     return cost
 
 
-cdef void dense_backward_group(Layer* L, floating* dinp, int e0, int e1, int g, int k,
-                               int m) noexcept nogil:
-    """Backward pass of rows e0 .. e1-1: dC/dz of the rows (for a
-    FullyConnectedLayer dact_buf holds dC/da on entry and dC/dz on exit; the
-    softmax's holds dC/dz already), this group's partial bias gradient into
-    row ``g`` of ``L.gb`` and, when ``dinp`` is not NULL, dC/d(input) of the
-    rows (times the dropout mask).  The weight gradient is left to
-    ``dense_update_rows``, once every group's dC/dz is known."""
-    cdef Py_ssize_t i, j, n_in = L.in_size, n_out = L.out_size
-    cdef floating* a = <floating*>L.act_buf
-    cdef floating* d = <floating*>L.dact_buf
-    cdef floating* gb = <floating*>L.gb + <Py_ssize_t>g * n_out
+# ---------------------------------------------------------------------------
+# Dense layers in training: the whole mini-batch, split by rows of w
+# ---------------------------------------------------------------------------
+#
+# In training each dense layer is shared out by *rows of w* (the layer's
+# inputs): part p of ng owns rows K_p = [n_in*p/ng, n_in*(p+1)/ng), and the
+# same split of a layer's outputs, J_p, owns its biases and its columns of
+# the activations.  The rows of a layer's w are then read and written by one
+# part only, in the forward pass and in the backward pass, and every part
+# works on all the examples: with a mini-batch of ten, splitting the
+# examples instead would leave two products of five rows, each streaming the
+# whole matrix.  Forward, each part sums its rows' share of z; after a
+# barrier, part p adds the ng shares of its columns J_p in part order (so
+# the result depends on ng only), adds the bias, activates and drops out
+# the next layer's inputs in those columns, which are that layer's rows
+# K_p: the next layer's part p goes on without a barrier.  Backward, with
+# dC/dz known, part p computes the input error of its rows (complete: a row
+# of w holds all of an input's weights) and steps them.
+#
+# With a mini-batch of at most ROW_KERNEL_MAX_BATCH the rows are walked one
+# at a time, skipping zero inputs (``_rows.h``); larger mini-batches use
+# gemm on the same split, and so do layers with fewer than
+# ROW_KERNEL_MIN_OUTPUTS outputs (the softmax's ten: rows that short leave
+# the row kernels' vectors empty, and the whole product is tiny).
+
+cdef enum:
+    ROW_KERNEL_MAX_BATCH = 16
+    ROW_KERNEL_MIN_OUTPUTS = 32
+
+
+cdef inline bint row_kernels(Layer* L, int m) noexcept nogil:
+    return m <= ROW_KERNEL_MAX_BATCH and L.out_size >= ROW_KERNEL_MIN_OUTPUTS
+
+
+cdef inline Py_ssize_t part_lo(Py_ssize_t n, int p, int ng) noexcept nogil:
+    return n * p // ng
+
+
+cdef void dense_input_rows(Layer* L, const floating* inp, int e0, int e1, int k,
+                           int m) noexcept nogil:
+    """xd rows e0 .. e1-1 = the input rows, times dropout mask ``k`` of the
+    run: for a dense layer whose input comes from a conv layer or the data,
+    which are computed by examples."""
+    cdef Py_ssize_t i, lo = <Py_ssize_t>e0 * L.in_size, hi = <Py_ssize_t>e1 * L.in_size
+    cdef floating* xd = <floating*>L.xd
     cdef const unsigned char* mask
-    for j in range(n_out):
-        gb[j] = 0
-    if e1 <= e0:
+    if hi <= lo:
         return
-    if L.kind == KIND_FC:
-        for i in range(e0 * n_out, e1 * n_out):
-            d[i] = d[i] * act_prime(L.act, a[i])
+    if L.has_mask:
+        mask = L.mask + <Py_ssize_t>k * m * L.in_size
+        for i in range(lo, hi):
+            xd[i] = inp[i] if mask[i] else 0
+    else:
+        memcpy(xd + lo, inp + lo, (hi - lo) * sizeof(floating))
+
+
+cdef void dense_partial_forward(Layer* L, int p, int ng, int m, floating tag) noexcept nogil:
+    """Part p's share of z: zpart[p] = xd[:, K_p] @ w[K_p, :] (``tag``'s type
+    is the network's dtype, its value unused)."""
+    cdef Py_ssize_t n_in = L.in_size, n_out = L.out_size
+    cdef int k0 = <int>part_lo(n_in, p, ng), k1 = <int>part_lo(n_in, p + 1, ng)
+    cdef floating* zp = <floating*>L.zpart + <Py_ssize_t>p * m * n_out
+    cdef floating* val = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m) + n_out
+    cdef int* idx = L.rowidx + <Py_ssize_t>p * m
+    if row_kernels(L, m):
+        if floating is float:
+            fastnn_rows_forward_f(m, n_out, k0, k1, <const float*>L.xd, n_in, <const float*>L.w,
+                                  zp, idx, val)
+        else:
+            fastnn_rows_forward_d(m, n_out, k0, k1, <const double*>L.xd, n_in, <const double*>L.w,
+                                  zp, idx, val)
+    elif k1 > k0:
+        gemm(False, False, m, L.out_size, k1 - k0, <floating>1, <floating*>L.xd + k0, L.in_size,
+             <floating*>L.w + <Py_ssize_t>k0 * n_out, L.out_size, <floating>0, zp, L.out_size)
+    else:
+        memset(zp, 0, <size_t>m * n_out * sizeof(floating))
+
+
+cdef inline floating sum_parts(const floating* zpart, Py_ssize_t stride, int ng,
+                               Py_ssize_t at) noexcept nogil:
+    """The ng parts' shares of one entry of z, added in part order."""
+    cdef int q
+    cdef floating s = zpart[at]
+    for q in range(1, ng):
+        s = s + zpart[q * stride + at]
+    return s
+
+
+cdef void fc_finish_forward(Layer* L, Layer* nxt, int p, int ng, int m, int k,
+                            floating tag) noexcept nogil:
+    """Columns J_p of a FullyConnectedLayer: z = the parts' shares + b, the
+    activation into act_buf, and, when the next layer is dense, its input
+    (times its dropout mask ``k``) in the same columns."""
+    cdef Py_ssize_t n_out = L.out_size, stride = <Py_ssize_t>m * n_out
+    cdef Py_ssize_t j0 = part_lo(n_out, p, ng), j1 = part_lo(n_out, p + 1, ng), i, j
+    cdef const floating* zpart = <const floating*>L.zpart
+    cdef const floating* b = <const floating*>L.b
+    cdef floating* a = <floating*>L.act_buf
+    cdef floating* xd = NULL
+    cdef const unsigned char* mask = NULL
+    cdef floating v
+    if nxt != NULL and nxt.kind != KIND_CONV:
+        xd = <floating*>nxt.xd
+        if nxt.has_mask:
+            mask = nxt.mask + <Py_ssize_t>k * m * nxt.in_size
+    for i in range(m):
+        for j in range(j0, j1):
+            v = activate(L.act, sum_parts(zpart, stride, ng, i * n_out + j) + b[j])
+            a[i * n_out + j] = v
+            if xd != NULL:
+                if mask != NULL:
+                    xd[i * n_out + j] = v if mask[i * n_out + j] else 0
+                else:
+                    xd[i * n_out + j] = v
+
+
+cdef double softmax_finish_forward(Layer* L, int e0, int e1, int m, const long long* y, int ng,
+                                   floating tag) noexcept nogil:
+    """Rows e0 .. e1-1 of the SoftmaxLayer: z = the parts' shares + b, then
+    ``softmax_group`` (the outputs, the cost, dC/dz)."""
+    cdef Py_ssize_t n_out = L.out_size, stride = <Py_ssize_t>m * n_out, i, j
+    cdef const floating* zpart = <const floating*>L.zpart
+    cdef const floating* b = <const floating*>L.b
+    cdef floating* z = <floating*>L.act_buf
     for i in range(e0, e1):
         for j in range(n_out):
-            gb[j] += d[i * n_out + j]
-    if dinp == NULL:
+            z[i * n_out + j] = sum_parts(zpart, stride, ng, i * n_out + j) + b[j]
+    return softmax_group(L, e0, e1, m, y, z)
+
+
+cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int ng, int m, int k,
+                              const Step* st) noexcept nogil:
+    """Part p of a dense layer's backward pass, dC/dz (dact_buf) known for
+    the whole mini-batch: the step of the biases J_p; for rows K_p of w, the
+    input error dinp[:, K_p] (when ``dinp`` is not NULL; times the dropout
+    mask, and times the activation's derivative when ``below`` is a
+    FullyConnectedLayer, so that its dact_buf holds its dC/dz) and the step."""
+    cdef Py_ssize_t n_in = L.in_size, n_out = L.out_size, i, j
+    cdef int k0 = <int>part_lo(n_in, p, ng), k1 = <int>part_lo(n_in, p + 1, ng)
+    cdef Py_ssize_t j0 = part_lo(n_out, p, ng), j1 = part_lo(n_out, p + 1, ng)
+    cdef const floating* dz = <const floating*>L.dact_buf
+    cdef floating* gb = <floating*>L.grad_b
+    cdef floating* g
+    cdef floating* val = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m) + n_out
+    cdef int* idx = L.rowidx + <Py_ssize_t>p * m
+    cdef const unsigned char* mask = NULL
+    cdef Py_ssize_t ldg = 0
+    cdef bint nonzero_only
+    cdef floating s
+    cdef const floating* a
+    # the biases J_p: dC/db = the column sums of dz
+    for j in range(j0, j1):
+        s = 0
+        for i in range(m):
+            s = s + dz[i * n_out + j]
+        gb[j] = s
+    param_step(j1 - j0, <floating*>L.b + j0, gb + j0, NULL if L.vb == NULL else <floating*>L.vb + j0,
+               st, False)
+    if k1 <= k0:
         return
-    fc_input_error(e1 - e0, L.in_size, L.out_size, d + e0 * n_out, <floating*>L.w, False,
-                   dinp + e0 * n_in)
     if L.has_mask:
         mask = L.mask + <Py_ssize_t>k * m * n_in
-        for i in range(e0 * n_in, e1 * n_in):
-            if not mask[i]:
-                dinp[i] = 0
+    if row_kernels(L, m):
+        # below a ReLU (whose outputs are >= 0), an input that is zero passes
+        # no gradient on: its input error is not needed
+        nonzero_only = below != NULL and below.act == ACT_RELU
+        if L.keep_grad or not st.plain:
+            g = <floating*>L.grad_w + <Py_ssize_t>k0 * n_out
+            ldg = n_out
+        else:
+            g = <floating*>L.rowbuf + <Py_ssize_t>p * (n_out + m)
+        if floating is float:
+            fastnn_rows_backward_f(m, n_out, k0, k1, <const float*>L.xd, n_in, mask, nonzero_only,
+                                   <float*>L.w, dz, dinp, g, ldg, st.plain, <float>(1 - st.decay),
+                                   <float>st.s, idx, val)
+        else:
+            fastnn_rows_backward_d(m, n_out, k0, k1, <const double*>L.xd, n_in, mask, nonzero_only,
+                                   <double*>L.w, dz, dinp, g, ldg, st.plain, <double>(1 - st.decay),
+                                   <double>st.s, idx, val)
+        if not st.plain:
+            param_step((k1 - k0) * n_out, <floating*>L.w + k0 * n_out, g,
+                       NULL if L.vw == NULL else <floating*>L.vw + k0 * n_out, st, True)
+    else:
+        if dinp != NULL:
+            gemm(False, True, m, k1 - k0, L.out_size, <floating>1, dz, L.out_size,
+                 <floating*>L.w + <Py_ssize_t>k0 * n_out, L.out_size, <floating>0, dinp + k0,
+                 L.in_size)
+            if mask != NULL:
+                for i in range(m):
+                    for j in range(k0, k1):
+                        if not mask[i * n_in + j]:
+                            dinp[i * n_in + j] = 0
+        dense_update_rows(L, m, k0, k1, st, <floating>0)
+    if dinp != NULL and below != NULL and below.kind == KIND_FC:
+        a = <const floating*>below.act_buf
+        for i in range(m):
+            for j in range(k0, k1):
+                dinp[i * n_in + j] = dinp[i * n_in + j] * act_prime(below.act, a[i * n_in + j])
 
 
 cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, const Step* st,
@@ -564,28 +605,6 @@ cdef void reduce_update(floating* w, floating* gsum, const floating* parts, floa
     param_step(hi - lo, w + lo, gsum + lo, NULL if v == NULL else v + lo, st, regularize)
 
 
-cdef void reduce_transposed(Layer* L, int ngroups, Py_ssize_t lo, Py_ssize_t hi,
-                            const Step* st, floating tag) noexcept nogil:
-    """``reduce_update`` for a conv layer, whose partials are stored
-    transposed, (K, F) per group: on flat indices [lo, hi) of w (F, K)."""
-    cdef Py_ssize_t i, n = <Py_ssize_t>L.F * L.K
-    cdef int t, f, k
-    cdef const floating* parts = <const floating*>L.gw
-    cdef floating* gsum = <floating*>L.grad_w
-    cdef floating s
-    if hi <= lo:
-        return
-    for i in range(lo, hi):
-        f = <int>(i // L.K)
-        k = <int>(i - <Py_ssize_t>f * L.K)
-        s = parts[<Py_ssize_t>k * L.F + f]
-        for t in range(1, ngroups):
-            s = s + parts[t * n + <Py_ssize_t>k * L.F + f]
-        gsum[i] = s
-    param_step(hi - lo, <floating*>L.w + lo, gsum + lo,
-               NULL if L.vw == NULL else <floating*>L.vw + lo, st, True)
-
-
 # ---------------------------------------------------------------------------
 # A run of steps, in one parallel region
 # ---------------------------------------------------------------------------
@@ -609,61 +628,120 @@ cdef inline void sync(Team* T) noexcept nogil:
         fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
 
 
-cdef double forward_group(Layer* L, int nl, const floating* xb, const long long* y, int e0,
-                          int e1, int g, int m, int k, bint training) noexcept nogil:
-    """Forward pass of examples e0 .. e1-1 of a mini-batch; with labels,
-    returns their summed cost and leaves the softmax's dC/dz."""
+cdef void forward_group(Layer* L, int nl, const floating* xb, int e0, int e1,
+                        int g) noexcept nogil:
+    """Evaluation-mode forward pass of examples e0 .. e1-1 of a mini-batch."""
     cdef int l
     cdef const floating* inp = xb
-    cdef double cost = 0
     for l in range(nl):
         if L[l].kind == KIND_CONV:
             conv_forward_group(&L[l], inp, e0, e1, g)
         else:
-            dense_forward_group(&L[l], inp, e0, e1, k, m, training)
+            dense_forward_group(&L[l], inp, e0, e1)
             if L[l].kind == KIND_SOFTMAX:
-                cost += softmax_group(&L[l], e0, e1, m, y, xb)
+                softmax_group(&L[l], e0, e1, 1, NULL, xb)
         inp = <floating*>L[l].act_buf
-    return cost
 
 
-cdef void backward_group(Layer* L, int nl, int e0, int e1, int g, int m, int k,
-                         const floating* xb) noexcept nogil:
-    """Backward pass of examples e0 .. e1-1 (``xb`` is the mini-batch)."""
-    cdef int l
-    cdef floating* dinp
-    cdef const floating* inp
-    for l in range(nl - 1, -1, -1):
-        dinp = <floating*>L[l - 1].dact_buf if l > 0 else NULL
-        inp = <const floating*>L[l - 1].act_buf if l > 0 else xb
-        if L[l].kind == KIND_CONV:
-            conv_backward_group(&L[l], inp, dinp, e0, e1, g)
-        else:
-            dense_backward_group(&L[l], dinp, e0, e1, g, k, m)
-
-
-cdef void update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
-                       floating tag) noexcept nogil:
-    """This thread's share of every layer's reduction and update (``tag``'s
-    type is the network's dtype; its value is unused)."""
+cdef void conv_update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
+                            floating tag) noexcept nogil:
+    """This thread's share of every conv layer's reduction and update (the
+    dense layers stepped their rows in their backward pass; ``tag``'s type
+    is the network's dtype, its value unused)."""
     cdef int l
     cdef Py_ssize_t n, nb
     for l in range(nl):
-        if L[l].kind == KIND_CONV:
-            n = <Py_ssize_t>L[l].F * L[l].K
-            nb = L[l].F
-        else:
-            n = <Py_ssize_t>L[l].in_size * L[l].out_size
-            nb = L[l].out_size
-        if L[l].kind == KIND_CONV:
-            reduce_transposed(&L[l], ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
-                              st, tag)
-        else:
-            dense_update_rows(&L[l], T.m, L[l].in_size * T.tid // T.nthreads,
-                              L[l].in_size * (T.tid + 1) // T.nthreads, st, tag)
+        if L[l].kind != KIND_CONV:
+            continue
+        n = <Py_ssize_t>L[l].F * L[l].K
+        nb = L[l].F
+        reduce_update(<floating*>L[l].w, <floating*>L[l].grad_w, <floating*>L[l].gw,
+                      <floating*>L[l].vw, n, ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
+                      st, True)
         reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb,
                       <floating*>L[l].vb, nb, ng, nb * T.tid // T.nthreads,
                       nb * (T.tid + 1) // T.nthreads, st, False)
+
+
+cdef void train_step(Layer* L, int nl, const floating* xb, const long long* yb, int m, int k,
+                     int ng, const Step* st, double* costs, Team* T) noexcept nogil:
+    """One SGD step on the mini-batch ``xb`` (number ``k`` of the run), run by
+    every thread of the team.  Conv layers work by groups of examples, dense
+    layers by parts of their rows (see above); a barrier stands wherever the
+    next phase reads what other threads wrote."""
+    cdef int l, it, p, e0, e1
+    cdef bint any_conv = False
+    cdef const floating* inp = xb
+    cdef floating* dinp
+    cdef Layer* below
+    cdef Py_ssize_t i, lo, hi
+    # forward
+    for l in range(nl):
+        if L[l].kind == KIND_CONV:
+            any_conv = True
+            if l > 0 and L[l - 1].kind != KIND_CONV:
+                sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                conv_forward_group(&L[l], inp, m * p // ng, m * (p + 1) // ng, p)
+        else:
+            if l == 0 or L[l - 1].kind == KIND_CONV:
+                for it in range(ng):
+                    p = T.tid + it * T.nthreads
+                    if p >= ng:
+                        break
+                    dense_input_rows(&L[l], inp, m * p // ng, m * (p + 1) // ng, k, m)
+                sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                dense_partial_forward(&L[l], p, ng, m, <floating>0)
+            sync(T)
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                if L[l].kind == KIND_SOFTMAX:
+                    costs[p] += softmax_finish_forward(&L[l], m * p // ng, m * (p + 1) // ng, m, yb,
+                                                       ng, <floating>0)
+                else:
+                    fc_finish_forward(&L[l], &L[l + 1] if l + 1 < nl else NULL, p, ng, m, k,
+                                      <floating>0)
+            if L[l].kind == KIND_SOFTMAX:
+                sync(T)
+        inp = <floating*>L[l].act_buf
+    # backward
+    for l in range(nl - 1, -1, -1):
+        below = &L[l - 1] if l > 0 else NULL
+        dinp = <floating*>below.dact_buf if l > 0 else NULL
+        if L[l].kind == KIND_CONV:
+            inp = <const floating*>below.act_buf if l > 0 else xb
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                e0, e1 = m * p // ng, m * (p + 1) // ng
+                conv_backward_group(&L[l], inp, dinp, e0, e1, p)
+                if below != NULL and below.kind == KIND_FC:
+                    lo, hi = <Py_ssize_t>e0 * below.out_size, <Py_ssize_t>e1 * below.out_size
+                    for i in range(lo, hi):
+                        dinp[i] = dinp[i] * act_prime(below.act, (<floating*>below.act_buf)[i])
+            if below != NULL and below.kind != KIND_CONV:
+                sync(T)
+        else:
+            for it in range(ng):
+                p = T.tid + it * T.nthreads
+                if p >= ng:
+                    break
+                dense_backward_part(&L[l], below, dinp, p, ng, m, k, st)
+            sync(T)
+    if any_conv:
+        sync(T)
+        conv_update_share(L, nl, ng, T, st, <floating>0)
+        sync(T)
 
 
 cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, int m,
@@ -672,9 +750,8 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     """What each thread of the region runs: every step of the run, in step
     with the others."""
     cdef Team T
-    cdef int k, g, it
+    cdef int k
     cdef Py_ssize_t bi
-    cdef const floating* xb
     T.tid = fastnn_thread_num()
     T.nthreads = fastnn_num_threads()
     T.ng = ng
@@ -683,17 +760,7 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     T.sense = 0
     for k in range(count):
         bi = first + k
-        xb = x + bi * m * L[0].in_size
-        for it in range(ng):
-            g = T.tid + it * T.nthreads
-            if g >= ng:
-                break
-            costs[g] += forward_group(L, nl, xb, y + bi * m, m * g // ng, m * (g + 1) // ng, g, m, k,
-                                      True)
-            backward_group(L, nl, m * g // ng, m * (g + 1) // ng, g, m, k, xb)
-        sync(&T)
-        update_share(L, nl, ng, &T, st, <floating>0)
-        sync(&T)
+        train_step(L, nl, x + bi * m * L[0].in_size, y + bi * m, m, k, ng, st, costs, &T)
 
 
 cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y, int m,
@@ -737,7 +804,7 @@ cdef void predict_thread(Layer* L, int nl, const floating* x, int m, int nbatche
         e1 = m * (g + 1) // ng
         for k in range(nbatches):
             bi = k
-            forward_group(L, nl, x + bi * m * L[0].in_size, NULL, e0, e1, g, m, 0, False)
+            forward_group(L, nl, x + bi * m * L[0].in_size, e0, e1, g)
             for i in range(e0, e1):
                 a = <floating*>last.act_buf + i * last.out_size
                 if out != NULL:
@@ -830,11 +897,10 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
         # few enough that the im2col matrix stays in cache (<= ~256 KB)
         chunk = max(1, min(m, max(-(-128 // P), (256 * 1024) // (K * P * dtype.itemsize))))
-        nemax = -(-m // ng)
         g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
-                 K=K, P=P, Q=Q, chunk=chunk, nemax=nemax, in_size=C * H * W, out_size=F * Q)
-        bufs = dict(col=("im2col", (ng, K * nemax * P)), conv=("convolution", (ng, F * chunk * P)),
-                    dcol=("im2col gradient", (ng, K * chunk * P)),
+                 K=K, P=P, Q=Q, chunk=chunk, in_size=C * H * W, out_size=F * Q)
+        bufs = dict(col=("im2col", (ng, K * chunk * P)), conv=("convolution", (ng, F * chunk * P)),
+                    dcol=("im2col gradient", (ng, K * P)), touched=("positions", (ng, P)),
                     gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
                     grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
                     argmax=("pooling", (m, F * Q)))
@@ -844,7 +910,8 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
         n_in, n_out = (int(v) for v in w.shape)
         g = dict(in_size=n_in, out_size=n_out)
         bufs = dict(xd=("input", (m, n_in)), gw=("weight gradient", (1,)),
-                    gb=("bias gradient", (ng, n_out)),
+                    gb=("bias gradient", (1,)), zpart=("partial sums", (ng, m * n_out)),
+                    rowbuf=("row", (ng, n_out + m)), rowidx=("row", (ng, m)),
                     grad_w=("weight gradient", (n_in * n_out,)), grad_b=("bias gradient", (n_out,)))
     bufs["act_buf"] = ("activation", (m, g["out_size"]))
     bufs["dact_buf"] = ("activation gradient", (m, g["out_size"]))
@@ -864,6 +931,9 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     return dict(kind=kind, geometry=g, buffers=bufs)
 
 
+_INT_BUFFERS = ("argmax", "rowidx", "touched")   # C ints; the other buffers hold the network's dtype
+
+
 def _count(shape):
     n = 1
     for s in shape:
@@ -872,7 +942,7 @@ def _count(shape):
 
 
 def _layer_bytes(bufs, itemsize):
-    return sum(_count(shape) * (4 if name == "argmax" else itemsize)
+    return sum(_count(shape) * (4 if name in _INT_BUFFERS else itemsize)
                for name, (what, shape) in bufs.items())
 
 
@@ -978,13 +1048,16 @@ cdef class Net:
                 L.KH, L.KW, L.OH, L.OW = g["KH"], g["KW"], g["OH"], g["OW"]
                 L.PH, L.PW, L.QH, L.QW = g["PH"], g["PW"], g["QH"], g["QW"]
                 L.K, L.P, L.Q = g["K"], g["P"], g["Q"]
-                L.chunk, L.nemax = g["chunk"], g["nemax"]
+                L.chunk = g["chunk"]
                 am = np.zeros(plan["buffers"]["argmax"][1], dtype=np.intc)
                 self.keep.append(am)
                 L.argmax = <int*>cnp.PyArray_DATA(am)
             arrays = {}
             for name, (what, shape) in plan["buffers"].items():
-                if name != "argmax":
+                if name in ("rowidx", "touched"):
+                    arrays[name] = np.zeros(shape, dtype=np.intc)
+                    self.keep.append(arrays[name])
+                elif name != "argmax":
                     arrays[name] = np.zeros(shape, dtype=dtype)
                     self.keep.append(arrays[name])
             w, b = spec["w"], spec["b"]
@@ -998,11 +1071,15 @@ cdef class Net:
             L.grad_w = cnp.PyArray_DATA(arrays["grad_w"])
             L.grad_b = cnp.PyArray_DATA(arrays["grad_b"])
             if L.kind == KIND_CONV:
+                L.touched = <int*>cnp.PyArray_DATA(arrays["touched"])
                 L.col = cnp.PyArray_DATA(arrays["col"])
                 L.conv = cnp.PyArray_DATA(arrays["conv"])
                 L.dcol = cnp.PyArray_DATA(arrays["dcol"])
             else:
                 L.xd = cnp.PyArray_DATA(arrays["xd"])
+                L.zpart = cnp.PyArray_DATA(arrays["zpart"])
+                L.rowbuf = cnp.PyArray_DATA(arrays["rowbuf"])
+                L.rowidx = <int*>cnp.PyArray_DATA(arrays["rowidx"])
 
     @property
     def in_size(self):

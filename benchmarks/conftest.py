@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: MNIST arrays and the thread settings."""
+import contextlib
 import os
 import sys
 
@@ -36,14 +37,32 @@ def blas_threads():
 
 def import_jax():
     """JAX, set up as the benchmarks compare with it (skip when not installed):
-    float64 allowed (arrays keep the dtype they are given) and XLA on one
-    thread, like the rows it sits beside.  XLA reads its flags when its CPU
-    backend starts, so a program that already used JAX keeps its own."""
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                                       "intra_op_parallelism_threads=1")
+    float64 allowed (arrays keep the dtype they are given).  Run its work
+    inside ``one_core()``, so that it has one core like the rows beside it."""
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
+    with one_core():
+        jax.devices()       # XLA's threads start now, and inherit the one core
     return jax
+
+
+@contextlib.contextmanager
+def one_core():
+    """Keep the calling thread, and every thread it starts, on one core.
+
+    XLA's CPU backend runs its work on a pool of threads whatever its
+    ``XLA_FLAGS`` say (measured: twice as much CPU time as wall time on two
+    idle cores), so a one-thread comparison pins it: threads inherit their
+    creator's CPU mask.  Linux only; elsewhere a no-op."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(saved)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, saved)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,8 @@ def test_permute_moves_the_references(n):
 
 def test_permute_refuses_what_is_not_a_permutation():
     items = list("abcd")
-    for order in ([0, 1, 2], [0, 1, 2, 2], [0, 1, 2, 4], [-1, 0, 1, 2], [[0, 1], [2, 3]]):
+    for order in ([0, 1, 2], [0, 1, 2, 2], [0, 1, 2, 4], [-1, 0, 1, 2], [[0, 1], [2, 3]],
+                  [0.0, 1.0, 2.0, 3.0]):
         with pytest.raises(ValueError):
             _pairs.permute(items, order)
         assert items == list("abcd")

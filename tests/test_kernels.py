@@ -550,3 +550,40 @@ def test_guard_cost(net):
         epoch(weights, biases, X, Y, cost=LogCost)
     with pytest.raises(ValueError, match="implement the quadratic, cross-entropy and log-likelihood costs only"):
         _dense.backprop(weights, biases, X, Y, spec_of(LogCost))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("sizes", [[20, 300, 10], [31, 140, 10], [32, 140, 10]], ids=str)
+def test_narrow_inputs_wide_layer_same_in_chunks_and_threads(dtype, sizes):
+    """Which kernel makes a product must not depend on how a layer's neurons
+    are split (threads, fused blocks) or on where a call starts: with fewer
+    than 32 inputs and more than 128 neurons the forward product once went
+    to BLAS when whole and to our kernel in blocks, so a first mini-batch
+    and a later one summed differently.  One call and two calls: bit for bit
+    the same.  Three threads: bit for bit when our kernels make the first
+    layer's forward product (32 inputs or more), else within rounding (BLAS
+    blocks a part of a product its own way)."""
+    rng = np.random.default_rng(11)
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 60, dtype, rng)
+    order = rng.permutation(60)
+    spec = spec_of(costs.CrossEntropyCost)
+    runs = {}
+    for what, calls, num_threads in [("one call", [(0, None)], 1),
+                                     ("two calls", [(0, 2), (2, None)], 1),
+                                     ("three threads", [(0, None)], 3)]:
+        w, b = copy_net(weights, biases)
+        step = Step(0.5, 60, l2=5.0)
+        for first, count in calls:
+            _dense.train(w, b, X, Y, order, 10, spec, step, first, count, num_threads=num_threads)
+        runs[what] = w + b
+    ours = _gemm.simd() != "blas" and _gemm.route(False, True, 10, 100, sizes[0]) == "nt"
+    if not ours:
+        assert_net_close(runs["three threads"][:2], runs["three threads"][2:],
+                         runs["one call"][:2], runs["one call"][2:], "three threads",
+                         rtol=RTOL_EPOCH[dtype])
+    for what in ("two calls", "three threads") if ours else ("two calls",):
+        for l, (a, e) in enumerate(zip(runs[what], runs["one call"])):
+            diff = np.argwhere(a != e)
+            assert diff.size == 0, "{} vs one call: parameter {} differs at {} of {}".format(
+                what, l, diff[0].tolist(), len(diff))

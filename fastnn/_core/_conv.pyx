@@ -45,7 +45,7 @@ from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core import _steps
-from fastnn._core._blas cimport gemm
+from fastnn._core._blas cimport fastnn_simd, gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
                                    act_prime, fc_forward, fc_weight_step,
                                    make_step, param_step, softmax_row)
@@ -53,6 +53,11 @@ from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
 cnp.import_array()
+
+# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
+# at import, not on first use inside a kernel running without the GIL (where
+# getenv could race with a Python thread changing the environment).
+fastnn_simd()
 
 cdef extern from "_rows.h":
     void fastnn_rows_forward_f(int m, Py_ssize_t n, int k0, int k1, const float* x, Py_ssize_t ldx,

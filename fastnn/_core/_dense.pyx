@@ -40,14 +40,14 @@ layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
 neurons (rows of ``W_0``) across the threads, which also share the gathering
 of each mini-batch; the small layers above it run on thread 0 between two
 barriers.  Results are bit for bit one thread's when our small-matrix
-kernels make the products (``_smallmm.h``: mini-batches of at most 32), and
-differ in the last bits only through BLAS (``FASTNN_SIMD=blas``, larger
-mini-batches), which may block the two halves of a gemm differently than
-the whole.  Only worth it on cores that nothing else is using.  With more
+kernels make the products (``_smallmm.h``: mini-batches of at most 32 and a
+first layer of at least 32 inputs), and differ in the last bits only through
+BLAS (``FASTNN_SIMD=blas``, larger mini-batches, fewer inputs), which may
+block the parts of a gemm differently than the whole.  Only worth it on cores that nothing else is using.  With more
 than one thread, keep BLAS itself to one thread (threadpoolctl).
 
-With our kernels, the first layer's step is fused with the next
-mini-batch's forward pass (``first_layer_step_forward``), which streams its
+When our kernels make both of the first layer's products, its step is
+fused with the next mini-batch's forward pass (``first_layer_step_forward``), which streams its
 weights once per step instead of twice, with the same arithmetic.
 
 Inputs: a float64 network also takes ``X`` in float32 (MNIST's pixels are
@@ -67,7 +67,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from . import _steps
-from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, gemm
+from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, fastnn_smallmm_route, gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
                        COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
                        act_prime, make_step, fc_forward, fc_input_error, fc_weight_step, param_step,
@@ -76,6 +76,11 @@ from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastn
                        fastnn_num_threads, fastnn_thread_num)
 
 cnp.import_array()
+
+# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
+# at import, not on first use inside a kernel running without the GIL (where
+# getenv could race with a Python thread changing the environment).
+fastnn_simd()
 
 cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
@@ -421,8 +426,9 @@ cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp*
     # Fuse the first layer's step with the next forward pass only when our
     # small-matrix kernels make both products (see first_layer_step_forward),
     # and the first layer is not the (perhaps softmax) output layer.
-    wk.fuse = (wk.L >= 2 and fastnn_simd() != FASTNN_SIMD_BLAS
-               and mini_batch_size <= FASTNN_SMALL_DIM and wk.fuse_allowed)
+    wk.fuse = (wk.L >= 2 and fastnn_simd() != FASTNN_SIMD_BLAS and wk.fuse_allowed
+               and fastnn_smallmm_route(False, True, mini_batch_size, FUSE_ROWS, wk.sizes[0]) != 0
+               and fastnn_smallmm_route(True, False, FUSE_ROWS, wk.sizes[0], mini_batch_size) != 0)
     if num_threads <= 1:
         train_worker(wk, X, Y, order, start, stop, mini_batch_size)
         return

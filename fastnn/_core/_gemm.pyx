@@ -18,6 +18,11 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cnp.import_array()
 
+# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
+# at import, not on first use inside a kernel running without the GIL (where
+# getenv could race with a Python thread changing the environment).
+fastnn_simd()
+
 VARIANTS = ("blas", "generic", "avx2", "avx512")
 _LEVEL = {"blas": FASTNN_SIMD_BLAS, "generic": FASTNN_SIMD_GENERIC, "avx2": FASTNN_SIMD_AVX2,
           "avx512": FASTNN_SIMD_AVX512}

@@ -65,12 +65,16 @@ static inline npy_intp fastnn_row_of(PyObject* a, const fastnn_side* side)
 
 /* rows[i] = the row of items[i][0] in xs (and of items[i][1] in ys, the
    same row, unless ys is NULL), each row at most once (seen: n_rows zeroed
-   bytes).  Returns 0 as soon as a pair does not fit, else 1. */
-static int fastnn_pair_rows(PyObject* items, const fastnn_side* xs, const fastnn_side* ys,
-                            npy_intp* rows, unsigned char* seen)
+   bytes).  n is the length `rows` was made for: a list that has changed
+   length since (a __del__ run by the allocations in between) fits nothing.
+   Returns 0 as soon as a pair does not fit, else 1. */
+static int fastnn_pair_rows(PyObject* items, Py_ssize_t n, const fastnn_side* xs,
+                            const fastnn_side* ys, npy_intp* rows, unsigned char* seen)
 {
-    Py_ssize_t i, j, n = PyList_GET_SIZE(items);
+    Py_ssize_t i, j;
     PyObject** item = ((PyListObject*)items)->ob_item;
+    if (PyList_GET_SIZE(items) != n || xs->n_rows != n || (ys != NULL && ys->n_rows != n))
+        return 0;
     for (i = 0; i < n; i++) {
         PyObject* t;
         npy_intp r;
@@ -110,13 +114,16 @@ static int fastnn_pair_rows(PyObject* items, const fastnn_side* xs, const fastnn
 /* Put the list in the order `order` (a permutation of its positions:
    position i gets what position order[i] held), moving only the references
    it holds: no object is touched, so no reference count changes.  `tmp`
-   has room for the list's n references.  Returns 0, changing nothing, when
+   has room for n references, n the length `order` was checked against.
+   Returns 0, changing nothing, when the list no longer has n items or
    `order` is not a permutation of 0..n-1 (seen: n zeroed bytes). */
-static int fastnn_permute_list(PyObject* items, const npy_intp* order, PyObject** tmp,
-                               unsigned char* seen)
+static int fastnn_permute_list(PyObject* items, Py_ssize_t n, const npy_intp* order,
+                               PyObject** tmp, unsigned char* seen)
 {
-    Py_ssize_t i, n = PyList_GET_SIZE(items);
+    Py_ssize_t i;
     PyObject** item = ((PyListObject*)items)->ob_item;
+    if (PyList_GET_SIZE(items) != n)
+        return 0;
     for (i = 0; i < n; i++) {
         if (order[i] < 0 || order[i] >= n || seen[order[i]])
             return 0;

@@ -32,10 +32,10 @@ cdef extern from "_pairs.h":
         cnp.npy_intp width
         cnp.npy_intp row_bytes
         cnp.npy_intp n_rows
-    int fastnn_pair_rows(PyObject* items, const fastnn_side* xs, const fastnn_side* ys,
-                         cnp.npy_intp* rows, unsigned char* seen)
-    int fastnn_permute_list(PyObject* items, const cnp.npy_intp* order, PyObject** tmp,
-                            unsigned char* seen)
+    int fastnn_pair_rows(PyObject* items, Py_ssize_t n, const fastnn_side* xs,
+                         const fastnn_side* ys, cnp.npy_intp* rows, unsigned char* seen)
+    int fastnn_permute_list(PyObject* items, Py_ssize_t n, const cnp.npy_intp* order,
+                            PyObject** tmp, unsigned char* seen)
 
 
 cdef object _side(list items, int which, Py_ssize_t width, fastnn_side* side):
@@ -76,9 +76,10 @@ cdef object _rows(list items, Py_ssize_t n_in, Py_ssize_t n_out):
         Y = _side(items, 1, n_out, &ys)
         if Y is None:
             return None
-    rows = np.empty(len(items), dtype=np.intp)
-    seen = np.zeros(len(items), dtype=np.uint8)
-    ok = fastnn_pair_rows(<PyObject*>items, &xs, &ys if n_out else NULL,
+    cdef Py_ssize_t n = len(items)
+    rows = np.empty(n, dtype=np.intp)
+    seen = np.zeros(n, dtype=np.uint8)
+    ok = fastnn_pair_rows(<PyObject*>items, n, &xs, &ys if n_out else NULL,
                           <cnp.npy_intp*>cnp.PyArray_DATA(rows),
                           <unsigned char*>cnp.PyArray_DATA(seen))
     return (X, Y, rows) if ok else None
@@ -106,6 +107,9 @@ def permute(list items, order):
     in order]`` touches every object twice, which on a list of scattered
     objects costs a cache miss each).  ``order`` must be a permutation of
     ``range(len(items))``: anything else raises ValueError, the list unchanged."""
+    order = np.asarray(order)
+    if order.dtype.kind not in "iu":
+        raise ValueError("order must hold integers, not {}".format(order.dtype))
     cdef cnp.ndarray o = np.ascontiguousarray(order, dtype=np.intp)
     cdef Py_ssize_t n = len(items)
     if o.ndim != 1 or o.shape[0] != n:
@@ -118,9 +122,10 @@ def permute(list items, order):
     if tmp == NULL:
         raise MemoryError()
     try:
-        if not fastnn_permute_list(<PyObject*>items, <cnp.npy_intp*>cnp.PyArray_DATA(o), tmp,
+        if not fastnn_permute_list(<PyObject*>items, n, <cnp.npy_intp*>cnp.PyArray_DATA(o), tmp,
                                    <unsigned char*>cnp.PyArray_DATA(seen)):
-            raise ValueError("order is not a permutation of the list's positions")
+            raise ValueError("order is not a permutation of the list's positions (or the "
+                             "list changed length)")
     finally:
         free(tmp)
 

@@ -29,7 +29,9 @@
 #include <string.h>
 #include <stddef.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+/* target_clones needs the loader's ifunc: glibc's (musl has none) */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
+    && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define FASTNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif

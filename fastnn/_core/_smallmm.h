@@ -291,8 +291,9 @@ static int fastnn_simd_from_env(void)
     return best;
 }
 
-/* This module's choice, made on first use: -1 until then.  Threads that race
-   to make it write the same value. */
+/* This module's choice, made on first use (each module that uses these
+   kernels calls fastnn_simd() when imported): -1 until then.  Threads that
+   race to make it write the same value. */
 static int fastnn_simd_level = -1;
 
 static int fastnn_simd(void)
@@ -324,10 +325,13 @@ static inline int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, i
 {
     if (M <= 0 || N <= 0 || K <= 0)
         return 0;
-    /* nt makes each element a dot product over K: short dots across many
-       columns (a first convolution: 25 taps, 2,304 positions) run better as
-       BLAS's outer products (measured 1.3-2x) */
-    if (!trans_a && trans_b && M <= FASTNN_SMALL_DIM && (K >= FASTNN_SMALL_DIM || N <= 128))
+    /* nt makes each element a dot product over K: short dots (a first
+       convolution's 25 taps over 2,304 positions) run better as BLAS's outer
+       products (measured 1.3-2x).  The rule looks at M and K only, never at
+       N: a layer's neurons are split among threads and into fused blocks,
+       and every part must take the same kernel, or results would depend on
+       the split. */
+    if (!trans_a && trans_b && M <= FASTNN_SMALL_DIM && K >= FASTNN_SMALL_DIM)
         return 1;
     if (!trans_a && !trans_b && M <= FASTNN_SMALL_DIM)
         return 2;

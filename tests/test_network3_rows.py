@@ -129,3 +129,32 @@ def test_chunks_equal_one_call(make, threads):
         runs.append([p.copy() for layer in net.layers for p in (layer.w, layer.b)])
     for a, b in zip(*runs):
         assert np.array_equal(a, b)
+
+
+def _variants():
+    from fastnn._core import _gemm
+    return [v for v in _gemm.available() if v != "blas"]
+
+
+@pytest.fixture(params=_variants())
+def variant(request):
+    """Each instruction set this CPU runs, forced for network3's kernels."""
+    from fastnn._core import _conv
+    previous = _conv._set_simd(request.param)
+    yield request.param
+    _conv._set_simd(previous)
+
+
+@pytest.mark.parametrize("act,options", [(ReLU, dict(lmbda=0.1)),
+                                         (sigmoid, dict(lmbda=0.1, momentum=0.9, l1=0.01))],
+                         ids=["relu-fused", "sigmoid-momentum-l1"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_every_instruction_set_matches_reference(variant, act, options, dtype):
+    """The row and convolution kernels are compiled for AVX-512, AVX2 and the
+    baseline; each this CPU runs, forced, against the reference, with
+    dropout, one thread and two (both sweep kinds)."""
+    for threads in (1, 2):
+        nets = train_both(lambda m: dropout_layers(m, act=act), 10, dtype, threads, steps=30,
+                          **options)
+        assert_same_parameters(nets, RTOL[dtype], "{} {} {} threads={}".format(
+            variant, act.__name__, options, threads))

@@ -45,7 +45,7 @@ from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core import _steps
-from fastnn._core._blas cimport fastnn_simd, gemm
+from fastnn._core._blas cimport fastnn_simd, fastnn_simd_best, fastnn_simd_set, gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
                                    act_prime, fc_forward, fc_weight_step,
                                    make_step, param_step, softmax_row)
@@ -137,6 +137,23 @@ cdef enum:
     KIND_FC = 1
     KIND_SOFTMAX = 2
 
+
+
+#: The kernel variants, by level (``_smallmm.h``); ``fastnn._core._gemm`` has the same.
+_VARIANTS = ("blas", "generic", "avx2", "avx512")
+
+
+def _set_simd(variant):
+    """Run this module's kernels in ``variant`` ("avx512", "avx2", "generic",
+    or "blas": products to BLAS, the row kernels in the best one), as
+    ``FASTNN_SIMD`` would at import; returns the previous variant.  For the
+    tests, which check every variant this CPU runs."""
+    if variant not in _VARIANTS or _VARIANTS.index(variant) > fastnn_simd_best():
+        raise ValueError("variant {!r} is not one of this CPU's: {}".format(
+            variant, _VARIANTS[:fastnn_simd_best() + 1]))
+    previous = _VARIANTS[fastnn_simd()]
+    fastnn_simd_set(_VARIANTS.index(variant))
+    return previous
 
 
 def max_threads():

@@ -21,26 +21,21 @@
 
    Each kernel is written once, as a macro over the element type.  Vectors
    are GCC's vector extension; on x86-64 each kernel is compiled three times
-   (AVX-512, AVX2+FMA, baseline SSE2) and the loader picks the one this CPU
-   runs (target_clones), so the default build stays portable. */
+   with function attributes (AVX-512F, AVX2+FMA, baseline SSE2), and runs in
+   the variant the small-matrix kernels chose (_smallmm.h: fastnn_simd_isa,
+   from the CPU or FASTNN_SIMD), so the default build stays portable and
+   one setting picks every kernel's instruction set. */
 #ifndef FASTNN_ROWS_H
 #define FASTNN_ROWS_H
 
 #include <string.h>
 #include <stddef.h>
 
-/* target_clones needs the loader's ifunc: glibc's (musl has none) */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) \
-    && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define FASTNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef FASTNN_CLONES
-#define FASTNN_CLONES
-#endif
-/* The helpers are inlined into each clone, so they are compiled for its instruction set
-   (a helper left out of line would be compiled for the baseline only). */
+#include "_smallmm.h"
+
+/* FASTNN_CLONES: the instruction set of the variant being compiled (set below, before each
+   instantiation).  The helpers are inlined into each variant, so they are compiled for its
+   instruction set (a helper left out of line would be compiled for the baseline only). */
 #if defined(__GNUC__)
 #define FASTNN_INLINE static inline __attribute__((always_inline))
 #else
@@ -229,8 +224,6 @@ FASTNN_CLONES static void fastnn_rows_backward_##SFX(int m, Py_ssize_t n, int k0
     }                                                                                          \
 }
 
-FASTNN_ROWS(float, fastnn_vf, 16, fastnn_vf4, 4, f)
-FASTNN_ROWS(double, fastnn_vd, 8, fastnn_vd2, 2, d)
 
 /* Convolution, with the im2col matrix stored one row per output position ("im2row"):
    row p = i*OW + j holds the K = C*KH*KW inputs that position sees, x[c, i+u, j+v] at
@@ -262,8 +255,8 @@ FASTNN_ROWS(double, fastnn_vd, 8, fastnn_vd2, 2, d)
     } while (0)
 
 #define FASTNN_CONV(T, SFX)                                                                    \
-static void fastnn_im2row_##SFX(const T* x, T* rows, int C, int H, int W, int KH, int KW,      \
-                                int OH, int OW) {                                              \
+FASTNN_CLONES static void fastnn_im2row_##SFX(const T* x, T* rows, int C, int H, int W,       \
+                                             int KH, int KW, int OH, int OW) {                                              \
     switch (KW) {                                                                              \
     case 5: FASTNN_IM2ROW_BODY(T, 5); break;                                                   \
     case 3: FASTNN_IM2ROW_BODY(T, 3); break;                                                   \
@@ -315,7 +308,71 @@ FASTNN_CLONES static void fastnn_conv_dinput_##SFX(int F, int Q, Py_ssize_t K, c
     }                                                                                          \
 }
 
-FASTNN_CONV(float, f)
-FASTNN_CONV(double, d)
+/* Every kernel in each variant: _avx512 and _avx2 where the compiler targets x86, and
+   _generic (baseline) everywhere. */
+#define FASTNN_VARIANT(SFX)                                                                    \
+    FASTNN_ROWS(float, fastnn_vf, 16, fastnn_vf4, 4, f_##SFX)                                  \
+    FASTNN_ROWS(double, fastnn_vd, 8, fastnn_vd2, 2, d_##SFX)                                  \
+    FASTNN_CONV(float, f_##SFX)                                                                \
+    FASTNN_CONV(double, d_##SFX)
+
+/* What the CPU check in _smallmm.h (fastnn_simd_best) asks of the AVX-512 and AVX2
+   variants: with FMA and AVX-512VL the short vectors of the tails are fused too (avx512f
+   alone measured 5% slower on the dropout network). */
+#define FASTNN_AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512cd,fma"
+#define FASTNN_AVX2_TARGET "avx2,fma"
+#if FASTNN_X86_SIMD
+#define FASTNN_CLONES __attribute__((target(FASTNN_AVX512_TARGET)))
+FASTNN_VARIANT(avx512)
+#undef FASTNN_CLONES
+#define FASTNN_CLONES __attribute__((target(FASTNN_AVX2_TARGET)))
+FASTNN_VARIANT(avx2)
+#undef FASTNN_CLONES
+#endif
+#define FASTNN_CLONES
+FASTNN_VARIANT(generic)
+#undef FASTNN_CLONES
+
+/* The kernels _conv calls: each runs the variant fastnn_simd_isa() names. */
+#if FASTNN_X86_SIMD
+#define FASTNN_PICK(NAME, S, ARGS)                                                             \
+    do {                                                                                       \
+        int isa_ = fastnn_simd_isa();                                                          \
+        if (isa_ == FASTNN_SIMD_AVX512) NAME##_##S##_avx512 ARGS;                              \
+        else if (isa_ == FASTNN_SIMD_AVX2) NAME##_##S##_avx2 ARGS;                             \
+        else NAME##_##S##_generic ARGS;                                                        \
+    } while (0)
+#else
+#define FASTNN_PICK(NAME, S, ARGS) NAME##_##S##_generic ARGS
+#endif
+
+#define FASTNN_DISPATCH(T, S)                                                                  \
+static void fastnn_rows_forward_##S(int m, Py_ssize_t n, int k0, int k1, const T* x,          \
+        Py_ssize_t ldx, const T* w, T* z, int* idx, T* val) {                                  \
+    FASTNN_PICK(fastnn_rows_forward, S, (m, n, k0, k1, x, ldx, w, z, idx, val));             \
+}                                                                                              \
+static void fastnn_rows_backward_##S(int m, Py_ssize_t n, int k0, int k1, const T* x,         \
+        Py_ssize_t ldx, const unsigned char* mask, int nonzero_only, T* w, const T* dz, T* dx, \
+        T* g, Py_ssize_t ldg, int plain, T keep, T s, int* idx, T* val) {                      \
+    FASTNN_PICK(fastnn_rows_backward, S, (m, n, k0, k1, x, ldx, mask, nonzero_only, w, dz, dx, \
+                                          g, ldg, plain, keep, s, idx, val));                  \
+}                                                                                              \
+static void fastnn_im2row_##S(const T* x, T* rows, int C, int H, int W, int KH, int KW,       \
+                              int OH, int OW) {                                                \
+    FASTNN_PICK(fastnn_im2row, S, (x, rows, C, H, W, KH, KW, OH, OW));                        \
+}                                                                                              \
+static void fastnn_conv_wgrad_##S(int F, int Q, Py_ssize_t K, const T* dz, const int* argmax, \
+                                  const T* rows, T* gw) {                                      \
+    FASTNN_PICK(fastnn_conv_wgrad, S, (F, Q, K, dz, argmax, rows, gw));                       \
+}                                                                                              \
+static void fastnn_conv_dinput_##S(int F, int Q, Py_ssize_t K, const T* dz, const int* argmax,\
+        const T* w, T* drows, int* touched, T* dx, int C, int H, int W, int KH, int KW,        \
+        int OH, int OW) {                                                                      \
+    FASTNN_PICK(fastnn_conv_dinput, S, (F, Q, K, dz, argmax, w, drows, touched, dx, C, H, W,   \
+                                        KH, KW, OH, OW));                                      \
+}
+
+FASTNN_DISPATCH(float, f)
+FASTNN_DISPATCH(double, d)
 
 #endif

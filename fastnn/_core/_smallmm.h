@@ -264,7 +264,11 @@ static int fastnn_simd_best(void)
 {
 #if FASTNN_X86_SIMD
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    /* _rows.h compiles its AVX-512 variant for these too (every AVX-512 CPU but the
+       Xeon Phi has them) */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("fma"))
         return FASTNN_SIMD_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return FASTNN_SIMD_AVX2;
@@ -317,6 +321,14 @@ static inline int fastnn_simd_set(int level)
         level = best;
     __atomic_store_n(&fastnn_simd_level, level, __ATOMIC_RELAXED);
     return level;
+}
+
+/* The instruction set of fastnn's other vector kernels (_rows.h): the variant
+   chosen, or the best one when FASTNN_SIMD=blas sends the products to BLAS. */
+static inline int fastnn_simd_isa(void)
+{
+    int level = fastnn_simd();
+    return level == FASTNN_SIMD_BLAS ? fastnn_simd_best() : level;
 }
 
 /* Which product serves row-major op(A)[M,K] op(B)[K,N]: 0 for BLAS, else

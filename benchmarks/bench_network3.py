@@ -24,6 +24,7 @@ costs the same in both.  Run with::
 Every result carries ``seconds_per_epoch``, dtype, sizes and the thread
 count in ``extra_info``; ``--benchmark-json`` keeps them.
 """
+import contextlib
 import os
 import sys
 import textwrap
@@ -178,15 +179,38 @@ def _torch_net(torch):
     return Net()
 
 
-@pytest.mark.benchmark(group="network3-epoch")
-@pytest.mark.parametrize("threads", [1, 2])
-def test_torch_epoch(benchmark, mnist, threads):
+@contextlib.contextmanager
+def _torch_threads(threads):
+    """PyTorch (the test is skipped without it), seeded, on ``threads`` threads
+    until the block ends."""
     torch = pytest.importorskip("torch")
-    (tx, ty), _, _ = mnist
     torch.manual_seed(0)
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
+        yield torch
+    finally:
+        torch.set_num_threads(old)
+
+
+def _torch_epoch(torch, net, opt, x, y, penalty=None):
+    """One epoch of mini-batch SGD in PyTorch over ``x``, ``y`` in order, the
+    cross-entropy of the softmax plus ``penalty()`` when given."""
+    for i in range(len(x) // MINI_BATCH):
+        xb, yb = x[i*MINI_BATCH:(i+1)*MINI_BATCH], y[i*MINI_BATCH:(i+1)*MINI_BATCH]
+        loss = torch.nn.functional.cross_entropy(net(xb), yb)
+        if penalty is not None:
+            loss = loss + penalty()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+@pytest.mark.benchmark(group="network3-epoch")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_epoch(benchmark, mnist, threads):
+    (tx, ty), _, _ = mnist
+    with _torch_threads(threads) as torch:
         net = _torch_net(torch)
         x = torch.from_numpy(np.ascontiguousarray(tx[:N_TRAIN])).reshape(-1, 1, 28, 28)
         y = torch.from_numpy(ty[:N_TRAIN])
@@ -198,18 +222,11 @@ def test_torch_epoch(benchmark, mnist, threads):
 
         def epoch():
             t, c = time.perf_counter(), time.process_time()
-            for i in range(ntb):
-                xb, yb = x[i*MINI_BATCH:(i+1)*MINI_BATCH], y[i*MINI_BATCH:(i+1)*MINI_BATCH]
-                loss = torch.nn.functional.cross_entropy(net(xb), yb)
-                loss = loss + 0.5*LMBDA*sum((w*w).sum() for w in weights)/ntb
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+            _torch_epoch(torch, net, opt, x, y,
+                         penalty=lambda: 0.5*LMBDA*sum((w*w).sum() for w in weights)/ntb)
             out["s"], out["cpu"] = time.perf_counter() - t, time.process_time() - c
 
         benchmark.pedantic(epoch, rounds=1, iterations=1)
-    finally:
-        torch.set_num_threads(old)
     _info(benchmark, "torch " + torch.__version__, threads, np.float32, N_TRAIN, out["s"], out["cpu"])
 
 
@@ -305,12 +322,8 @@ def test_dropout_network_compiled(benchmark, mnist, threads):
 @pytest.mark.benchmark(group="network3-dropout")
 @pytest.mark.parametrize("threads", [1, 2])
 def test_dropout_network_torch(benchmark, mnist, threads):
-    torch = pytest.importorskip("torch")
     (tx, ty), _, _ = mnist
-    torch.manual_seed(0)
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with _torch_threads(threads) as torch:
         net = _torch_dropout_net(torch)
         x = torch.from_numpy(np.array(tx[:DROPOUT_IMAGES])).reshape(-1, 1, 28, 28)
         y = torch.from_numpy(np.array(ty[:DROPOUT_IMAGES]))
@@ -323,12 +336,7 @@ def test_dropout_network_torch(benchmark, mnist, threads):
                                     weight_decay=0.0)], lr=ETA)
 
         def epoch():
-            for i in range(ntb):
-                xb, yb = x[i*MINI_BATCH:(i+1)*MINI_BATCH], y[i*MINI_BATCH:(i+1)*MINI_BATCH]
-                loss = torch.nn.functional.cross_entropy(net(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+            _torch_epoch(torch, net, opt, x, y)
 
         out = {}
 
@@ -336,8 +344,6 @@ def test_dropout_network_torch(benchmark, mnist, threads):
             out["median"], out["times"] = _median_rounds(epoch)
 
         benchmark.pedantic(rounds, rounds=1, iterations=1)
-    finally:
-        torch.set_num_threads(old)
     _dropout_info(benchmark, "torch " + torch.__version__, threads, out["median"], out["times"])
     if threads in _dropout_medians:
         benchmark.extra_info["fastnn_speedup"] = out["median"] / _dropout_medians[threads]

@@ -104,3 +104,13 @@ def toy_data(rng, n, n_in, n_out, labels=False):
             y[k] = 1.0
             data.append((x, y))
     return data
+
+
+def at_offset(a, offset):
+    """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    raw = np.empty(a.nbytes + 128, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
+    return out

@@ -40,7 +40,7 @@ import fastnn
 from fastnn import MLP, HalveOnPlateau, TrainingDiverged, network, network2, reference, trainer
 from fastnn.optimizers import Schedule, Step
 from fastnn._core import _dense
-from helpers import assert_close
+from helpers import assert_close, at_offset
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "linear"]
 OUTPUTS = [("sigmoid", "quadratic"), ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")]
@@ -308,16 +308,6 @@ def test_plain_step_equals_the_dropins(module):
 # ---------------------------------------------------------------------------
 # 3. Chunks of an epoch, and progress
 # ---------------------------------------------------------------------------
-
-def at_offset(a, offset):
-    """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
-    raw = np.empty(a.nbytes + 128, dtype=np.uint8)
-    start = (-raw.ctypes.data) % 64 + offset
-    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
-    return out
-
 
 @pytest.mark.parametrize("optimizer", [dict(l2=5.0), dict(l2=5.0, l1=2.0, momentum=0.9)],
                          ids=["plain", "momentum+l1"])

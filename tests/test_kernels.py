@@ -25,7 +25,7 @@ import pytest
 from fastnn import costs, reference, trainer
 from fastnn.optimizers import Step
 from fastnn._core import _dense, _gemm
-from helpers import assert_close
+from helpers import assert_close, at_offset
 
 DTYPES = [np.float64, np.float32]
 COSTS = [costs.QuadraticCost, costs.CrossEntropyCost]
@@ -183,11 +183,8 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
         assert_net_close(w, b, ref_weights, ref_biases, "{} thread(s)".format(num_threads),
                          rtol=RTOL_EPOCH[dtype])
     if _gemm.simd() != "blas":
-        for l, (w1, w2) in enumerate(zip(results[0][0] + results[0][1],
-                                         results[1][0] + results[1][1])):
-            diff = np.argwhere(w1 != w2)
-            assert diff.size == 0, "parameter {}: 2 threads differ from 1 at {} ({} {}) of {}".format(
-                l, diff[0].tolist(), w2[tuple(diff[0])], w1[tuple(diff[0])], len(diff))
+        assert_parameters_equal(results[1][0] + results[1][1], results[0][0] + results[0][1],
+                                "2 threads vs 1")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -219,20 +216,7 @@ def test_fused_first_layer_is_bitwise_unfused(dtype, optimizer, sizes):
             _dense._set_fuse(previous)
         runs.append(w + b)
     for what, run in zip(["fused", "fused, 2 threads"], runs[1:]):
-        for l, (a, e) in enumerate(zip(run, runs[0])):
-            diff = np.argwhere(a != e)
-            assert diff.size == 0, "{} vs unfused: parameter {} differs at {} of {}".format(
-                what, l, diff[0].tolist(), len(diff))
-
-
-def at_offset(a, offset):
-    """A copy of ``a`` whose data starts ``offset`` bytes past a 64-byte boundary."""
-    raw = np.empty(a.nbytes + 128, dtype=np.uint8)
-    start = (-raw.ctypes.data) % 64 + offset
-    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
-    return out
+        assert_parameters_equal(run, runs[0], what + " vs unfused")
 
 
 @pytest.mark.parametrize("rows", [300, 7], ids=["many_batches", "one_batch"])
@@ -304,6 +288,15 @@ def float32_inputs(sizes, n, rng):
     X, Y = make_data(sizes, n, np.float64, rng)
     X32 = X.astype(np.float32)
     return X32, X32.astype(np.float64), Y
+
+
+def assert_parameters_equal(actual, expected, what):
+    """Two lists of parameter arrays equal bit for bit; a failure names the
+    parameter, its first differing index, both values there and the count."""
+    for l, (a, e) in enumerate(zip(actual, expected)):
+        diff = np.argwhere(a != e)
+        assert diff.size == 0, "{}: parameter {} differs at {} ({} vs {}), {} entries".format(
+            what, l, diff[0].tolist(), a[tuple(diff[0])], e[tuple(diff[0])], len(diff))
 
 
 def assert_bitwise(actual, expected, what):
@@ -583,7 +576,4 @@ def test_narrow_inputs_wide_layer_same_in_chunks_and_threads(dtype, sizes):
                          runs["one call"][:2], runs["one call"][2:], "three threads",
                          rtol=RTOL_EPOCH[dtype])
     for what in ("two calls", "three threads") if ours else ("two calls",):
-        for l, (a, e) in enumerate(zip(runs[what], runs["one call"])):
-            diff = np.argwhere(a != e)
-            assert diff.size == 0, "{} vs one call: parameter {} differs at {} of {}".format(
-                what, l, diff[0].tolist(), len(diff))
+        assert_parameters_equal(runs[what], runs["one call"], what + " vs one call")

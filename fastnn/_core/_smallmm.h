@@ -68,20 +68,7 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #define T double
 #define FN(name) FASTNN_CAT(fastnn_##name, generic_d)
 #include "_smallmm_body.h"
-#undef T
-#undef FN
-#undef V
-#undef VW
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef VFMA
-#undef VMUL
-#undef VREDUCE
-#undef SFMA
+#include "_smallmm_undef.h"
 #undef ATTR
 #undef DOT_MR
 #undef DOT_NR
@@ -133,20 +120,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define SFMA(a, b, c) __builtin_fmaf(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx2_f)
 #include "_smallmm_body.h"
-#undef T
-#undef V
-#undef VW
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef VFMA
-#undef VMUL
-#undef VREDUCE
-#undef SFMA
-#undef FN
+#include "_smallmm_undef.h"
 
 #define T double
 #define V __m256d
@@ -163,20 +137,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define SFMA(a, b, c) __builtin_fma(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx2_d)
 #include "_smallmm_body.h"
-#undef T
-#undef V
-#undef VW
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef VFMA
-#undef VMUL
-#undef VREDUCE
-#undef SFMA
-#undef FN
+#include "_smallmm_undef.h"
 #undef ATTR
 #undef DOT_MR
 #undef DOT_NR
@@ -205,20 +166,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define SFMA(a, b, c) __builtin_fmaf(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx512_f)
 #include "_smallmm_body.h"
-#undef T
-#undef V
-#undef VW
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef VFMA
-#undef VMUL
-#undef VREDUCE
-#undef SFMA
-#undef FN
+#include "_smallmm_undef.h"
 
 #define T double
 #define V __m512d
@@ -235,20 +183,7 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #define SFMA(a, b, c) __builtin_fma(a, b, c)
 #define FN(name) FASTNN_CAT(fastnn_##name, avx512_d)
 #include "_smallmm_body.h"
-#undef T
-#undef V
-#undef VW
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef VFMA
-#undef VMUL
-#undef VREDUCE
-#undef SFMA
-#undef FN
+#include "_smallmm_undef.h"
 #undef ATTR
 #undef DOT_MR
 #undef DOT_NR

@@ -33,10 +33,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
+from conftest import run_python
 
 
 def fastnn_root():
@@ -104,14 +103,11 @@ def child_env(path, simd, coretype):
     if simd:
         env["FASTNN_SIMD"] = simd
     env["PYTHONPATH"] = path
-    env["PYTHONSAFEPATH"] = "1"
     return env
 
 
 def run(code, env, *args):
-    r = subprocess.run([sys.executable, "-c", code] + [str(a) for a in args], env=env,
-                       capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return json.loads(run_python(code, *args, env=env).stdout.strip().splitlines()[-1])
 
 
 def main():

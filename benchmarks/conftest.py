@@ -14,14 +14,23 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))   # oracle (per-example ar
 QUICK = os.environ.get("FASTNN_BENCH_QUICK", "0") == "1"
 
 
-def run_python(code, *args):
-    """Run ``python -c code args`` in a fresh process, from a folder outside the
-    repository: from its root, ``-c`` would import the unbuilt source tree's
-    fastnn instead of the installed one.  Returns the finished process."""
+def run_python(code, *args, env=None):
+    """Run ``python -c code args`` in a fresh process (environment ``env``,
+    default this one's) and return the finished process.  The child starts in
+    an empty folder with ``PYTHONSAFEPATH`` set, so that nothing in the current
+    folder (the repository's unbuilt ``fastnn/``, or whatever lies in the
+    temporary folder) can shadow the installed modules.  A child that fails
+    raises with the end of its stderr."""
     import subprocess
     import tempfile
-    return subprocess.run([sys.executable, "-c", code] + [str(a) for a in args], capture_output=True,
-                          text=True, check=True, cwd=tempfile.gettempdir(), env=dict(os.environ))
+    env = dict(os.environ if env is None else env, PYTHONSAFEPATH="1")
+    with tempfile.TemporaryDirectory() as empty:
+        r = subprocess.run([sys.executable, "-c", code] + [str(a) for a in args], capture_output=True,
+                           text=True, cwd=empty, env=env)
+    if r.returncode != 0:
+        raise RuntimeError("a child Python exited with status {}; the end of its stderr:\n{}".format(
+            r.returncode, r.stderr[-4000:]))
+    return r
 
 
 def blas_threads():

@@ -87,7 +87,7 @@ def assert_net_close(weights, biases, ref_weights, ref_biases, what, rtol=None, 
 def test_feedforward(dtype, sizes):
     rng = np.random.default_rng(1)
     weights, biases = make_net(sizes, dtype, rng)
-    X, _ = make_data(sizes, 300, dtype, rng)        # more than one 256-row chunk
+    X, _ = make_data(sizes, 300, dtype, rng)        # several 32-row chunks and a shorter one
     out = _dense.feedforward(weights, biases, X)
     assert_close(out, reference.feedforward(weights, biases, X), "feedforward output",
                  rtol=RTOL_STEP[dtype])
@@ -316,7 +316,7 @@ def assert_nets_bitwise(weights, biases, ref_weights, ref_biases, what):
 def test_float32_inputs_feedforward_and_backprop(module, sizes):
     rng = np.random.default_rng(20)
     weights, biases = make_net(sizes, np.float64, rng)
-    X32, X64, Y = float32_inputs(sizes, 300, rng)   # more than one 256-row chunk
+    X32, X64, Y = float32_inputs(sizes, 300, rng)   # several 32-row chunks and a shorter one
     assert_bitwise(module.feedforward(weights, biases, X32),
                    module.feedforward(weights, biases, X64), "feedforward output")
     for cost in COSTS:

@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 
 from conftest import run_python
 

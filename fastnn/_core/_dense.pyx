@@ -92,10 +92,10 @@ OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
     # rows feedforward pushes through the network at a time: 32, the most
-    # rows the small-matrix nt kernel takes (FASTNN_SMALL_DIM), so a layer's
-    # product is ours, not BLAS's, and a chunk of 784 inputs converted to
-    # float64 (200 KB) stays in L2; 1.3-1.5x faster than 256 rows through
-    # BLAS for [784, H, 10], H = 30 to 300, either dtype
+    # rows the small-matrix nt kernel takes (FASTNN_SMALL_DIM), so a layer
+    # with 32 or more inputs is multiplied by ours, not BLAS, and a chunk of
+    # 784 inputs converted to float64 (200 KB) stays in L2; 1.3-1.5x faster
+    # than 256 rows through BLAS for [784, H, 10], H = 30 to 300, either dtype
     CHUNK = 32
     # the first layer's neurons stepped and then fed forward at a time
     # (first_layer_step_forward): 60 rows of 784 float64 weights, 376 KB,

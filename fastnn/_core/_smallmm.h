@@ -298,61 +298,50 @@ static inline int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, i
             fastnn_gemm_outer_##variant(M, N, K, alpha, A, 1, lda, B, ldb, beta, C, ldc);     \
     } while (0)
 
-/* The product through variant ``level`` if the shape is one of ours: returns
-   1 when done, 0 when the caller should use BLAS. */
-static int fastnn_smallmm_f_with(int level, int trans_a, int trans_b, int M, int N, int K,
-                                 float alpha, const float* A, int lda, const float* B, int ldb,
-                                 float beta, float* C, int ldc)
-{
-    int route = level == FASTNN_SIMD_BLAS ? 0 : fastnn_smallmm_route(trans_a, trans_b, M, N, K);
-    if (route == 0)
-        return 0;
-#if FASTNN_X86_SIMD
-    if (level == FASTNN_SIMD_AVX512)
-        FASTNN_SMALLMM_RUN(avx512_f);
-    else if (level == FASTNN_SIMD_AVX2)
-        FASTNN_SMALLMM_RUN(avx2_f);
-    else
-#endif
-        FASTNN_SMALLMM_RUN(generic_f);
-    return 1;
+/* For one element type T (suffix S: f or d), two entry points; each returns 1
+   when the product was done, 0 when the shape is not one of ours and the
+   caller should use BLAS:
+   fastnn_smallmm_S_with: through variant ``level`` (the kernel tests name it);
+   fastnn_smallmm_S: through the variant chosen for this CPU (fastnn_simd).
+   Both compute row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C. */
+#define FASTNN_SMALLMM_ENTRIES(T, S)                                                          \
+static int fastnn_smallmm_##S##_with(int level, int trans_a, int trans_b, int M, int N,       \
+                                     int K, T alpha, const T* A, int lda, const T* B,         \
+                                     int ldb, T beta, T* C, int ldc)                          \
+{                                                                                             \
+    int route = level == FASTNN_SIMD_BLAS ? 0 : fastnn_smallmm_route(trans_a, trans_b, M, N, K); \
+    if (route == 0)                                                                           \
+        return 0;                                                                             \
+    FASTNN_SMALLMM_PICK(S)                                                                    \
+    return 1;                                                                                 \
+}                                                                                             \
+                                                                                              \
+static inline int fastnn_smallmm_##S(int trans_a, int trans_b, int M, int N, int K, T alpha,  \
+                                     const T* A, int lda, const T* B, int ldb, T beta,        \
+                                     T* C, int ldc)                                           \
+{                                                                                             \
+    return fastnn_smallmm_##S##_with(fastnn_simd(), trans_a, trans_b, M, N, K, alpha, A, lda, \
+                                     B, ldb, beta, C, ldc);                                   \
 }
 
-static int fastnn_smallmm_d_with(int level, int trans_a, int trans_b, int M, int N, int K,
-                                 double alpha, const double* A, int lda, const double* B, int ldb,
-                                 double beta, double* C, int ldc)
-{
-    int route = level == FASTNN_SIMD_BLAS ? 0 : fastnn_smallmm_route(trans_a, trans_b, M, N, K);
-    if (route == 0)
-        return 0;
+/* The variant named by ``level``, for element suffix S. */
 #if FASTNN_X86_SIMD
-    if (level == FASTNN_SIMD_AVX512)
-        FASTNN_SMALLMM_RUN(avx512_d);
-    else if (level == FASTNN_SIMD_AVX2)
-        FASTNN_SMALLMM_RUN(avx2_d);
-    else
+#define FASTNN_SMALLMM_PICK(S)                                                                \
+    if (level == FASTNN_SIMD_AVX512)                                                          \
+        FASTNN_SMALLMM_RUN(avx512_##S);                                                       \
+    else if (level == FASTNN_SIMD_AVX2)                                                       \
+        FASTNN_SMALLMM_RUN(avx2_##S);                                                         \
+    else                                                                                      \
+        FASTNN_SMALLMM_RUN(generic_##S);
+#else
+#define FASTNN_SMALLMM_PICK(S) FASTNN_SMALLMM_RUN(generic_##S);
 #endif
-        FASTNN_SMALLMM_RUN(generic_d);
-    return 1;
-}
+
+FASTNN_SMALLMM_ENTRIES(float, f)
+FASTNN_SMALLMM_ENTRIES(double, d)
+
+#undef FASTNN_SMALLMM_ENTRIES
+#undef FASTNN_SMALLMM_PICK
 #undef FASTNN_SMALLMM_RUN
-
-/* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C when the shape
-   is one of ours: returns 1 when done, 0 when the caller should use BLAS. */
-static inline int fastnn_smallmm_f(int trans_a, int trans_b, int M, int N, int K, float alpha,
-                                   const float* A, int lda, const float* B, int ldb, float beta,
-                                   float* C, int ldc)
-{
-    return fastnn_smallmm_f_with(fastnn_simd(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
-                                 ldb, beta, C, ldc);
-}
-
-static inline int fastnn_smallmm_d(int trans_a, int trans_b, int M, int N, int K, double alpha,
-                                   const double* A, int lda, const double* B, int ldb,
-                                   double beta, double* C, int ldc)
-{
-    return fastnn_smallmm_d_with(fastnn_simd(), trans_a, trans_b, M, N, K, alpha, A, lda, B,
-                                 ldb, beta, C, ldc);
-}
 
 #endif

@@ -5,7 +5,8 @@ Learning*, on compiled kernels.
   replacements for the book's modules (same API, same random draws, same
   printed lines), many times faster.
 * ``fastnn.MLP``: the same networks behind an array API (``fit``,
-  ``predict``, ``score``, ``save``/``load``).
+  ``predict``, ``score``, ``save``/``load``), trained by the book's SGD or
+  by ``fastnn.SGD`` (momentum, Nesterov), ``fastnn.Adam`` or ``fastnn.AdamW``.
 * ``fastnn.set_backend("numpy")``: run the readable numpy reference path
   instead of the compiled kernels (``"cython"``, the default).
 * ``fastnn.set_shuffle("python2")``: shuffle as Python 2.7 did, to retrace the
@@ -16,11 +17,11 @@ from ._config import get_backend, get_shuffle, set_backend, set_shuffle
 from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .mlp import MLP
-from .optimizers import HalveOnPlateau
+from .optimizers import SGD, Adam, AdamW, HalveOnPlateau
 from .trainer import StopTraining, TrainingDiverged
 
 __version__ = "0.1.0"
 
-__all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
+__all__ = ["MLP", "SGD", "Adam", "AdamW", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
            "StopTraining", "TrainingDiverged", "BookPathWarning",
            "set_backend", "get_backend", "set_shuffle", "get_shuffle", "__version__"]

@@ -180,7 +180,8 @@ curves.png.  --resume continues from the network and history in DIR."""
 CONFIG_TYPES = {
     "sizes": list, "preset": str, "dataset": str, "data": str, "train_size": int,
     "epochs": int, "batch_size": int, "eta": float, "lmbda": float, "l1": float,
-    "momentum": float, "activation": str, "output": str, "cost": str, "init": str,
+    "momentum": float, "optimizer": str, "nesterov": bool, "weight_decay": float,
+    "activation": str, "output": str, "cost": str, "init": str,
     "dtype": str, "backend": str, "seed": int, "early_stopping": int,
     "halve_on_plateau": int, "restore_best": bool, "monitor_training": bool,
     "monitor_gradients": bool, "shuffle": bool, "plot": bool, "out": str, "progress": str,
@@ -207,16 +208,24 @@ def add_train_arguments(p):
                      help="epochs (default 30; a preset's: the book's)")
     how.add_argument("--batch-size", type=positive_int, default=10, help="mini-batch size (default 10)")
     how.add_argument("--eta", "--learning-rate", dest="eta", type=nonnegative_float, default=None,
-                     help="learning rate (default 0.5; a preset's: the book's)")
+                     help="learning rate, the step size of every optimizer (default: 0.5 for "
+                          "sgd, 0.001 for adam and adamw; a preset's: the book's)")
     how.add_argument("--lmbda", "--l2", dest="lmbda", type=nonnegative_float, default=None,
                      help="L2 regularization lambda (default 0; a preset's: the book's)")
     how.add_argument("--l1", type=nonnegative_float, default=0.0, help="L1 regularization")
-    how.add_argument("--momentum", type=nonnegative_float, default=0.0, help="momentum mu in [0, 1)")
+    how.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw"],
+                     help="sgd (the book's, default), adam or adamw (fastnn.SGD/Adam/AdamW)")
+    how.add_argument("--momentum", type=nonnegative_float, default=0.0,
+                     help="momentum mu in [0, 1), with --optimizer sgd")
+    how.add_argument("--nesterov", action="store_true", default=False,
+                     help="Nesterov's momentum, with --optimizer sgd and --momentum")
+    how.add_argument("--weight-decay", type=nonnegative_float, default=None,
+                     help="adamw's decoupled weight decay (default 0.01)")
     how.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu", "linear"])
     how.add_argument("--output", default="sigmoid", choices=["sigmoid", "softmax"])
     how.add_argument("--cost", default=None, choices=["cross_entropy", "quadratic", "log_likelihood"],
                      help="default cross_entropy (log_likelihood with --output softmax)")
-    how.add_argument("--init", default="default", choices=["default", "large"])
+    how.add_argument("--init", default="default", choices=["default", "large", "he"])
     how.add_argument("--dtype", default=None, choices=["float64", "float32"],
                      help="default float64 (a preset's: float32)")
     how.add_argument("--backend", default=None, choices=["cython", "numpy"])
@@ -379,6 +388,27 @@ def _previous_history(args, expect):
     return previous
 
 
+def optimizer_of(args):
+    """The optimizer object the flags describe (``fastnn.optimizers``)."""
+    from . import optimizers
+    name = getattr(args, "optimizer", None) or "sgd"
+    weight_decay = getattr(args, "weight_decay", None)
+    try:
+        if name == "sgd":
+            if weight_decay is not None:
+                raise UserError("--weight-decay goes with --optimizer adamw")
+            return optimizers.SGD(momentum=args.momentum, nesterov=bool(getattr(args, "nesterov", False)))
+        if args.momentum or getattr(args, "nesterov", False):
+            raise UserError("--momentum and --nesterov go with --optimizer sgd, not {}".format(name))
+        if name == "adamw":
+            return optimizers.AdamW(weight_decay=0.01 if weight_decay is None else weight_decay)
+        if weight_decay is not None:
+            raise UserError("--weight-decay goes with --optimizer adamw")
+        return optimizers.get(name)
+    except (TypeError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
 def train_dense(args):
     from . import MLP, HalveOnPlateau
     X, y, X_val, y_val, _, _ = load_training_data(
@@ -396,7 +426,8 @@ def train_dense(args):
     cost = args.cost or ("log_likelihood" if args.output == "softmax" else "cross_entropy")
     dtype = args.dtype or "float64"
     epochs = args.epochs or 30
-    eta = 0.5 if args.eta is None else args.eta
+    optimizer = optimizer_of(args)
+    eta = optimizer.default_learning_rate if args.eta is None else args.eta
     network_path = network_path_of(args)
     previous = []
     try:
@@ -405,7 +436,10 @@ def train_dense(args):
             if not os.path.isfile(network_path):
                 raise UserError("--resume: no network.json in {}".format(args.out))
             net = MLP.load(network_path, backend=args.backend, dtype=dtype)
-            net.rng = np.random.default_rng([args.seed, len(previous)])
+            if net.epochs_trained == 0:
+                # a file without its training state (an older fastnn): a new
+                # generator, and the optimizer starts afresh
+                net.rng = np.random.default_rng([args.seed, len(previous)])
         else:
             net = MLP(sizes, activation=args.activation, output=args.output, cost=cost,
                       init=args.init, dtype=dtype, backend=args.backend, seed=args.seed)
@@ -419,25 +453,27 @@ def train_dense(args):
         print("Training {} on {} examples{} for {} epochs".format(
             label, len(X), " (resuming after epoch {})".format(len(previous) - 1) if previous else "",
             epochs), flush=True)
-    offset = len(previous)
+    # a network saved with its training state numbers its epochs on by itself
+    offset = len(previous) - net.epochs_trained
+    start = len(net.history)
 
     def number(entry):
         entry["epoch"] += offset
 
     try:
         records = net.fit(X, y, epochs=epochs, batch_size=args.batch_size, learning_rate=learning_rate,
-                          l2=args.lmbda or 0.0, l1=args.l1, momentum=args.momentum,
+                          l2=args.lmbda or 0.0, l1=args.l1, optimizer=optimizer,
                           validation_data=None if X_val is None else (X_val, y_val),
                           early_stopping=args.early_stopping, restore_best=args.restore_best,
                           monitor_training=args.monitor_training,
                           monitor_gradients=args.monitor_gradients, shuffle=args.shuffle,
-                          verbose=not args.quiet, on_epoch=number)
+                          verbose=not args.quiet, on_epoch=number)[start:]
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         # Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
         # finite; keep the finished epochs' history and the weights as they are
-        records = net.history
+        records = net.history[start:]
         args.interrupted = True
         print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
             len(records), "" if len(records) == 1 else "s"), file=sys.stderr, flush=True)
@@ -480,7 +516,8 @@ def train_preset(args):
     test = (X_test, y_test) if X_test is not None else None
     try:
         records = net.SGD((X, y), epochs, MB, eta, (X_val, y_val), test, lmbda=lmbda,
-                          momentum=args.momentum, l1=args.l1, early_stopping=args.early_stopping,
+                          optimizer=optimizer_of(args), l1=args.l1,
+                          early_stopping=args.early_stopping,
                           learning_rate_schedule=schedule, verbose=not args.quiet)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None

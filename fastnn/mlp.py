@@ -20,12 +20,19 @@ import time
 
 import numpy as np
 
-from . import _serialize, progress, trainer
+from . import _serialize, optimizers, progress, trainer
 from ._config import check_backend
 from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
                           warn_if_unscaled)
 from .optimizers import Schedule, Step
+
+
+#: For each ``init``, what a standard normal draw is divided by to make a
+#: weight of a layer with ``fan_in`` inputs (one over its standard deviation).
+INITS = {"default": lambda fan_in: np.sqrt(fan_in),
+         "large": lambda fan_in: 1.0,
+         "he": lambda fan_in: np.sqrt(fan_in / 2)}
 
 
 class MLP(object):
@@ -42,8 +49,10 @@ class MLP(object):
         ``"log_likelihood"`` (goes with ``output="softmax"``, and softmax with
         it), or a cost class with ``fn`` and ``delta`` (other classes need
         ``backend="numpy"``).
-    init : ``"default"`` (weights N(0, 1/fan_in), the book's chapter 3) or
-        ``"large"`` (N(0, 1), chapter 1).  Biases are N(0, 1).
+    init : ``"default"`` (weights N(0, 1/fan_in), the book's chapter 3),
+        ``"large"`` (N(0, 1), chapter 1), both with biases N(0, 1), or
+        ``"he"`` (weights N(0, 2/fan_in) and biases 0, He et al.'s
+        initialization for ReLU networks, which Adam trains best from).
     dtype : float32 or float64 (default).  float32 is about twice as fast.
     backend : ``"cython"`` or ``"numpy"``; ``None`` follows ``fastnn.set_backend``.
     seed : seed of the generator used for initialization and shuffling
@@ -53,15 +62,20 @@ class MLP(object):
     ----------
     weights : list of arrays, layer ``l`` of shape ``(sizes[l], sizes[l-1])``
     biases : list of arrays of shape ``(sizes[l],)``
-    history : list of dicts, one per epoch of the last ``fit``
+    history : list of dicts, one per epoch trained, over every ``fit``
+    epochs_trained : int
+        Epochs trained so far; the next ``fit`` goes on from there (its
+        epochs, its schedule and its optimizer's state continue, and
+        ``save``/``load`` keep all of it).
     """
 
     def __init__(self, sizes, activation="sigmoid", output="sigmoid", cost="cross_entropy",
                  init="default", dtype=np.float64, backend=None, seed=None):
         self.sizes = check_sizes(sizes)
         self.spec = trainer.Spec(activation, output, cost)
-        if not isinstance(init, str) or init not in ("default", "large"):
-            raise ValueError("init must be 'default' or 'large', not {!r}".format(init))
+        if not isinstance(init, str) or init not in INITS:
+            raise ValueError("init must be one of {}, not {!r}".format(
+                ", ".join(repr(k) for k in INITS), init))
         self.init = init
         self.dtype = check_dtype(dtype)
         self.backend = None if backend is None else check_backend(backend)
@@ -69,11 +83,22 @@ class MLP(object):
             self.rng = np.random.default_rng(seed)
         except (TypeError, ValueError):
             raise ValueError("seed must be None or a whole number >= 0, not {!r}".format(seed)) from None
-        self.biases = [self.rng.standard_normal(y).astype(self.dtype) for y in self.sizes[1:]]
-        self.weights = [
-            (self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "default" else 1.0)).astype(self.dtype)
-            for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        divisor = INITS[init]
+        if init == "he":
+            self.biases = [np.zeros(y, dtype=self.dtype) for y in self.sizes[1:]]
+        else:
+            self.biases = [self.rng.standard_normal(y).astype(self.dtype) for y in self.sizes[1:]]
+        self.weights = [(self.rng.standard_normal((y, x)) / divisor(x)).astype(self.dtype)
+                        for x, y in zip(self.sizes[:-1], self.sizes[1:])]
         self.history = []
+        self._reset_training()
+
+    def _reset_training(self):
+        """Forget how the network was trained: the next ``fit`` starts at epoch
+        0 with a fresh optimizer state."""
+        self.epochs_trained = 0
+        self._step = None           # the optimizer and its state (optimizers.Step)
+        self._schedule = None       # the plateau schedule's state, if any
 
     @property
     def cost(self):
@@ -94,22 +119,38 @@ class MLP(object):
 
     # -- training ------------------------------------------------------------
 
-    def fit(self, X, y, epochs=30, batch_size=10, learning_rate=0.5, l2=0.0, l1=0.0,
-            momentum=0.0, validation_data=None, early_stopping=None, restore_best=True,
-            monitor_training=False, monitor_gradients=False, shuffle=True, verbose=False,
-            on_epoch=None, on_progress=None):
-        """Train by mini-batch SGD for up to ``epochs`` epochs; return ``self.history``.
+    def fit(self, X, y, epochs=30, batch_size=10, learning_rate=None, l2=0.0, l1=0.0,
+            momentum=0.0, optimizer=None, validation_data=None, early_stopping=None,
+            restore_best=True, monitor_training=False, monitor_gradients=False, shuffle=True,
+            verbose=False, on_epoch=None, on_progress=None):
+        """Train for up to ``epochs`` more epochs; return ``self.history``.
 
-        ``learning_rate`` is a number, a callable ``epoch -> eta``, or
+        ``optimizer`` is ``"sgd"`` (the default: the book's mini-batch SGD),
+        ``"adam"``, ``"adamw"``, or an object ``fastnn.SGD(momentum=...,
+        nesterov=...)``, ``fastnn.Adam(betas=..., eps=...)``,
+        ``fastnn.AdamW(..., weight_decay=...)``; ``momentum=mu`` (in [0, 1))
+        is the shortcut for ``fastnn.SGD(momentum=mu)``, chapter 3's
+        momentum, and goes only with the default optimizer.
+        ``learning_rate`` is the step size of every optimizer (None: the
+        optimizer's own default, 0.5 for SGD and 1e-3 for Adam and AdamW):
+        a number, a callable ``epoch -> eta``, or
         ``fastnn.HalveOnPlateau(patience, eta=...)`` (halve it whenever the
         validation accuracy has not improved for ``patience`` epochs, stop at
-        1/128 of the start).  ``l2`` is the book's lambda: each step scales
-        the weights by ``1 - learning_rate*l2/n``; ``l1`` adds chapter 3's
-        ``-(learning_rate*l1/n) sgn(w)``; ``momentum`` (in [0, 1)) is
-        chapter 3's momentum coefficient mu (see ``fastnn.optimizers``).
+        1/128 of the start).  ``l2`` is the book's lambda under every
+        optimizer, a term ``(l2/n) w`` of the gradient (for plain SGD, each
+        step scales the weights by ``1 - learning_rate*l2/n``); ``l1`` adds
+        chapter 3's ``(l1/n) sgn(w)`` (see ``fastnn.optimizers``).
         ``early_stopping=k`` stops after ``k`` epochs without a better
         validation accuracy and, with ``restore_best``, puts back the best
         epoch's weights.
+
+        A second ``fit`` goes on where the first stopped: its epochs are
+        numbered on from ``epochs_trained`` (a callable learning rate sees
+        them), its records are appended to ``history``, and the optimizer's
+        state (velocities, Adam's moments and step count) and a
+        ``HalveOnPlateau`` schedule's state carry over when the optimizer
+        and the schedule are the same.  Two fits of 2 epochs end exactly
+        where one of 4 does; so do a fit, ``save``, ``load`` and a fit.
 
         Each epoch appends a dict to the history with ``epoch``, ``eta`` and
         ``seconds`` (training time); with ``validation_data=(X_val, y_val)``
@@ -129,7 +170,11 @@ class MLP(object):
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
-        schedule = Schedule(learning_rate)
+        optimizer = optimizers.get(optimizer, momentum)
+        if learning_rate is None:
+            learning_rate = optimizer.default_learning_rate
+        schedule = Schedule(learning_rate, first_epoch=self.epochs_trained)
+        schedule.load_state(self._schedule)
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
         kernels = self._kernels()
@@ -148,12 +193,13 @@ class MLP(object):
                              "pass validation_data=(X_val, y_val)")
         self._check_parameters()
         n = len(X)
-        step = Step.for_parameters(list(zip(self.weights, self.biases)), n, l2, l1, momentum)
+        step = self._step_for(optimizer, n, l2, l1)
         step.eta = schedule.eta
         step.check_dtype(self.dtype, "learning_rate")
         order = (lambda: self.rng.permutation(n)) if shuffle else (lambda: None)
         sample = slice(0, min(n, 1000))
-        self.history = []
+        first_epoch = self.epochs_trained
+        last_epoch = first_epoch + epochs
         started = [time.perf_counter()]
 
         def record(epoch, eta):
@@ -171,8 +217,10 @@ class MLP(object):
             if monitor_gradients:
                 entry["gradient_norms"] = self._gradient_norms(kernels, X[sample], Y[sample])
             self.history.append(entry)
+            self.epochs_trained = epoch + 1
+            self._schedule = schedule.state_dict()
             if verbose:
-                print("epoch {}/{}: {:.2f} s".format(epoch + 1, epochs, entry["seconds"]) + "".join(
+                print("epoch {}/{}: {:.2f} s".format(epoch + 1, last_epoch, entry["seconds"]) + "".join(
                     "  {} {:.4f}".format(k, v) for k, v in entry.items()
                     if k not in ("epoch", "seconds", "gradient_norms")))
             keep_going = on_epoch(entry) if on_epoch is not None else None
@@ -181,8 +229,27 @@ class MLP(object):
 
         on_progress = progress.attach(on_progress, verbose, epochs)   # a bar per epoch on a terminal
         trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, self.spec, step,
-                    order, schedule, record, on_progress, early_stopping, restore_best)
+                    order, schedule, record, on_progress, early_stopping, restore_best,
+                    first_epoch)
+        self._schedule = schedule.state_dict()
         return self.history
+
+    def _step_for(self, optimizer, n, l2, l1):
+        """The optimizer state for this fit: the last fit's, when it was the
+        same optimizer on arrays of this network's shapes and dtype, else a
+        fresh one (zero state)."""
+        step = self._step
+        shapes = [(w.shape, b.shape) for w, b in zip(self.weights, self.biases)]
+        if step is None or step.optimizer != optimizer or any(
+                a.shape != shape[i % 2] or a.dtype != self.dtype
+                for layer, shape in zip(step.state or [], shapes) for i, a in enumerate(layer)):
+            step = Step.for_parameters(list(zip(self.weights, self.biases)), n, l2, l1,
+                                       optimizer=optimizer)
+        step.n = n
+        step.l2 = optimizers.check_nonnegative(l2, "l2")
+        step.l1 = optimizers.check_nonnegative(l1, "l1")
+        self._step = step
+        return step
 
     def gradient_norms(self, X, y):
         """Chapter 5's speed of learning: for each hidden layer, the norm of
@@ -229,11 +296,29 @@ class MLP(object):
 
     def save(self, filename):
         """Write the network to ``filename`` atomically, in the book's JSON
-        format (so ``fastnn.network2.load`` and the book's program read it)."""
+        format (so ``fastnn.network2.load`` and the book's program read it).
+
+        A trained network's file also keeps, under the key ``"training"``
+        (which the book's ``load`` ignores), what a later ``fit`` needs to go
+        on exactly: the epochs trained, the history, the optimizer and its
+        state arrays, the schedule's state and the shuffling generator's."""
         self._check_parameters()
+        extra = {}
+        if self.epochs_trained or self._step is not None:
+            step = self._step
+            extra["training"] = {
+                "epochs": self.epochs_trained,
+                "history": self.history,
+                "optimizer": None if step is None else optimizers.to_dict(step.optimizer),
+                "state": None if step is None else {
+                    "t": int(step.t),
+                    "arrays": [[a.tolist() for a in layer] for layer in (step.state or [])]},
+                "schedule": self._schedule,
+                "rng": self.rng.bit_generator.state,
+            }
         _serialize.save(filename, self.sizes, self.weights, self.biases, self.cost.__name__,
                         dtype=np.dtype(self.dtype).name, activation=self.activation,
-                        output=self.output)
+                        output=self.output, **extra)
 
     @classmethod
     def load(cls, filename, backend=None, dtype=None, cost=None):
@@ -258,7 +343,54 @@ class MLP(object):
         net.weights = [w.astype(dtype) for w in weights]
         net.biases = [b.reshape(-1).astype(dtype) for b in biases]
         net.history = []
+        net._reset_training()
+        if "training" in data:
+            try:
+                net._load_training(data["training"])
+            except (TypeError, ValueError, KeyError) as exc:
+                raise ValueError("{!r} is not a valid saved network: its training state: {}".format(
+                    str(filename), exc)) from None
         return net
+
+    def _load_training(self, saved):
+        """Put back what ``save`` kept of the training (see there), checked."""
+        if not isinstance(saved, dict):
+            raise ValueError("expected an object")
+        epochs = saved.get("epochs")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError("epochs must be a whole number >= 0, not {!r}".format(epochs))
+        history = saved.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ValueError("history must be a list of records")
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = saved.get("rng")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError("rng: not a {} state ({})".format(
+                type(rng.bit_generator).__name__, exc)) from None
+        step = None
+        if saved.get("optimizer") is not None:
+            optimizer = optimizers.from_dict(saved["optimizer"])
+            step = Step.for_parameters(list(zip(self.weights, self.biases)), 1,
+                                       optimizer=optimizer)
+            state = saved.get("state")
+            if not isinstance(state, dict) or not isinstance(state.get("arrays"), list):
+                raise ValueError("state: expected the optimizer's t and arrays")
+            arrays = []
+            for l, layer in enumerate(state["arrays"]):
+                if not isinstance(layer, list):
+                    raise ValueError("state: layer {} is not a list of arrays".format(l))
+                try:
+                    arrays.append([np.array(a, dtype=np.float64) for a in layer])
+                except (TypeError, ValueError):
+                    raise ValueError("state: layer {} holds something other than arrays of "
+                                     "numbers".format(l)) from None
+            step.load_state({"t": state.get("t"), "arrays": arrays}, "state")
+        schedule = saved.get("schedule")
+        if schedule is not None and not isinstance(schedule, dict):
+            raise ValueError("schedule: expected an object or null")
+        self.epochs_trained, self.history, self.rng = epochs, history, rng
+        self._step, self._schedule = step, schedule
 
     # -- helpers -------------------------------------------------------------
 

@@ -612,7 +612,8 @@ class Network(object):
 
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
-            early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True):
+            early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True,
+            optimizer=None):
         """Train on ``training_data`` for ``epochs`` epochs with rate ``eta``
         and L2 strength ``lmbda``, scoring on ``validation_data`` and
         ``test_data`` (each an ``(x, y)`` pair of arrays, as
@@ -628,9 +629,12 @@ class Network(object):
         plus ``best_validation_accuracy``, ``best_iteration`` and
         ``test_accuracy_at_best``.
 
-        Beyond the book: ``momentum`` (mu in [0, 1)) and ``l1`` (chapter 3's
-        L1 term, ``l1/num_training_batches`` as ``lmbda`` is) on every layer,
-        conv layers included (``fastnn.optimizers``); ``early_stopping=k``
+        Beyond the book: ``optimizer`` (``"sgd"``, ``"adam"``, ``"adamw"`` or
+        ``fastnn.SGD``/``Adam``/``AdamW``; ``eta`` is its step size),
+        ``momentum`` (mu in [0, 1), the shortcut for ``fastnn.SGD(momentum=mu)``)
+        and ``l1`` (chapter 3's L1 term, ``l1/num_training_batches`` as
+        ``lmbda`` is) on every layer, conv layers included
+        (``fastnn.optimizers``); ``early_stopping=k``
         stops after ``k`` epochs without a better validation accuracy;
         ``learning_rate_schedule`` is a callable ``epoch -> eta`` or
         ``fastnn.HalveOnPlateau(patience)`` (halving from ``eta``);
@@ -661,7 +665,7 @@ class Network(object):
         backend = check_backend(self._backend())
         knet = self._kernel_net() if backend == "cython" else None
         step = Step.for_parameters([(layer.w, layer.b) for layer in self.layers],
-                                   num_training_batches, lmbda, l1, momentum)
+                                   num_training_batches, lmbda, l1, momentum, optimizer)
         step.eta = schedule.eta
         step.check_dtype(self.dtype)
         say = print if verbose else (lambda *a, **k: None)

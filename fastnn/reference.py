@@ -18,13 +18,14 @@ Every function here has a twin with the same name and arguments in
   names the activations and the cost; here the cost class's own ``delta``
   runs, so any class with ``fn`` and ``delta`` trains on this path;
 * ``step`` (``fastnn.optimizers.Step``) holds the learning rate, the
-  regularization, the momentum and its velocities.
+  regularization, the optimizer and its state arrays.
 
 Inputs are validated by the callers, once, before any kernel runs.
 """
 import numpy as np
 
 from . import activations, optimizers
+from ._core import _steps
 from .costs import QuadraticCost
 
 
@@ -79,11 +80,11 @@ def update_mini_batch(weights, biases, X, Y, spec, step):
     ``w -> (1 - eta*lmbda/n) w - (eta/m) nabla_w``)."""
     nabla_b, nabla_w = backprop(weights, biases, X, Y, spec)
     m = len(X)
-    velocities = step.velocities if step.momentum > 0 else [(None, None)] * len(weights)
-    for w, nw, (vw, _) in zip(weights, nabla_w, velocities):
-        optimizers.apply(w, nw, vw, step, m, True)
-    for b, nb, (_, vb) in zip(biases, nabla_b, velocities):
-        optimizers.apply(b, nb, vb, step, m, False)
+    scalars = step.optimizer.begin(step, m)     # one step: Adam counts it here
+    for l, (w, nw) in enumerate(zip(weights, nabla_w)):
+        optimizers.apply(w, nw, optimizers.layer_state(step, l)[0], step, m, True, scalars)
+    for l, (b, nb) in enumerate(zip(biases, nabla_b)):
+        optimizers.apply(b, nb, optimizers.layer_state(step, l)[1], step, m, False, scalars)
 
 
 def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, count=None,
@@ -96,6 +97,8 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
     the mini-batches (the last may be shorter, as in the book).
     ``num_threads`` is accepted for symmetry with the compiled twin.
     """
+    # the kernels' own check of the optimizer's settings and state arrays
+    _steps.read(step, [(w.shape, b.shape) for w, b in zip(weights, biases)], weights[0].dtype)
     rows = np.arange(len(X)) if order is None else np.asarray(order)
     starts = range(first * mini_batch_size, len(rows), mini_batch_size)
     if count is not None:

@@ -263,7 +263,7 @@ def backprop(layers, x, y, masks):
 
 def update_mini_batch(layers, x, y, masks, step):
     """One step of network3's SGD, in place on every layer's ``w`` and ``b``
-    (and the velocities of ``step``), down the gradient of the mini-batch's
+    (and the optimizer state of ``step``), down the gradient of the mini-batch's
     mean cost plus ``0.5*lmbda*sum(w**2)/num_training_batches``: with plain
     SGD, ``w -> (1 - eta*lmbda/num_training_batches)*w - eta*dC/dw`` (the
     weight decay written as network2 writes it); ``step.n`` is
@@ -271,10 +271,11 @@ def update_mini_batch(layers, x, y, masks, step):
     ``fastnn.optimizers``).  Returns the mini-batch's cost (without the
     regularization terms)."""
     cost, grads = backprop(layers, x, y, masks)
-    velocities = step.velocities if step.momentum > 0 else [(None, None)] * len(layers)
-    for layer, (dw, db), (vw, vb) in zip(layers, grads, velocities):
-        optimizers.apply(layer.w, dw, vw, step, 1, True)
-        optimizers.apply(layer.b, db, vb, step, 1, False)
+    scalars = step.optimizer.begin(step, 1)     # one step, on a mean gradient
+    for l, (layer, (dw, db)) in enumerate(zip(layers, grads)):
+        w_state, b_state = optimizers.layer_state(step, l)
+        optimizers.apply(layer.w, dw, w_state, step, 1, True, scalars)
+        optimizers.apply(layer.b, db, b_state, step, 1, False, scalars)
     return cost
 
 

@@ -132,7 +132,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         The first call (before any ``fit``) builds the network and needs
         ``classes``, every label that this and later calls may bring: the
         output layer has one neuron per class.  Early stopping does not apply
-        here, and each call starts momentum afresh.
+        here; the momentum's velocities carry over from call to call, as
+        from epoch to epoch.
         """
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES, reset=first)
@@ -195,13 +196,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         validation = None
         if patience is not None:
             X, labels, validation = self._hold_out(X, labels)
+        done = len(self.network_.history)
         records = self.network_.fit(
             X, labels, epochs=epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
             l2=self.l2, l1=self.l1, momentum=self.momentum, validation_data=validation,
-            early_stopping=patience, monitor_training=True, verbose=bool(self.verbose))
-        done = len(self.history_)
-        for record in records:
-            self.history_.append(dict(record, epoch=done + record["epoch"]))
+            early_stopping=patience, monitor_training=True, verbose=bool(self.verbose))[done:]
+        self.history_.extend(dict(record) for record in records)   # numbered on by the network
         self.loss_curve_ = [record["train_cost"] for record in self.history_]
         self.n_iter_ = len(self.history_)
         if validation is not None and records:

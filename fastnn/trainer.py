@@ -88,8 +88,10 @@ class Spec(object):
 # -- the loop ---------------------------------------------------------------------
 
 def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stopping=None,
-        restore_best=False):
-    """Train ``engine`` for up to ``epochs`` epochs.
+        restore_best=False, first_epoch=0):
+    """Train ``engine`` for up to ``epochs`` epochs, numbered from
+    ``first_epoch`` (a network trained before goes on counting: a schedule
+    ``epoch -> eta`` and the records see the epochs of all its training).
 
     ``engine`` has ``batches`` (mini-batches per epoch), ``begin_epoch(epoch)``,
     ``train(first, count, eta)`` (mini-batches ``first .. first+count-1`` of
@@ -102,13 +104,13 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
     chunk.  ``early_stopping`` is None or the number of epochs without a new
     best validation accuracy after which training stops; with
     ``restore_best`` the parameters of the best epoch are put back at the end.
-    Returns the number of epochs run.  Raises TrainingDiverged, naming the
-    epoch, when the parameters stop being finite.
+    Returns the number of epochs run by this call.  Raises TrainingDiverged,
+    naming the epoch, when the parameters stop being finite.
     """
     best, best_epoch, best_params = None, None, None
     epochs_run = 0
     with one_blas_thread():
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, first_epoch + epochs):
             eta = schedule.at(epoch)
             engine.begin_epoch(epoch)
             total = engine.batches
@@ -123,7 +125,7 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
                 if on_progress is not None:
                     on_progress(done, total)
                 count = next_chunk(count, elapsed)
-            epochs_run = epoch + 1
+            epochs_run = epoch + 1 - first_epoch
             try:
                 record = after_epoch(epoch, eta) if after_epoch is not None else None
             except StopTraining:
@@ -231,12 +233,13 @@ class DenseEngine(_DenseParameters):
 
 def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, next_order,
         learning_rate, after_epoch=None, on_progress=None, early_stopping=None,
-        restore_best=False):
+        restore_best=False, first_epoch=0):
     """Train a fully connected network in place: ``run`` on a ``DenseEngine``.
     ``learning_rate`` is a Schedule or anything ``Schedule`` takes."""
     schedule = learning_rate if isinstance(learning_rate, Schedule) else Schedule(learning_rate)
     engine = DenseEngine(kernel_module, weights, biases, X, Y, batch_size, spec, step, next_order)
-    return run(engine, epochs, schedule, after_epoch, on_progress, early_stopping, restore_best)
+    return run(engine, epochs, schedule, after_epoch, on_progress, early_stopping, restore_best,
+               first_epoch)
 
 
 # -- shuffling, as the book's programs do it -------------------------------------

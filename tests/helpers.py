@@ -114,3 +114,18 @@ def at_offset(a, offset):
     out[...] = a
     assert out.ctypes.data % 64 == offset and out.flags.c_contiguous
     return out
+
+
+def make_net(sizes, dtype, rng):
+    """Weights N(0, 1/fan-in), biases N(0, 1), 1-D, as the kernels take them."""
+    weights = [(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.standard_normal(n_out).astype(dtype) for n_out in sizes[1:]]
+    return weights, biases
+
+
+def make_data(sizes, n, dtype, rng):
+    """Inputs in [0, 1) and one-hot targets (what softmax/log-likelihood expects)."""
+    X = rng.random((n, sizes[0])).astype(dtype)
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(sizes[-1], size=n)]
+    return X, Y

@@ -242,7 +242,7 @@ def test_mlp_bad_dtype(dtype):
 
 
 def test_mlp_bad_init():
-    with pytest.raises(ValueError, match="init must be 'default' or 'large'"):
+    with pytest.raises(ValueError, match="init must be one of 'default', 'large', 'he'"):
         MLP(SIZES, init="xavier")
 
 

@@ -40,7 +40,7 @@ import fastnn
 from fastnn import MLP, HalveOnPlateau, TrainingDiverged, network, network2, reference, trainer
 from fastnn.optimizers import Schedule, Step
 from fastnn._core import _dense
-from helpers import assert_close, at_offset
+from helpers import assert_close, at_offset, make_data, make_net
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "linear"]
 OUTPUTS = [("sigmoid", "quadratic"), ("sigmoid", "cross_entropy"), ("softmax", "log_likelihood")]
@@ -56,21 +56,6 @@ BACKENDS = {"compiled": _dense, "numpy": reference}
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-def make_net(sizes, dtype, rng):
-    """Weights N(0, 1/fan-in), biases N(0, 1), 1-D, as the kernels take them."""
-    weights = [(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    biases = [rng.standard_normal(n_out).astype(dtype) for n_out in sizes[1:]]
-    return weights, biases
-
-
-def make_data(sizes, n, dtype, rng):
-    """Inputs in [0, 1) and one-hot targets (what softmax/log-likelihood expects)."""
-    X = rng.random((n, sizes[0])).astype(dtype)
-    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(sizes[-1], size=n)]
-    return X, Y
-
 
 def copy_net(weights, biases):
     return [w.copy() for w in weights], [b.copy() for b in biases]

@@ -46,9 +46,9 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core import _steps
 from fastnn._core._blas cimport fastnn_simd, fastnn_simd_best, fastnn_simd_set, gemm
-from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, Step, activate,
-                                   act_prime, fc_forward, fc_weight_step,
-                                   make_step, param_step, softmax_row)
+from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate,
+                                   act_prime, fc_forward, fc_weight_step, softmax_row)
+from fastnn._core._optim cimport Step, make_step, param_step, step_begin
 from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
                                     fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
 
@@ -182,8 +182,10 @@ cdef struct Layer:
     void* gb             # conv: (ng, F) partials; dense: (out_size,)
     void* grad_w         # the mini-batch gradient, kept for inspection
     void* grad_b
-    void* vw             # the optimizer's velocities (NULL without momentum)
-    void* vb
+    void* sw0            # the optimizer's state arrays for w and b (NULL
+    void* sb0            # where it keeps fewer: _optim.param_step)
+    void* sw1
+    void* sb1
     int keep_grad        # store the dense layers' summed gradient in grad_w (tests)
     int* argmax          # conv: (m, F*Q), the winning conv position of each pooled unit
     int* touched         # conv: (ng, P), the positions the input error reached
@@ -196,6 +198,14 @@ cdef struct Layer:
 # ---------------------------------------------------------------------------
 # Convolution + pooling, for a group of consecutive examples
 # ---------------------------------------------------------------------------
+
+cdef inline floating* state_at(void* base, Py_ssize_t offset, floating tag) noexcept nogil:
+    """``base + offset`` as the layer's dtype (``tag``'s type), or NULL when
+    the optimizer keeps no such state array."""
+    if base == NULL:
+        return NULL
+    return <floating*>base + offset
+
 
 cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
     """dst[:n] += src[:n]."""
@@ -537,8 +547,8 @@ cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int
         for i in range(m):
             s = s + dz[i * n_out + j]
         gb[j] = s
-    param_step(j1 - j0, <floating*>L.b + j0, gb + j0, NULL if L.vb == NULL else <floating*>L.vb + j0,
-               st, False)
+    param_step(j1 - j0, <floating*>L.b + j0, gb + j0, state_at(L.sb0, j0, <floating>0),
+               state_at(L.sb1, j0, <floating>0), st, False)
     if k1 <= k0:
         return
     if L.has_mask:
@@ -562,7 +572,8 @@ cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int
                                    <double>st.s, idx, val)
         if not st.plain:
             param_step((k1 - k0) * n_out, <floating*>L.w + k0 * n_out, g,
-                       NULL if L.vw == NULL else <floating*>L.vw + k0 * n_out, st, True)
+                       state_at(L.sw0, k0 * n_out, <floating>0),
+                       state_at(L.sw1, k0 * n_out, <floating>0), st, True)
     else:
         if dinp != NULL:
             gemm(False, True, m, k1 - k0, L.out_size, <floating>1, dz, L.out_size,
@@ -593,29 +604,28 @@ cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, const
     from it.  (``tag``'s type is the layer's dtype; its value is unused.)"""
     cdef floating* w = <floating*>L.w + r0 * L.out_size
     cdef floating* gsum = <floating*>L.grad_w + r0 * L.out_size
-    cdef floating* v = NULL
+    cdef floating* s0 = state_at(L.sw0, r0 * L.out_size, tag)
+    cdef floating* s1 = state_at(L.sw1, r0 * L.out_size, tag)
     if r1 <= r0:
         return
-    if L.vw != NULL:
-        v = <floating*>L.vw + r0 * L.out_size
     if L.keep_grad:
         gemm(True, False, <int>(r1 - r0), L.out_size, m, <floating>1.0, <floating*>L.xd + r0,
              L.in_size, <floating*>L.dact_buf, L.out_size, <floating>0.0, gsum, L.out_size)
-        param_step((r1 - r0) * L.out_size, w, gsum, v, st, True)
+        param_step((r1 - r0) * L.out_size, w, gsum, s0, s1, st, True)
     else:
         fc_weight_step(<int>(r1 - r0), L.out_size, m, <floating*>L.xd + r0, L.in_size,
-                       <floating*>L.dact_buf, L.out_size, w, gsum, v, st)
+                       <floating*>L.dact_buf, L.out_size, w, gsum, s0, s1, st)
 
 
 # ---------------------------------------------------------------------------
 # Reduction of the groups' partial gradients, and the update
 # ---------------------------------------------------------------------------
 
-cdef void reduce_update(floating* w, floating* gsum, const floating* parts, floating* v,
+cdef void reduce_update(floating* w, floating* gsum, const floating* parts, void* s0, void* s1,
                         Py_ssize_t n, int ngroups, Py_ssize_t lo, Py_ssize_t hi, const Step* st,
                         bint regularize) noexcept nogil:
     """On [lo, hi): gsum = the groups' partials added in group order, then
-    the optimizer's step (``v``: the velocities, or NULL).  The order of the
+    the optimizer's step (``s0``, ``s1``: the state arrays, or NULL).  The order of the
     additions depends on the group count only, so a run is reproducible for
     a given thread count."""
     cdef int t
@@ -624,7 +634,8 @@ cdef void reduce_update(floating* w, floating* gsum, const floating* parts, floa
     memcpy(gsum + lo, parts + lo, (hi - lo) * sizeof(floating))
     for t in range(1, ngroups):
         add_run(gsum + lo, parts + t * n + lo, hi - lo)
-    param_step(hi - lo, w + lo, gsum + lo, NULL if v == NULL else v + lo, st, regularize)
+    param_step(hi - lo, w + lo, gsum + lo, state_at(s0, lo, <floating>0), state_at(s1, lo, <floating>0), st,
+               regularize)
 
 
 # ---------------------------------------------------------------------------
@@ -678,10 +689,11 @@ cdef void conv_update_share(Layer* L, int nl, int ng, Team* T, const Step* st,
         n = <Py_ssize_t>L[l].F * L[l].K
         nb = L[l].F
         reduce_update(<floating*>L[l].w, <floating*>L[l].grad_w, <floating*>L[l].gw,
-                      <floating*>L[l].vw, n, ng, n * T.tid // T.nthreads, n * (T.tid + 1) // T.nthreads,
+                      L[l].sw0, L[l].sw1, n, ng, n * T.tid // T.nthreads,
+                      n * (T.tid + 1) // T.nthreads,
                       st, True)
         reduce_update(<floating*>L[l].b, <floating*>L[l].grad_b, <floating*>L[l].gb,
-                      <floating*>L[l].vb, nb, ng, nb * T.tid // T.nthreads,
+                      L[l].sb0, L[l].sb1, nb, ng, nb * T.tid // T.nthreads,
                       nb * (T.tid + 1) // T.nthreads, st, False)
 
 
@@ -774,6 +786,7 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     cdef Team T
     cdef int k
     cdef Py_ssize_t bi
+    cdef Step stk = st[0]       # this thread's copy: step_begin counts the steps
     T.tid = fastnn_thread_num()
     T.nthreads = fastnn_num_threads()
     T.ng = ng
@@ -782,7 +795,8 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     T.sense = 0
     for k in range(count):
         bi = first + k
-        train_step(L, nl, x + bi * m * L[0].in_size, y + bi * m, m, k, ng, st, costs, &T)
+        step_begin(&stk, 1)     # the gradient is the mini-batch's mean already
+        train_step(L, nl, x + bi * m * L[0].in_size, y + bi * m, m, k, ng, &stk, costs, &T)
 
 
 cdef double train_run_t(Layer* L, int nl, const floating* x, const long long* y, int m,
@@ -1121,11 +1135,12 @@ cdef class Net:
 
     def train(self, x, y, masks, int first, int count, step):
         """Run mini-batches ``first .. first+count-1`` of ``x``/``y`` in order,
-        updating the weights (and velocities) in place by ``step``'s rule
-        (``fastnn.optimizers``: ``eta``, ``n`` = num_training_batches, ``l2``
-        = lmbda, ``l1``, ``momentum`` and ``velocities``, one ``(vw, vb)``
-        pair per layer; the gradient is the mini-batch's mean, so the step
-        is ``eta`` times it); ``masks[l]`` is None or a uint8 array (count, m,
+        updating the weights (and the optimizer's state) in place by
+        ``step``'s rule (``fastnn.optimizers.Step``: ``eta``, ``n`` =
+        num_training_batches, ``l2`` = lmbda, ``l1``, the ``optimizer``, its
+        ``state``, one tuple of arrays per layer, and ``t``, advanced by
+        ``count``; the gradient is the mini-batch's mean, so SGD's step is
+        ``eta`` times it); ``masks[l]`` is None or a uint8 array (count, m,
         n_in) for each layer that drops out.  Returns the summed cost (without
         the regularization terms)."""
         cdef Step st
@@ -1178,30 +1193,30 @@ cdef class Net:
                                    self.nthreads, self.ng, &st, cp)
         for l in range(self.nl):
             self.layers[l].mask = NULL
+        if hasattr(step, "t"):
+            step.t = int(step.t) + count      # the kernels counted them in step_begin
         return cost
 
     cdef Step _step(self, step) except *:
-        """Check ``step`` and point the layers at its velocities."""
-        cdef Step st
+        """Check ``step`` and point the layers at its state arrays."""
         cdef int l
         cdef Layer* L
-        eta, n, l2, l1, mu, velocities = _steps.scalars(step, self.nl)
-        st = make_step(eta, n, l2, l1, mu)
+        shapes = [(_n_weights(&self.layers[l]), _n_biases(&self.layers[l]))
+                  for l in range(self.nl)]
+        settings, state = _steps.read(step, shapes, self.dtype)
         for l in range(self.nl):
             L = &self.layers[l]
-            L.vw = L.vb = NULL
-            if velocities is None:
+            L.sw0 = L.sb0 = L.sw1 = L.sb1 = NULL
+            if state is None:
                 continue
-            vw, vb = velocities[l]
-            for name, v, nv in (("vw", vw, _n_weights(L)), ("vb", vb, _n_biases(L))):
-                if not (isinstance(v, np.ndarray) and v.dtype == self.dtype and v.flags.c_contiguous
-                        and v.flags.writeable and v.size == nv):
-                    raise TypeError("velocities[{}] {}: expected a writable C-contiguous {} array "
-                                    "of {} values".format(l, name, self.dtype, nv))
-            self.step_keep = velocities
-            L.vw = cnp.PyArray_DATA(vw)
-            L.vb = cnp.PyArray_DATA(vb)
-        return st
+            sw0, sb0, sw1, sb1 = state[l]
+            L.sw0 = cnp.PyArray_DATA(sw0)
+            L.sb0 = cnp.PyArray_DATA(sb0)
+            if sw1 is not None:
+                L.sw1 = cnp.PyArray_DATA(sw1)
+                L.sb1 = cnp.PyArray_DATA(sb1)
+        self.step_keep = state
+        return make_step(settings)
 
     def predict(self, x, int nbatches, bint return_output=False):
         """Evaluation-mode labels for the first ``nbatches*m`` rows of ``x``

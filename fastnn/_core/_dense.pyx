@@ -15,9 +15,10 @@ import nothing from the Python layer):
 * ``spec``: ``activation`` (hidden layers), ``output`` and ``cost``, integer
   codes (``fastnn.activations.CODES``, ``fastnn.costs.CODES``); None means
   the book's sigmoid network with the quadratic cost;
-* ``step``: ``eta``, ``n`` (the training set size), ``l2``, ``l1``,
-  ``momentum`` and ``velocities`` (None, or one ``(vw, vb)`` pair of arrays
-  per layer, shaped like the weights and biases, owned by the caller).
+* ``step`` (``fastnn.optimizers.Step``): ``eta``, ``n`` (the training set
+  size), ``l2``, ``l1``, the ``optimizer`` and its ``state`` (None, or one
+  tuple of arrays per layer, shaped like the weights and biases, owned by
+  the caller) and ``t``, the steps taken, which ``train`` advances.
 
 The ``def`` functions check their arguments once, cheaply, and then run the
 whole computation in ``cdef ... noexcept nogil`` kernels: the checks are what
@@ -32,8 +33,8 @@ A mini-batch step follows the book's backpropagation equations:
 * (BP2) ``delta_prev = (delta W) * act'(a_prev)``, with the *old* ``W``;
 * (BP3) ``nabla_b = delta`` summed over the rows (in row order, as numpy);
 * (BP4) ``nabla_w = delta^T A_prev``; plain SGD fuses it with the step into
-  one gemm, ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``; momentum
-  and L1 take the gradient and step from it (``_layers.param_step``).
+  one gemm, ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``; the other
+  optimizers take the gradient and step from it (``_optim.param_step``).
 
 Threads (``num_threads``, OpenMP when the module is built with it): the first
 layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
@@ -69,9 +70,9 @@ from libc.string cimport memcpy
 from . import _steps
 from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, fastnn_smallmm_route, gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
-                       COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
-                       act_prime, make_step, fc_forward, fc_input_error, fc_weight_step, param_step,
-                       softmax_rows)
+                       COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC,
+                       act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
+from ._optim cimport Step, make_step, param_step, step_begin
 from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
                        fastnn_num_threads, fastnn_thread_num)
 
@@ -160,13 +161,15 @@ cdef struct Work:
     void** deltas
     void* Xb[2]
     void* Yb
-    # the optimizer: its scalars (s is set per mini-batch), the caller's
-    # velocities (NULL without momentum) and, unless plain, a gradient
-    # buffer per layer
-    double eta
+    # the optimizer: its settings (step_begin sets each mini-batch's
+    # scalars), the caller's state arrays for the weights (SW0, SW1) and
+    # biases (SB0, SB1), NULL where the optimizer keeps fewer, and, unless
+    # plain, a gradient buffer per layer
     Step st
-    void** VW
-    void** VB
+    void** SW0
+    void** SB0
+    void** SW1
+    void** SB1
     void** G
     fastnn_bar_t bar
     # the end of the run (prefetching stops there), and whether the first
@@ -248,23 +251,29 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
     cdef Py_ssize_t row0 = <Py_ssize_t>j0 * n_in
     cdef floating s
     cdef floating* b = (<floating**>wk.B)[l]
-    cdef floating* g = NULL         # the gradient buffer and velocities, when used
-    cdef floating* vw = NULL
-    cdef floating* vb = NULL
+    cdef floating* g = NULL         # the gradient buffer and state arrays, when used
+    cdef floating* sw0 = NULL
+    cdef floating* sw1 = NULL
+    cdef floating* sb0 = NULL
+    cdef floating* sb1 = NULL
     if j1 <= j0:
         return
     if wk.G != NULL:
         g = (<floating**>wk.G)[l] + row0
-    if wk.VW != NULL:
-        vw = (<floating**>wk.VW)[l] + row0
-        vb = (<floating**>wk.VB)[l]
+    if wk.SW0 != NULL:
+        sw0 = (<floating**>wk.SW0)[l] + row0
+        sb0 = (<floating**>wk.SB0)[l] + j0
+    if wk.SW1 != NULL:
+        sw1 = (<floating**>wk.SW1)[l] + row0
+        sb1 = (<floating**>wk.SB1)[l] + j0
     fc_weight_step(j1 - j0, n_in, m, delta + j0, n_out, a_prev, n_in,
-                   (<floating**>wk.W)[l] + row0, g, vw, st)
+                   (<floating**>wk.W)[l] + row0, g, sw0, sw1, st)
     for j in range(j0, j1):
         s = delta[j]
         for i in range(1, m):
             s += delta[<Py_ssize_t>i * n_out + j]
-        param_step(1, b + j, &s, NULL if vb == NULL else vb + j, st, False)
+        param_step(1, b + j, &s, NULL if sb0 == NULL else sb0 + (j - j0),
+                   NULL if sb1 == NULL else sb1 + (j - j0), st, False)
 
 
 cdef struct Team:
@@ -388,7 +397,7 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     cdef bint ready = False         # the forward pass of mini-batch k is done
     while k < stop:
         m = <int>min(<intp>mini_batch_size, stop - k)
-        st.s = wk.eta / m
+        step_begin(&st, m)
         if not ready:
             Xb = gather(wk, &T, X, Y, order, k, m, parity, &Yb)
             parity ^= 1
@@ -561,15 +570,15 @@ cdef class _Net:
         self.dtype = _float_dtype(weights[0], "weights[0]")
         self.keep = list(weights) + list(biases)
         self.wk.sizes = <int*>malloc((L + 1) * sizeof(int))
-        # seven tables of L + 1 pointers in one block: W, B, acts, deltas,
-        # then VW, VB (set_step) and G (allocate)
-        self.wk.W = <void**>malloc(7 * (L + 1) * sizeof(void*))
+        # nine tables of L + 1 pointers in one block: W, B, acts, deltas,
+        # then SW0, SB0, SW1, SB1 (set_step) and G (allocate)
+        self.wk.W = <void**>malloc(9 * (L + 1) * sizeof(void*))
         if self.wk.sizes == NULL or self.wk.W == NULL:
             raise MemoryError()
         self.wk.B = self.wk.W + (L + 1)
         self.wk.acts = self.wk.B + (L + 1)
         self.wk.deltas = self.wk.acts + (L + 1)
-        self.wk.VW = self.wk.VB = self.wk.G = NULL
+        self.wk.SW0 = self.wk.SB0 = self.wk.SW1 = self.wk.SB1 = self.wk.G = NULL
         for l in range(L):
             _check_array(weights[l], "weights[{}]".format(l), 2, self.dtype, writeable, True)
             _check_array(biases[l], "biases[{}]".format(l), 1, self.dtype, writeable)
@@ -636,7 +645,7 @@ cdef class _Net:
             self.wk.deltas[l - 1] = p
             p += m * sizes[l] * item
         if gradients:
-            self.wk.G = self.wk.W + 6 * (L + 1)     # after VW and VB, not over VW
+            self.wk.G = self.wk.W + 8 * (L + 1)     # after the state tables, not over them
             for l in range(L):
                 self.wk.G[l] = p
                 p += <Py_ssize_t>sizes[l] * sizes[l + 1] * item
@@ -674,26 +683,29 @@ cdef class _Net:
                              .format(Y.shape, X.shape[0], self.wk.sizes[self.wk.L]))
 
     cdef set_step(self, step, weights, biases):
-        """Check and store the optimizer's step; returns True unless it is
-        plain SGD (which needs no gradient buffers)."""
-        cdef int l
-        eta, n, l2, l1, mu, velocities = _steps.scalars(step, self.wk.L)
-        self.wk.eta = eta
-        self.wk.st = make_step(eta, n, l2, l1, mu)
-        if velocities is not None:
-            self.wk.VW = self.wk.W + 4 * (self.wk.L + 1)
-            self.wk.VB = self.wk.VW + (self.wk.L + 1)
-            for l in range(self.wk.L):
-                vw, vb = velocities[l]
-                _check_array(vw, "velocities[{}][0]".format(l), 2, self.dtype, True)
-                _check_array(vb, "velocities[{}][1]".format(l), 1, self.dtype, True)
-                if vw.shape != weights[l].shape or vb.shape != biases[l].shape:
-                    raise ValueError("velocities[{}] have shapes {} and {}; the layer's are {} and {}"
-                                     .format(l, vw.shape, vb.shape, weights[l].shape,
-                                             biases[l].shape))
-                self.keep.extend([vw, vb])
-                self.wk.VW[l] = cnp.PyArray_DATA(<cnp.ndarray>vw)
-                self.wk.VB[l] = cnp.PyArray_DATA(<cnp.ndarray>vb)
+        """Check and store the optimizer's step and point at its state
+        arrays; returns True unless it is plain SGD (which needs no gradient
+        buffers)."""
+        cdef int l, L = self.wk.L
+        settings, state = _steps.read(
+            step, [(w.shape, b.shape) for w, b in zip(weights, biases)], self.dtype)
+        self.wk.st = make_step(settings)
+        if state is not None:
+            self.wk.SW0 = self.wk.W + 4 * (L + 1)
+            self.wk.SB0 = self.wk.SW0 + (L + 1)
+            self.wk.SW1 = self.wk.SB0 + (L + 1)
+            self.wk.SB1 = self.wk.SW1 + (L + 1)
+            for l in range(L):
+                sw0, sb0, sw1, sb1 = state[l]
+                self.keep.extend([sw0, sb0])
+                self.wk.SW0[l] = cnp.PyArray_DATA(<cnp.ndarray>sw0)
+                self.wk.SB0[l] = cnp.PyArray_DATA(<cnp.ndarray>sb0)
+                if sw1 is not None:
+                    self.keep.extend([sw1, sb1])
+                    self.wk.SW1[l] = cnp.PyArray_DATA(<cnp.ndarray>sw1)
+                    self.wk.SB1[l] = cnp.PyArray_DATA(<cnp.ndarray>sb1)
+            if state[0][2] is None:
+                self.wk.SW1 = self.wk.SB1 = NULL
         return not self.wk.st.plain
 
 
@@ -850,6 +862,7 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         return
     if threads > 1 and net.wk.L == 1:
         threads = 1         # a lone (perhaps softmax) layer is not split
+    cdef intp steps = (stop - start + mbs - 1) // mbs
     mbs = <int>min(<intp>mbs, stop - start)
     net.allocate(mbs, True, False, gradients)
     net.wk.fuse_allowed = _fuse_first_layer
@@ -869,6 +882,8 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         net.wk.W[0] = net.w0_copy
     try:
         _train(net, X, Y, order_, start, stop, mbs, threads)
+        if hasattr(step, "t"):
+            step.t = int(step.t) + steps    # the kernels counted them in step_begin
     finally:
         if net.wk.W[0] != w0:
             memcpy(w0, net.w0_copy, w0_bytes)

@@ -4,9 +4,8 @@ and float64 and shared by ``_dense`` (chapters 1-5) and ``_conv`` (chapter 6).
 
 * activation codes and the activations with their derivatives;
 * the fully connected layer: forward, the error one layer down, and the
-  weight step (plain SGD fused into one gemm, or momentum and L1 from the
-  gradient);
-* the elementwise parameter step of every optimizer.
+  weight step (plain SGD fused into one gemm, the other optimizers from the
+  gradient, with ``_optim.param_step``).
 
 The codes are the ones ``fastnn.activations`` and ``fastnn.costs`` hand
 down: the kernels take integers and import nothing from the Python layer.
@@ -20,6 +19,7 @@ from cython cimport floating
 from libc.math cimport exp, expf, log, tanh, tanhf
 
 from fastnn._core._blas cimport gemm
+from fastnn._core._optim cimport Step, param_step
 
 cdef enum:
     # activation codes (fastnn.activations.CODES)
@@ -32,33 +32,6 @@ cdef enum:
     COST_QUADRATIC = 0
     COST_CROSS_ENTROPY = 1
     COST_LOG_LIKELIHOOD = 2
-
-
-cdef struct Step:
-    # One optimizer step's scalars, in double; each kernel casts them to its
-    # dtype once.  With the summed gradient G of a mini-batch:
-    #   plain SGD (mu = 0, l1 = 0):  w <- (1 - decay) w - s G
-    #   otherwise:  d = -s G - decay w - l1 sgn(w);  v <- mu v + d, w <- w + v
-    #               (w <- w + d without momentum)
-    # with s = eta/m, decay = eta*l2/n, l1 = eta*lambda_1/n.  Biases take the
-    # same step without the two regularization terms.
-    double s
-    double decay
-    double l1
-    double mu
-    bint plain
-
-
-cdef inline Step make_step(double eta, double n, double l2, double l1, double mu) noexcept nogil:
-    """The step's scalars from the checked settings (``_steps.scalars``);
-    ``s`` starts as eta, the dense kernels divide it by each mini-batch's m."""
-    cdef Step st
-    st.s = eta
-    st.decay = eta * (l2 / n)
-    st.l1 = eta * (l1 / n)
-    st.mu = mu
-    st.plain = mu == 0 and l1 == 0
-    return st
 
 
 cdef inline floating activate(int act, floating z) noexcept nogil:
@@ -158,63 +131,20 @@ cdef inline void fc_input_error(int m, int n_in, int n_out, const floating* dz,
         gemm(False, True, m, n_in, n_out, <floating>1, dz, n_out, w, n_out, <floating>0, dx, n_in)
 
 
-cdef inline void param_step(Py_ssize_t n, floating* w, const floating* g, floating* v,
-                            const Step* st, bint regularize) noexcept nogil:
-    """The optimizer's elementwise step on ``n`` parameters from their
-    summed gradient ``g`` (``v``: their velocities, NULL without momentum).
-    Biases pass ``regularize`` false."""
-    cdef Py_ssize_t i
-    cdef floating s = <floating>st.s, mu = <floating>st.mu
-    cdef floating decay = <floating>st.decay, l1 = <floating>st.l1
-    cdef floating keep = <floating>(1 - st.decay)
-    cdef floating d, sgn
-    if st.plain:
-        if regularize:
-            for i in range(n):
-                w[i] = keep * w[i] - s * g[i]
-        else:
-            for i in range(n):
-                w[i] = w[i] - s * g[i]
-        return
-    # One loop per case, and sgn(w) without a branch: with the tests inside
-    # the loop, and a branch on the sign of each weight (a coin toss for the
-    # predictor), this step cost more than the mini-batch's three gemms.
-    # The arithmetic is the same in every case: d, then v and w from it.
-    if regularize and v != NULL:
-        for i in range(n):
-            sgn = <floating>(w[i] > 0) - <floating>(w[i] < 0)
-            d = -s * g[i] - decay * w[i] - l1 * sgn
-            v[i] = mu * v[i] + d
-            w[i] = w[i] + v[i]
-    elif regularize:
-        for i in range(n):
-            sgn = <floating>(w[i] > 0) - <floating>(w[i] < 0)
-            d = -s * g[i] - decay * w[i] - l1 * sgn
-            w[i] = w[i] + d
-    elif v != NULL:
-        for i in range(n):
-            d = -s * g[i]
-            v[i] = mu * v[i] + d
-            w[i] = w[i] + v[i]
-    else:
-        for i in range(n):
-            d = -s * g[i]
-            w[i] = w[i] + d
-
-
 cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, int lda,
                                 const floating* D, int ldd, floating* w, floating* g,
-                                floating* v, const Step* st) noexcept nogil:
+                                floating* s0, floating* s1, const Step* st) noexcept nogil:
     """(BP4) and the step for ``rows`` rows of a weight matrix whose rows are
     ``cols`` long: its gradient is ``A^T D`` summed over the ``m`` examples
     (``A`` is ``m`` by ``rows``, ``D`` is ``m`` by ``cols``).
 
     Plain SGD is one gemm that reads and writes the weights once, ``w <-
     (1 - decay) w - s A^T D``; the other optimizers need the gradient itself,
-    written to ``g`` (same shape as the rows of ``w``) and then stepped."""
+    written to ``g`` (same shape as the rows of ``w``) and then stepped
+    (``s0``, ``s1``: the rows' optimizer state, as ``_optim.param_step``)."""
     if st.plain:
         gemm(True, False, rows, cols, m, <floating>(-st.s), A, lda, D, ldd,
              <floating>(1 - st.decay), w, cols)
         return
     gemm(True, False, rows, cols, m, <floating>1, A, lda, D, ldd, <floating>0, g, cols)
-    param_step(<Py_ssize_t>rows * cols, w, g, v, st, True)
+    param_step(<Py_ssize_t>rows * cols, w, g, s0, s1, st, True)

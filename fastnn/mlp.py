@@ -193,7 +193,8 @@ class MLP(object):
                              "pass validation_data=(X_val, y_val)")
         self._check_parameters()
         n = len(X)
-        step = self._step_for(optimizer, n, l2, l1)
+        step = self._step = optimizers.continue_step(
+            self._step, list(zip(self.weights, self.biases)), n, l2, l1, optimizer)
         step.eta = schedule.eta
         step.check_dtype(self.dtype, "learning_rate")
         order = (lambda: self.rng.permutation(n)) if shuffle else (lambda: None)
@@ -233,23 +234,6 @@ class MLP(object):
                     first_epoch)
         self._schedule = schedule.state_dict()
         return self.history
-
-    def _step_for(self, optimizer, n, l2, l1):
-        """The optimizer state for this fit: the last fit's, when it was the
-        same optimizer on arrays of this network's shapes and dtype, else a
-        fresh one (zero state)."""
-        step = self._step
-        shapes = [(w.shape, b.shape) for w, b in zip(self.weights, self.biases)]
-        if step is None or step.optimizer != optimizer or any(
-                a.shape != shape[i % 2] or a.dtype != self.dtype
-                for layer, shape in zip(step.state or [], shapes) for i, a in enumerate(layer)):
-            step = Step.for_parameters(list(zip(self.weights, self.biases)), n, l2, l1,
-                                       optimizer=optimizer)
-        step.n = n
-        step.l2 = optimizers.check_nonnegative(l2, "l2")
-        step.l1 = optimizers.check_nonnegative(l1, "l1")
-        self._step = step
-        return step
 
     def gradient_norms(self, X, y):
         """Chapter 5's speed of learning: for each hidden layer, the norm of
@@ -305,17 +289,9 @@ class MLP(object):
         self._check_parameters()
         extra = {}
         if self.epochs_trained or self._step is not None:
-            step = self._step
-            extra["training"] = {
-                "epochs": self.epochs_trained,
-                "history": self.history,
-                "optimizer": None if step is None else optimizers.to_dict(step.optimizer),
-                "state": None if step is None else {
-                    "t": int(step.t),
-                    "arrays": [[a.tolist() for a in layer] for layer in (step.state or [])]},
-                "schedule": self._schedule,
-                "rng": self.rng.bit_generator.state,
-            }
+            extra["training"] = dict(optimizers.training_state(self._step, self.rng),
+                                     epochs=self.epochs_trained, history=self.history,
+                                     schedule=self._schedule)
         _serialize.save(filename, self.sizes, self.weights, self.biases, self.cost.__name__,
                         dtype=np.dtype(self.dtype).name, activation=self.activation,
                         output=self.output, **extra)
@@ -354,38 +330,13 @@ class MLP(object):
 
     def _load_training(self, saved):
         """Put back what ``save`` kept of the training (see there), checked."""
-        if not isinstance(saved, dict):
-            raise ValueError("expected an object")
+        step, rng = optimizers.load_training_state(saved, list(zip(self.weights, self.biases)))
         epochs = saved.get("epochs")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError("epochs must be a whole number >= 0, not {!r}".format(epochs))
         history = saved.get("history", [])
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
             raise ValueError("history must be a list of records")
-        rng = np.random.default_rng()
-        try:
-            rng.bit_generator.state = saved.get("rng")
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ValueError("rng: not a {} state ({})".format(
-                type(rng.bit_generator).__name__, exc)) from None
-        step = None
-        if saved.get("optimizer") is not None:
-            optimizer = optimizers.from_dict(saved["optimizer"])
-            step = Step.for_parameters(list(zip(self.weights, self.biases)), 1,
-                                       optimizer=optimizer)
-            state = saved.get("state")
-            if not isinstance(state, dict) or not isinstance(state.get("arrays"), list):
-                raise ValueError("state: expected the optimizer's t and arrays")
-            arrays = []
-            for l, layer in enumerate(state["arrays"]):
-                if not isinstance(layer, list):
-                    raise ValueError("state: layer {} is not a list of arrays".format(l))
-                try:
-                    arrays.append([np.array(a, dtype=np.float64) for a in layer])
-                except (TypeError, ValueError):
-                    raise ValueError("state: layer {} holds something other than arrays of "
-                                     "numbers".format(l)) from None
-            step.load_state({"t": state.get("t"), "arrays": arrays}, "state")
         schedule = saved.get("schedule")
         if schedule is not None and not isinstance(schedule, dict):
             raise ValueError("schedule: expected an object or null")

@@ -57,7 +57,8 @@ from . import _threads as _kernel_threads
 from . import reference3
 from ._config import check_backend, get_backend
 from . import trainer
-from .optimizers import Schedule, Step, check_learning_rate_value
+from . import optimizers
+from .optimizers import Schedule, check_learning_rate_value
 from ._validation import check_layer_size, check_matrix_fits, check_positive_int
 from .trainer import one_blas_thread
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
@@ -464,6 +465,7 @@ class Network(object):
         self.dtype = np.dtype(check_dtype(dtype))
         self.backend = None if backend is None else check_backend(backend)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._step = None   # the optimizer and its state, kept from one SGD call to the next
         self._specs()   # checks the layers fit together; converts w and b to dtype
 
     @property
@@ -610,6 +612,21 @@ class Network(object):
 
     # -- training -------------------------------------------------------------
 
+    def training_state(self):
+        """What a later ``SGD`` call needs to go on exactly where the last one
+        stopped, as JSON-ready data: the optimizer, its state arrays (the
+        velocities, Adam's moments) and the dropout generator's state.  A
+        call with the same optimizer goes on from that state by itself; this
+        is for saving it (``fastnn train --out``) and putting it back
+        (``load_training_state``) in another process."""
+        return optimizers.training_state(self._step, self.rng)
+
+    def load_training_state(self, saved):
+        """Put back ``training_state()``'s record, checked against this
+        network's layers (ValueError naming what does not fit)."""
+        self._step, self.rng = optimizers.load_training_state(
+            saved, [(layer.w, layer.b) for layer in self.layers])
+
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
             early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True,
@@ -664,8 +681,9 @@ class Network(object):
         self._test_x = test_x if has_test else None      # for test_mb_predictions
         backend = check_backend(self._backend())
         knet = self._kernel_net() if backend == "cython" else None
-        step = Step.for_parameters([(layer.w, layer.b) for layer in self.layers],
-                                   num_training_batches, lmbda, l1, momentum, optimizer)
+        step = self._step = optimizers.continue_step(
+            self._step, [(layer.w, layer.b) for layer in self.layers], num_training_batches,
+            lmbda, l1, optimizers.get(optimizer, momentum))
         step.eta = schedule.eta
         step.check_dtype(self.dtype)
         say = print if verbose else (lambda *a, **k: None)

@@ -380,6 +380,64 @@ class Step(object):
         self.t = int(t)
 
 
+def continue_step(previous, parameters, n, l2=0.0, l1=0.0, optimizer=None):
+    """The Step a new fit of a network trains with: ``previous`` (the last
+    fit's, or None) with its state when it is the same ``optimizer`` and its
+    arrays still fit ``parameters`` (a list of ``(w, b)`` pairs), else a
+    fresh one with zero state; either way with this fit's ``n``, ``l2`` and
+    ``l1``."""
+    optimizer = get(optimizer)
+    fits = previous is not None and previous.optimizer == optimizer and all(
+        a.shape == p.shape and a.dtype == p.dtype
+        for layer, pair in zip(previous.state or [], parameters)
+        for a, p in zip(layer, pair * optimizer.n_state()))
+    if not fits:
+        return Step.for_parameters(parameters, n, l2, l1, optimizer=optimizer)
+    previous.n = n
+    previous.l2 = check_nonnegative(l2, "l2")
+    previous.l1 = check_nonnegative(l1, "l1")
+    return previous
+
+
+def training_state(step, rng):
+    """A JSON-ready record of how a network was being trained: its optimizer,
+    the optimizer's state (``Step.state_dict``, arrays as nested lists) and
+    the state of its generator ``rng`` (shuffling, dropout)."""
+    return {"optimizer": None if step is None else to_dict(step.optimizer),
+            "state": None if step is None else {
+                "t": int(step.t), "arrays": [[a.tolist() for a in layer] for layer in step.state or []]},
+            "rng": rng.bit_generator.state}
+
+
+def load_training_state(saved, parameters):
+    """``(step, rng)`` from ``training_state``'s record, checked against
+    ``parameters`` (a list of ``(w, b)`` pairs); ValueError naming what is wrong."""
+    if not isinstance(saved, dict):
+        raise ValueError("expected an object")
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = saved.get("rng")
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError("rng: not a {} state ({})".format(type(rng.bit_generator).__name__, exc)) from None
+    if saved.get("optimizer") is None:
+        return None, rng
+    step = Step.for_parameters(parameters, 1, optimizer=from_dict(saved["optimizer"]))
+    state = saved.get("state")
+    if not isinstance(state, dict) or not isinstance(state.get("arrays"), list):
+        raise ValueError("state: expected the optimizer's t and arrays")
+    arrays = []
+    for l, layer in enumerate(state["arrays"]):
+        if not isinstance(layer, list):
+            raise ValueError("state: layer {} is not a list of arrays".format(l))
+        try:
+            arrays.append([np.array(a, dtype=np.float64) for a in layer])
+        except (TypeError, ValueError):
+            raise ValueError("state: layer {} holds something other than arrays of "
+                             "numbers".format(l)) from None
+    step.load_state({"t": state.get("t"), "arrays": arrays}, "state")
+    return step, rng
+
+
 def apply(w, g, state, step, m, regularize, scalars=None):
     """The step of ``w`` (in place) from its summed gradient ``g`` over ``m``
     examples; ``state`` is its tuple of state arrays (empty without state).

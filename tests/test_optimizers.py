@@ -480,3 +480,37 @@ def test_network3_refuses_momentum_with_an_optimizer():
     net = small_net(ReLU, np.float64, backend="cython")
     with pytest.raises(ValueError, match="momentum=0.9 goes with the default optimizer"):
         net.SGD((x, y), 1, M, 0.1, (x, y), None, verbose=False, momentum=0.9, optimizer="adam")
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_network3_goes_on_exactly(name):
+    """network3: two SGD calls of one epoch, directly and through
+    ``training_state`` saved as JSON into a new network holding the same
+    weights, end bit for bit where one call of two epochs ends (dropout
+    masks included)."""
+    from fastnn.network3 import ReLU
+    from test_network3 import M, small_data, small_net
+    x, y = small_data(M*20, seed=4)
+    opt, rate = OPTIMIZERS[name], rate_of(OPTIMIZERS[name])
+
+    def train(net, epochs):
+        net.SGD((x, y), epochs, M, rate, (x[:40], y[:40]), None, lmbda=0.4, verbose=False,
+                optimizer=opt)
+
+    whole, twice = (small_net(ReLU, np.float64, backend="cython", p_dropout=0.2) for _ in range(2))
+    train(whole, 2)
+    train(twice, 1)
+    saved = json.loads(json.dumps(twice.training_state()))
+    moved = small_net(ReLU, np.float64, backend="cython", p_dropout=0.2, seed=9, dropout_seed=99)
+    for a, b in zip(moved.layers, twice.layers):
+        a.w[...], a.b[...] = b.w, b.b
+    moved.load_training_state(saved)
+    train(twice, 1)
+    train(moved, 1)
+    for net, how in ((twice, "1 + 1 epochs"), (moved, "1 epoch, saved state, 1 epoch")):
+        for l, (a, b) in enumerate(zip(net.layers, whole.layers)):
+            np.testing.assert_array_equal(a.w, b.w, err_msg="{}, {}: layer {} w".format(name, how, l))
+            np.testing.assert_array_equal(a.b, b.b, err_msg="{}, {}: layer {} b".format(name, how, l))
+    bad = dict(saved, state=dict(saved["state"], arrays=saved["state"]["arrays"][:-1]))
+    with pytest.raises(ValueError, match="layers of state"):
+        moved.load_training_state(bad)

@@ -33,6 +33,11 @@ being a mean already, ``m = 1``), and ``eta`` the learning rate:
 * AdamW: Adam, with the weights first shrunk by ``1 - eta*weight_decay``
   (decoupled weight decay; biases are not decayed).
 
+The state arrays are kept normal: a value that decays into the subnormal
+range (a velocity on a weight whose gradient is almost always zero) is set
+to zero, in both backends, since arithmetic on subnormals is many times
+slower and would make late epochs slower than early ones.
+
 A ``Step`` can also carry ``alpha``, scikit-learn's L2 strength, which is
 divided by each mini-batch's size instead of the training set's: its term
 in the gradient is ``(alpha/m) w``.
@@ -138,7 +143,7 @@ class SGD(Optimizer):
         if state:
             v, = state
             mu = self.momentum
-            v[...] = mu*v + d
+            v[...] = normal_or_zero(mu*v + d)
             w[...] = w + (mu*v + d if self.nesterov else v)
         else:
             w[...] = w + d
@@ -210,8 +215,8 @@ class Adam(Optimizer):
             g = g + k["l2"]*w + k["l1"]*np.sign(w)
         if regularize and self.weight_decay:
             w[...] = w*k["keep"]
-        m1[...] = b1*m1 + (1-b1)*g
-        m2[...] = b2*m2 + (1-b2)*(g*g)
+        m1[...] = normal_or_zero(b1*m1 + (1-b1)*g)
+        m2[...] = normal_or_zero(b2*m2 + (1-b2)*(g*g))
         w[...] = w - (k["a"]*m1)/(np.sqrt(m2)/k["d"] + self.eps)
 
 
@@ -455,6 +460,13 @@ def layer_state(step, l):
         return (), ()
     layer = step.state[l]
     return layer[0::2], layer[1::2]
+
+
+def normal_or_zero(x):
+    """``x`` with its subnormal entries set to zero (NaN stays NaN): the
+    optimizers' decaying state is flushed so, in both backends alike, since
+    steps on subnormal numbers run many times slower (see ``_optim.pxd``)."""
+    return x * (np.abs(x) >= np.finfo(x.dtype).tiny)
 
 
 def check_nonnegative(value, name):

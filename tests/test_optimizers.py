@@ -514,3 +514,32 @@ def test_network3_goes_on_exactly(name):
     bad = dict(saved, state=dict(saved["state"], arrays=saved["state"]["arrays"][:-1]))
     with pytest.raises(ValueError, match="layers of state"):
         moved.load_training_state(bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("module", [_dense, reference], ids=["compiled", "numpy"])
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adam"])
+def test_decaying_state_is_flushed_before_it_turns_subnormal(name, module, dtype):
+    """Weights fed by an input that is always zero get no gradient: their
+    state only decays.  Started just above the smallest normal number, it
+    must end exactly zero (not stuck among the subnormals, where every step
+    runs many times slower), while the state of the other weights is left
+    alone; both backends alike."""
+    rng = np.random.default_rng(2)
+    sizes = [6, 5, 3]
+    weights, biases = make_net(sizes, dtype, rng)
+    X, Y = make_data(sizes, 40, dtype, rng)
+    X[:, 0] = 0                                   # input 0 never fires
+    step = Step.for_parameters(list(zip(weights, biases)), len(X), optimizer=OPTIMIZERS[name])
+    step.eta = rate_of(OPTIMIZERS[name])
+    tiny = np.finfo(dtype).tiny
+    for a in step.state[0][0::2]:                 # the first layer's weight state arrays
+        a[:, 0] = 1.005 * tiny                   # normal now; decays below tiny in 10 steps
+    module.train(weights, biases, X, Y, None, 4, spec(), step)
+    for i, a in enumerate(step.state[0][0::2]):
+        column = a[:, 0]
+        assert np.all(column == 0), "{}: state {} of the never-fed weights: {}".format(
+            name, i, column)
+        assert np.count_nonzero(a[:, 1:]) > a[:, 1:].size // 2, \
+            "state {} of the weights that learn: {}".format(i, a[:, 1:])
+        assert not np.any((a != 0) & (np.abs(a) < tiny)), "subnormal state left in array {}".format(i)

@@ -14,7 +14,8 @@ case in ``step_begin`` and ``param_step``, and its Python class in
 ``fastnn/optimizers.py``; nothing else.
 """
 from cython cimport floating
-from libc.math cimport pow, sqrt, sqrtf
+from libc.float cimport DBL_MIN, FLT_MIN
+from libc.math cimport fabs, fabsf, pow, sqrt, sqrtf
 
 cdef enum:
     # optimizer codes (fastnn.optimizers: SGD.code, Adam.code), and how many
@@ -81,6 +82,18 @@ cdef inline void step_begin(Step* st, int m) noexcept nogil:
         st.decay = st.eta * (st.l2 / st.n + st.alpha / m)
 
 
+cdef inline floating normal_or_zero(floating x) noexcept nogil:
+    """``x``, or 0 where it is subnormal.  A state that decays by a factor
+    each step (a velocity, Adam's moments) on a parameter whose gradient is
+    mostly zero (rare pixels, dead ReLU units) would otherwise sink into
+    the subnormal range and stay there, and arithmetic on subnormals runs
+    many times slower.  Multiplying by the test keeps a NaN a NaN."""
+    if floating is float:
+        return x * <floating>(fabsf(x) >= FLT_MIN)
+    else:
+        return x * <floating>(fabs(x) >= DBL_MIN)
+
+
 cdef inline floating sign_of(floating x) noexcept nogil:
     # sgn(x) without a branch (sgn(0) = 0): a branch on each weight's sign
     # is a coin toss for the predictor
@@ -108,12 +121,12 @@ cdef inline void sgd_step(Py_ssize_t n, floating* w, const floating* g, floating
     if regularize and v != NULL and st.nesterov:
         for i in range(n):
             d = -s * g[i] - decay * w[i] - l1 * sign_of(w[i])
-            v[i] = mu * v[i] + d
+            v[i] = normal_or_zero(mu * v[i] + d)
             w[i] = w[i] + (mu * v[i] + d)
     elif regularize and v != NULL:
         for i in range(n):
             d = -s * g[i] - decay * w[i] - l1 * sign_of(w[i])
-            v[i] = mu * v[i] + d
+            v[i] = normal_or_zero(mu * v[i] + d)
             w[i] = w[i] + v[i]
     elif regularize:
         for i in range(n):
@@ -122,12 +135,12 @@ cdef inline void sgd_step(Py_ssize_t n, floating* w, const floating* g, floating
     elif v != NULL and st.nesterov:
         for i in range(n):
             d = -s * g[i]
-            v[i] = mu * v[i] + d
+            v[i] = normal_or_zero(mu * v[i] + d)
             w[i] = w[i] + (mu * v[i] + d)
     elif v != NULL:
         for i in range(n):
             d = -s * g[i]
-            v[i] = mu * v[i] + d
+            v[i] = normal_or_zero(mu * v[i] + d)
             w[i] = w[i] + v[i]
     else:
         for i in range(n):
@@ -153,8 +166,8 @@ cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floatin
             gi = gi + l2 * w[i] + l1 * sign_of(w[i])
         if decay:
             w[i] = w[i] * keep
-        m1[i] = b1 * m1[i] + c1 * gi
-        m2[i] = b2 * m2[i] + c2 * (gi * gi)
+        m1[i] = normal_or_zero(b1 * m1[i] + c1 * gi)
+        m2[i] = normal_or_zero(b2 * m2[i] + c2 * (gi * gi))
         if floating is float:
             root = sqrtf(m2[i])
         else:

@@ -67,27 +67,25 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from . import _steps
-from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, fastnn_smallmm_route, gemm
+from ._blas cimport fastnn_smallmm_route, gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
                        COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC, Step,
                        act_prime, make_step, fc_forward, fc_input_error, fc_weight_step, param_step,
                        softmax_rows)
-from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
-                       fastnn_num_threads, fastnn_thread_num)
+from ._simd cimport FASTNN_SIMD_BLAS, fastnn_simd, fastnn_simd_share, level_ref
+from ._threads cimport FASTNN_HAVE_OPENMP, INT_LIMIT, Team, fastnn_bar_t, sync, team_join
 
 cnp.import_array()
 
-# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
-# at import, not on first use inside a kernel running without the GIL (where
-# getenv could race with a Python thread changing the environment).
-fastnn_simd()
+# this module's kernels follow the process's one instruction-set level
+fastnn_simd_share(level_ref())
 
 cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
     void fastnn_prefetch(const void* p, Py_ssize_t n) noexcept nogil
 
-#: True when this module was compiled with OpenMP (else ``num_threads`` > 1
-#: runs on one thread, with the same results).
+#: True when the compiled kernels were built with OpenMP (else ``num_threads``
+#: > 1 runs on one thread, with the same results); ``_conv`` is built alike.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
@@ -122,11 +120,6 @@ def _set_fuse(bint on):
     previous = _fuse_first_layer
     _fuse_first_layer = on
     return previous
-
-
-def max_threads():
-    """The number of threads OpenMP would use by default (1 without OpenMP)."""
-    return fastnn_max_threads()
 
 
 # ---------------------------------------------------------------------------
@@ -267,18 +260,6 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
         param_step(1, b + j, &s, NULL if vb == NULL else vb + j, st, False)
 
 
-cdef struct Team:
-    int tid         # this thread's number
-    int nthreads    # threads actually running the region
-    int sense
-    fastnn_bar_t* bar
-
-
-cdef inline void sync(Team* T) noexcept nogil:
-    if T.nthreads > 1:
-        fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
-
-
 cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noexcept nogil:
     """Thread 0's part of a step: forward through layers 1..L-1, (BP1), and
     backwards (BP2)-(BP4) down to the first layer's error ``deltas[0]``, each
@@ -369,10 +350,7 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     its forward pass is made with the step (``first_layer_step_forward``).
     """
     cdef Team T
-    T.tid = fastnn_thread_num()
-    T.nthreads = fastnn_num_threads()
-    T.sense = 0
-    T.bar = &wk.bar
+    team_join(&T, &wk.bar)
     cdef int n1 = wk.sizes[1]
     cdef int j0 = <int>((<long long>n1 * T.tid) // T.nthreads)
     cdef int j1 = <int>((<long long>n1 * (T.tid + 1)) // T.nthreads)
@@ -487,9 +465,6 @@ cdef void backprop_kernel(Work* wk, const floating* X, const floating* Y, int m,
 # ---------------------------------------------------------------------------
 # Argument checks (once per call, with the GIL) and work buffers
 # ---------------------------------------------------------------------------
-
-cdef Py_ssize_t INT_LIMIT = 2**31 - 1
-
 
 cdef _float_dtype(arr, str name):
     """The array's dtype, if float32 or float64, else a TypeError naming it."""

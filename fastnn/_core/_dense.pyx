@@ -35,16 +35,27 @@ A mini-batch step follows the book's backpropagation equations:
   one gemm, ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``; momentum
   and L1 take the gradient and step from it (``_layers.param_step``).
 
-Threads (``num_threads``, OpenMP when the module is built with it): the first
-layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
-neurons (rows of ``W_0``) across the threads, which also share the gathering
-of each mini-batch; the small layers above it run on thread 0 between two
-barriers.  Results are bit for bit one thread's when our small-matrix
-kernels make the products (``_smallmm.h``: mini-batches of at most 32 and a
-first layer of at least 32 inputs), and differ in the last bits only through
-BLAS (``FASTNN_SIMD=blas``, larger mini-batches, fewer inputs), which may
-block the parts of a gemm differently than the whole.  Only worth it on cores that nothing else is using.  With more
-than one thread, keep BLAS itself to one thread (threadpoolctl).
+Threads (``train``'s ``num_threads``, OpenMP when the module is built with
+it): the first layer, whose ``n_1 x n_0`` weights hold nearly all of the
+work, is split by neurons (rows of ``W_0``) across the threads, which also
+share the gathering of each mini-batch; the layers above it run on thread 0
+between two barriers.  A split costs two barriers per mini-batch, so it is
+made only where the first layer's share of the work is large
+(``threads_for``): a first layer of at least ``THREADS_MIN_WEIGHTS``
+weights, and either a mini-batch of at least ``THREADS_MIN_BATCH`` rows or
+at least ``THREADS_MIN_NEURONS`` neurons; other networks train on one
+thread whatever is asked.  Every element of a product is computed by the
+same kernel whatever part of the neurons a thread holds (the routing rule
+of ``_smallmm.h`` never looks at the number of neurons), so with our
+small-matrix kernels (mini-batches of at most 32 and a first layer of at
+least 32 inputs) results are bit for bit one thread's.  Through BLAS
+(larger mini-batches, fewer inputs, ``FASTNN_SIMD=blas``) they are so when
+BLAS computes each element of a part of a gemm as it does in the whole:
+OpenBLAS does in float64, not always in float32, where it picks kernels by
+size, and a few weights then differ from one thread's in the last bit
+(the tests check both).  Threads pay only on cores that nothing else is
+using.  With more than one thread, keep BLAS itself to one thread
+(threadpoolctl; ``fastnn.trainer.run`` does).
 
 When our kernels make both of the first layer's products, its step is
 fused with the next mini-batch's forward pass (``first_layer_step_forward``), which streams its
@@ -99,6 +110,13 @@ cdef enum:
     # (first_layer_step_forward): 60 rows of 784 float64 weights, 376 KB,
     # stay in a 1 MB L2 cache beside the two mini-batches' inputs
     FUSE_ROWS = 60
+    # train splits the first layer across threads (threads_for) when it has
+    # at least THREADS_MIN_WEIGHTS weights and the mini-batch has at least
+    # THREADS_MIN_BATCH rows or the layer THREADS_MIN_NEURONS neurons: below
+    # that, a mini-batch's share of the layer is too short for the barriers
+    THREADS_MIN_WEIGHTS = 16384
+    THREADS_MIN_BATCH = 32
+    THREADS_MIN_NEURONS = 512
 
 ctypedef cnp.npy_intp intp
 
@@ -120,6 +138,48 @@ def _set_fuse(bint on):
     previous = _fuse_first_layer
     _fuse_first_layer = on
     return previous
+
+
+# Whether train splits every network with a layer above the first, large or
+# small; a switch for the tests, which check the split on small networks.
+cdef bint _split_always = False
+
+
+def _set_split_always(bint on):
+    """Split the first layer across the threads asked for whatever its size
+    (tests), or only where that pays (the default); returns the previous
+    setting."""
+    global _split_always
+    previous = _split_always
+    _split_always = on
+    return previous
+
+
+cdef int split_threads(int L, int n0, int n1, int mini_batch_size, int asked) noexcept nogil:
+    """How many threads ``train`` splits the first layer across when
+    ``asked`` are wanted (see the module docstring): 1 unless the network
+    has a layer above the first and the first is large enough, else
+    ``asked``, at most one per neuron."""
+    if asked <= 1 or L < 2:
+        return 1
+    if not _split_always and (<long long>n0 * n1 < THREADS_MIN_WEIGHTS or
+                              (mini_batch_size < THREADS_MIN_BATCH and n1 < THREADS_MIN_NEURONS)):
+        return 1
+    return min(asked, n1)
+
+
+def threads_for(sizes, mini_batch_size, num_threads):
+    """The number of threads ``train`` uses for a network of layer sizes
+    ``sizes`` (input first) at ``mini_batch_size`` when ``num_threads`` are
+    asked for (one when the module was built without OpenMP)."""
+    sizes = [_positive_int(s, "sizes[{}]".format(i)) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError("sizes must have at least two layers, got {!r}".format(sizes))
+    if not FASTNN_HAVE_OPENMP:
+        return 1
+    return split_threads(len(sizes) - 1, sizes[0], sizes[1],
+                         _positive_int(mini_batch_size, "mini_batch_size"),
+                         _positive_int(num_threads, "num_threads"))
 
 
 # ---------------------------------------------------------------------------
@@ -789,7 +849,8 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
     ``order``, the rows of ``X`` this epoch visits, in that order (the last
     run may be shorter, as in the book); ``order`` None visits the rows in
     their order.  ``num_threads`` > 1 splits the first layer's neurons across
-    OpenMP threads (see the module docstring).
+    OpenMP threads where that pays (``threads_for``, and the module
+    docstring).
     """
     cdef _Net net = _Net(weights, biases, spec, True)
     net.check_XY(X, Y)
@@ -823,8 +884,9 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         stop = start + <intp>count * mbs
     if stop <= start:
         return
-    if threads > 1 and net.wk.L == 1:
-        threads = 1         # a lone (perhaps softmax) layer is not split
+    # decided on the mini-batch size asked for, never on the run's length, so
+    # that how the caller cuts an epoch into calls never changes the split
+    threads = split_threads(net.wk.L, net.wk.sizes[0], net.wk.sizes[1], mbs, threads)
     mbs = <int>min(<intp>mbs, stop - start)
     net.allocate(mbs, True, False, gradients)
     net.wk.fuse_allowed = _fuse_first_layer

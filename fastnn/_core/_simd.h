@@ -44,7 +44,7 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 
 /* The best variant this CPU runs (its operating system saving the vector
    registers too: GCC's and Clang's __builtin_cpu_supports check both). */
-static inline int fastnn_simd_best(void)
+static inline int fastnn_simd_detect(void)
 {
 #if FASTNN_X86_SIMD
     __builtin_cpu_init();
@@ -58,6 +58,20 @@ static inline int fastnn_simd_best(void)
         return FASTNN_SIMD_AVX2;
 #endif
     return FASTNN_SIMD_GENERIC;
+}
+
+/* fastnn_simd_detect, asked once per module (kernels ask for it on every call at
+   level "blas", through fastnn_simd_isa).  Threads that race write the same value. */
+static int fastnn_simd_best_found = -1;
+
+static inline int fastnn_simd_best(void)
+{
+    int best = FASTNN_LOAD_LEVEL(&fastnn_simd_best_found);
+    if (best < 0) {
+        best = fastnn_simd_detect();
+        FASTNN_STORE_LEVEL(&fastnn_simd_best_found, best);
+    }
+    return best;
 }
 
 /* The variant named by FASTNN_SIMD (or the best one, unset or empty); one the

@@ -11,9 +11,12 @@ Learning*, on compiled kernels.
   instead of the compiled kernels (``"cython"``, the default).
 * ``fastnn.set_shuffle("python2")``: shuffle as Python 2.7 did, to retrace the
   book's published runs.
+* ``fastnn.set_num_threads(n)`` (or ``FASTNN_NUM_THREADS``): the threads the
+  compiled kernels may use (one by default; network3 takes every core).
 """
 from ._book import BookPathWarning
-from ._config import get_backend, get_shuffle, set_backend, set_shuffle
+from ._config import (get_backend, get_num_threads, get_shuffle, set_backend, set_num_threads,
+                      set_shuffle)
 from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .mlp import MLP
@@ -24,4 +27,5 @@ __version__ = "0.1.0"
 
 __all__ = ["MLP", "SGD", "Adam", "AdamW", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
            "StopTraining", "TrainingDiverged", "BookPathWarning",
-           "set_backend", "get_backend", "set_shuffle", "get_shuffle", "__version__"]
+           "set_backend", "get_backend", "set_shuffle", "get_shuffle", "set_num_threads",
+           "get_num_threads", "__version__"]

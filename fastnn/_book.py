@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from . import activations, trainer
-from ._config import check_backend
+from ._config import check_backend, get_num_threads
 from ._validation import (as_array, check_epochs, check_eta, check_finite, check_labels,
                           check_positive_int, check_real, check_sizes, value_range,
                           warn_if_unscaled)
@@ -371,7 +371,8 @@ class BookNetwork(object):
         step = Step(eta, len(training_data), l2=lmbda)
         try:
             trainer.sgd(kernels, weights, biases, X, Y, epochs, mini_batch_size, spec, step,
-                        next_order, eta, lambda j, _eta: after_epoch(j, weights, biases, training))
+                        next_order, eta, lambda j, _eta: after_epoch(j, weights, biases, training),
+                        num_threads=get_num_threads(1))
         finally:
             order.apply_to(training_data)
 

@@ -44,7 +44,7 @@ from ._extras import require
 require("dask", "distributed", "fastnn.distributed")
 distributed = require("distributed", "distributed", "fastnn.distributed")
 
-from . import network3  # noqa: E402
+from . import _config, network3  # noqa: E402
 from ._validation import check_positive_int  # noqa: E402
 from .mlp import MLP  # noqa: E402
 
@@ -166,16 +166,15 @@ def _plan(param_grid, base, repeats):
 
 @contextlib.contextmanager
 def _single_threaded():
-    """One thread for BLAS and for network3's kernels while a task runs: a
+    """One thread for BLAS and for the compiled kernels while a task runs: a
     worker is one core, and network3's results depend on its thread count."""
-    threads = getattr(network3, "_threads", None)
-    saved = threads.get("n") if isinstance(threads, dict) else None
-    network3.set_num_threads(1)
+    saved = _config.thread_setting()
+    _config.set_num_threads(1)
     try:
         with threadpool_limits(limits=1, user_api="blas"):
             yield
     finally:
-        network3.set_num_threads(saved)
+        _config.set_num_threads(saved)
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from . import _serialize, optimizers, progress, trainer
-from ._config import check_backend
+from ._config import check_backend, check_num_threads, get_num_threads
 from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
                           warn_if_unscaled)
@@ -57,6 +57,12 @@ class MLP(object):
     backend : ``"cython"`` or ``"numpy"``; ``None`` follows ``fastnn.set_backend``.
     seed : seed of the generator used for initialization and shuffling
         (``numpy.random.default_rng(seed)``); ``None`` draws a fresh one.
+    num_threads : threads the compiled kernels may use while training, a
+        whole number >= 1; ``None`` (default) follows ``fastnn.set_num_threads``
+        or ``FASTNN_NUM_THREADS``, else one.  Threads are used where they pay:
+        a first layer of at least 16,384 weights, with a mini-batch of 32 or
+        more or at least 512 neurons (``fastnn._core._dense.threads_for``);
+        the results are those of one thread (see the README).
 
     Attributes
     ----------
@@ -69,9 +75,12 @@ class MLP(object):
         ``save``/``load`` keep all of it).
     """
 
+    num_threads = None      # networks made by load() and older pickles follow the process
+
     def __init__(self, sizes, activation="sigmoid", output="sigmoid", cost="cross_entropy",
-                 init="default", dtype=np.float64, backend=None, seed=None):
+                 init="default", dtype=np.float64, backend=None, seed=None, num_threads=None):
         self.sizes = check_sizes(sizes)
+        self.num_threads = None if num_threads is None else check_num_threads(num_threads)
         self.spec = trainer.Spec(activation, output, cost)
         if not isinstance(init, str) or init not in INITS:
             raise ValueError("init must be one of {}, not {!r}".format(
@@ -231,7 +240,7 @@ class MLP(object):
         on_progress = progress.attach(on_progress, verbose, epochs)   # a bar per epoch on a terminal
         trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, self.spec, step,
                     order, schedule, record, on_progress, early_stopping, restore_best,
-                    first_epoch)
+                    first_epoch, num_threads=self._threads())
         self._schedule = schedule.state_dict()
         return self.history
 
@@ -344,6 +353,10 @@ class MLP(object):
         self._step, self._schedule = step, schedule
 
     # -- helpers -------------------------------------------------------------
+
+    def _threads(self):
+        """The thread count to train with: ``num_threads``, else the process's."""
+        return self.num_threads if self.num_threads is not None else get_num_threads(1)
 
     def _kernels(self):
         kernels = trainer.kernels(self.backend)

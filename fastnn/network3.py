@@ -53,7 +53,7 @@ import warnings
 
 import numpy as np
 
-from . import _threads as _kernel_threads
+from . import _config, _threads as _kernel_threads
 from . import reference3
 from ._config import check_backend, get_backend
 from . import trainer
@@ -76,7 +76,6 @@ floatX = "float32"
 GPU = False
 
 _ACT_NAMES = {linear: "linear", ReLU: "ReLU", sigmoid: "sigmoid", tanh: "tanh"}
-_threads = {"n": None, "pid": None}   # set_num_threads's value, and the process that set it
 
 
 # ---------------------------------------------------------------------------
@@ -89,16 +88,10 @@ def set_num_threads(n=None):
     core this process may run on).  Honoured when fastnn was built with
     OpenMP; the results depend on ``n`` only, not on OpenMP being there.
 
-    The setting belongs to the process that makes it: a child made by
+    This is the process's one thread setting (``fastnn._config``): ``MLP``
+    follows it too.  It belongs to the process that makes it: a child made by
     ``os.fork()`` starts from one thread (see :mod:`fastnn._threads`)."""
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError("num_threads must be a whole number >= 1 or None, not {!r}".format(n))
-        n = int(n)
-        if n > 1 and not _kernel_threads.threads_usable():
-            _kernel_threads.warn_pool_lost(n)
-    _threads["n"] = n
-    _threads["pid"] = os.getpid()
+    _config.set_num_threads(n)
 
 
 def get_num_threads():
@@ -106,13 +99,13 @@ def get_num_threads():
     mini-batch size: each thread works on its own examples).  In a forked
     child this is 1 until ``set_num_threads`` is called there, and stays 1
     if the parent had already run the kernels with threads."""
-    if not _kernel_threads.threads_usable():
-        return 1
-    if _threads["n"] is not None and _threads["pid"] == os.getpid():
-        return _threads["n"]
-    if _kernel_threads.in_forked_child():
-        return 1
-    env = os.environ.get("FASTNN_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    return _config.get_num_threads(default=_all_cores)
+
+
+def _all_cores():
+    """network3's default thread count: ``OMP_NUM_THREADS``, else every core
+    this process may run on."""
+    env = os.environ.get("OMP_NUM_THREADS")
     if env:
         try:
             return max(1, int(env.split(",")[0]))

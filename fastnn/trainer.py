@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from . import _blaslimit, activations, costs
+from . import _blaslimit, _threads, activations, costs
 from ._config import check_backend, get_backend, get_shuffle
 from .optimizers import Schedule
 
@@ -211,7 +211,14 @@ class _DenseParameters(object):
 class DenseEngine(_DenseParameters):
     """A fully connected network and its training data, for ``run``: the
     ``weights``/``biases`` lists (1-D biases), ``X``/``Y`` rows, ``spec``,
-    an ``optimizers.Step`` and ``next_order()`` drawing each epoch's order."""
+    an ``optimizers.Step`` and ``next_order()`` drawing each epoch's order.
+
+    ``num_threads`` (an attribute, 1 unless set) is how many threads the
+    compiled kernels may split a mini-batch across; they use them where that
+    pays (``fastnn._core._dense.threads_for``), and one in a process forked
+    after its kernels ran with threads (``fastnn._threads``)."""
+
+    num_threads = 1
 
     def __init__(self, kernels, weights, biases, X, Y, batch_size, spec, step, next_order):
         _DenseParameters.__init__(self, weights, biases)
@@ -227,17 +234,20 @@ class DenseEngine(_DenseParameters):
     def train(self, first, count, eta):
         self.step.eta = eta
         self.kernels.train(self.weights, self.biases, self.X, self.Y, self.order,
-                           self.batch_size, self.spec, self.step, first, count)
+                           self.batch_size, self.spec, self.step, first, count,
+                           num_threads=_threads.effective_threads(self.num_threads))
 
 
 
 def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, next_order,
         learning_rate, after_epoch=None, on_progress=None, early_stopping=None,
-        restore_best=False, first_epoch=0):
-    """Train a fully connected network in place: ``run`` on a ``DenseEngine``.
-    ``learning_rate`` is a Schedule or anything ``Schedule`` takes."""
+        restore_best=False, first_epoch=0, num_threads=1):
+    """Train a fully connected network in place: ``run`` on a ``DenseEngine``
+    with ``num_threads``.  ``learning_rate`` is a Schedule or anything
+    ``Schedule`` takes."""
     schedule = learning_rate if isinstance(learning_rate, Schedule) else Schedule(learning_rate)
     engine = DenseEngine(kernel_module, weights, biases, X, Y, batch_size, spec, step, next_order)
+    engine.num_threads = num_threads
     return run(engine, epochs, schedule, after_epoch, on_progress, early_stopping, restore_best,
                first_epoch)
 

@@ -36,6 +36,15 @@ RTOL_EPOCH = {np.float64: 1e-12, np.float32: 1e-3}
 ATOL_MNIST = {np.float64: 1e-8, np.float32: 3e-4}
 
 
+@pytest.fixture
+def split_always():
+    """Threads split every network's first layer, however small (train
+    otherwise splits only where that pays): these tests check the split."""
+    previous = _dense._set_split_always(True)
+    yield
+    _dense._set_split_always(previous)
+
+
 def spec_of(cost):
     """The sigmoid network of chapters 1-3 with ``cost``, as the kernels take it."""
     return trainer.Spec("sigmoid", "sigmoid", cost)
@@ -159,7 +168,7 @@ def test_sgd_epoch(dtype, cost, lmbda, sizes):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_sgd_epoch_partial_order_and_threads(dtype):
+def test_sgd_epoch_partial_order_and_threads(dtype, split_always):
     """``order`` may repeat or skip rows, and be an int32 list; with two
     threads (the first layer split by neurons) the result is the same: bit
     for bit with our small-matrix kernels (each element is computed the same
@@ -190,7 +199,7 @@ def test_sgd_epoch_partial_order_and_threads(dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("optimizer", ["plain", "momentum", "l1"])
 @pytest.mark.parametrize("sizes", [[784, 130, 10], [50, 7, 5, 3]], ids=str)
-def test_fused_first_layer_is_bitwise_unfused(dtype, optimizer, sizes):
+def test_fused_first_layer_is_bitwise_unfused(dtype, optimizer, sizes, split_always):
     """Fusing the first layer's step with the next mini-batch's forward pass
     (60 neurons at a time, so 130 makes a short last block) changes where
     the work is done, not the arithmetic: bit for bit the unfused epoch, with
@@ -547,7 +556,7 @@ def test_guard_cost(net):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("sizes", [[20, 300, 10], [31, 140, 10], [32, 140, 10]], ids=str)
-def test_narrow_inputs_wide_layer_same_in_chunks_and_threads(dtype, sizes):
+def test_narrow_inputs_wide_layer_same_in_chunks_and_threads(dtype, sizes, split_always):
     """Which kernel makes a product must not depend on how a layer's neurons
     are split (threads, fused blocks) or on where a call starts: with fewer
     than 32 inputs and more than 128 neurons the forward product once went

@@ -138,11 +138,11 @@ def _variants():
 
 @pytest.fixture(params=_variants())
 def variant(request):
-    """Each instruction set this CPU runs, forced for network3's kernels."""
-    from fastnn._core import _conv
-    previous = _conv._set_simd(request.param)
+    """Each instruction set this CPU runs, forced for every kernel."""
+    from fastnn._core import _simd
+    previous = _simd.set_simd(request.param)
     yield request.param
-    _conv._set_simd(previous)
+    _simd.set_simd(previous)
 
 
 @pytest.mark.parametrize("act,options", [(ReLU, dict(lmbda=0.1)),

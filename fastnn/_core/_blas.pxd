@@ -7,19 +7,15 @@ by swapping the operands (as scikit-learn's _cython_blas does).  The BLAS
 comes from scipy.linalg.cython_blas: nothing is linked at build time.
 
 Products with a small side (a mini-batch's rows, or a sum over them) go to
-our own kernels instead (``_smallmm.h``), compiled for the CPU's vector
-instructions and chosen when first used: BLAS serves those shapes unevenly.
+our own kernels instead (``_smallmm.h``), in the variant of the process's
+instruction-set level (``_simd.pxd``): BLAS serves those shapes unevenly.
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy
 
 
 cdef extern from "_smallmm.h" nogil:
-    int FASTNN_SIMD_BLAS, FASTNN_SIMD_GENERIC, FASTNN_SIMD_AVX2, FASTNN_SIMD_AVX512
     int FASTNN_SMALL_DIM
-    int fastnn_simd()
-    int fastnn_simd_best()
-    int fastnn_simd_set(int level)
     int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, int K)
     int fastnn_smallmm_f(int trans_a, int trans_b, int M, int N, int K, float alpha,
                          const float* A, int lda, const float* B, int ldb, float beta,

@@ -45,19 +45,18 @@ from libc.string cimport memset, memcpy
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core import _steps
-from fastnn._core._blas cimport fastnn_simd, fastnn_simd_best, fastnn_simd_set, gemm
+from fastnn._core._blas cimport gemm
 from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate,
                                    act_prime, fc_forward, fc_weight_step, softmax_row)
 from fastnn._core._optim cimport Step, make_step, param_step, step_begin
-from fastnn._core._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait,
-                                    fastnn_max_threads, fastnn_num_threads, fastnn_thread_num)
+from fastnn._core._simd cimport fastnn_simd_share, level_ref
+from fastnn._core._threads cimport (INT_LIMIT, Team, fastnn_bar_t, fastnn_num_threads,
+                                    fastnn_thread_num, sync, team_join)
 
 cnp.import_array()
 
-# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
-# at import, not on first use inside a kernel running without the GIL (where
-# getenv could race with a Python thread changing the environment).
-fastnn_simd()
+# this module's kernels follow the process's one instruction-set level
+fastnn_simd_share(level_ref())
 
 cdef extern from "_rows.h":
     void fastnn_rows_forward_f(int m, Py_ssize_t n, int k0, int k1, const float* x, Py_ssize_t ldx,
@@ -129,36 +128,11 @@ cdef extern from *:
     void fastnn_pool2x2_d(const double* crow, int OW, int QH, int QW, double bias, double* z,
                           int* am) nogil
 
-#: True when this module was compiled with OpenMP.
-OPENMP = bool(FASTNN_HAVE_OPENMP)
-
 cdef enum:
     KIND_CONV = 0
     KIND_FC = 1
     KIND_SOFTMAX = 2
 
-
-
-#: The kernel variants, by level (``_smallmm.h``); ``fastnn._core._gemm`` has the same.
-_VARIANTS = ("blas", "generic", "avx2", "avx512")
-
-
-def _set_simd(variant):
-    """Run this module's kernels in ``variant`` ("avx512", "avx2", "generic",
-    or "blas": products to BLAS, the row kernels in the best one), as
-    ``FASTNN_SIMD`` would at import; returns the previous variant.  For the
-    tests, which check every variant this CPU runs."""
-    if variant not in _VARIANTS or _VARIANTS.index(variant) > fastnn_simd_best():
-        raise ValueError("variant {!r} is not one of this CPU's: {}".format(
-            variant, _VARIANTS[:fastnn_simd_best() + 1]))
-    previous = _VARIANTS[fastnn_simd()]
-    fastnn_simd_set(_VARIANTS.index(variant))
-    return previous
-
-
-def max_threads():
-    """The number of threads OpenMP would use by default (1 without OpenMP)."""
-    return fastnn_max_threads()
 
 
 cdef struct Layer:
@@ -647,20 +621,6 @@ cdef void reduce_update(floating* w, floating* gsum, const floating* parts, void
 # rows and the weights), leaving partial gradients; one barrier; every
 # thread reduces and applies its share of every layer's update; one barrier.
 
-cdef struct Team:
-    int tid        # this thread's number
-    int nthreads   # threads actually running the region
-    int ng         # groups the mini-batch is split into: min(thread count asked, m)
-    int m          # the mini-batch size
-    fastnn_bar_t* bar
-    int sense
-
-
-cdef inline void sync(Team* T) noexcept nogil:
-    if T.nthreads > 1:
-        fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
-
-
 cdef void forward_group(Layer* L, int nl, const floating* xb, int e0, int e1,
                         int g) noexcept nogil:
     """Evaluation-mode forward pass of examples e0 .. e1-1 of a mini-batch."""
@@ -787,12 +747,7 @@ cdef void train_thread(Layer* L, int nl, const floating* x, const long long* y, 
     cdef int k
     cdef Py_ssize_t bi
     cdef Step stk = st[0]       # this thread's copy: step_begin counts the steps
-    T.tid = fastnn_thread_num()
-    T.nthreads = fastnn_num_threads()
-    T.ng = ng
-    T.m = m
-    T.bar = bar
-    T.sense = 0
+    team_join(&T, bar)
     for k in range(count):
         bi = first + k
         step_begin(&stk, 1)     # the gradient is the mini-batch's mean already
@@ -887,12 +842,9 @@ cdef Py_ssize_t _n_biases(Layer* L) noexcept:
 # The Layer struct holds C ints, the kernels index with products of them and
 # BLAS takes 32-bit dimensions.  So every size is computed here in Python
 # integers (no overflow), and a network is refused, with the layer named,
-# when one of its buffers would hold more than INT_MAX values (then every
-# index product inside the kernels stays below INT_MAX too) or its buffers
+# when one of its buffers would hold more than INT_LIMIT values (then every
+# index product inside the kernels stays below it too) or its buffers
 # would not fit in the machine's memory.
-
-cdef extern from "limits.h":
-    int INT_MAX
 
 _KIND_CODES = {"conv": KIND_CONV, "fc": KIND_FC, "softmax": KIND_SOFTMAX}
 _LAYER_NAMES = {"conv": "ConvPoolLayer", "fc": "FullyConnectedLayer", "softmax": "SoftmaxLayer"}
@@ -957,7 +909,7 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
               "split of the mini-batch": m * ng, "split of its rows": g["in_size"] * nthreads}
     counts.update(("{} buffer".format(what), _count(shape)) for what, shape in bufs.values())
     name, worst = max(counts.items(), key=lambda item: item[1])
-    if worst > INT_MAX:
+    if worst > INT_LIMIT:
         raise MemoryError(
             "layer {} ({}) is too large for the compiled kernels: its {} would hold {:,} values "
             "({}), and they index at most 2**31-1; its work buffers would need {} in all "
@@ -1044,7 +996,7 @@ cdef class Net:
         cdef int l
         cdef Layer* L
         for name, value in (("mini_batch_size", mini_batch_size), ("num_threads", num_threads)):
-            if not 1 <= value <= INT_MAX:
+            if not 1 <= value <= INT_LIMIT:
                 raise ValueError("{} must be at least 1 and at most 2**31-1, not {}".format(name, value))
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):

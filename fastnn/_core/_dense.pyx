@@ -36,16 +36,27 @@ A mini-batch step follows the book's backpropagation equations:
   one gemm, ``W = (1 - eta*lmbda/n) W - (eta/m) delta^T A_prev``; the other
   optimizers take the gradient and step from it (``_optim.param_step``).
 
-Threads (``num_threads``, OpenMP when the module is built with it): the first
-layer, whose ``n_1 x n_0`` weights hold nearly all of the work, is split by
-neurons (rows of ``W_0``) across the threads, which also share the gathering
-of each mini-batch; the small layers above it run on thread 0 between two
-barriers.  Results are bit for bit one thread's when our small-matrix
-kernels make the products (``_smallmm.h``: mini-batches of at most 32 and a
-first layer of at least 32 inputs), and differ in the last bits only through
-BLAS (``FASTNN_SIMD=blas``, larger mini-batches, fewer inputs), which may
-block the parts of a gemm differently than the whole.  Only worth it on cores that nothing else is using.  With more
-than one thread, keep BLAS itself to one thread (threadpoolctl).
+Threads (``train``'s ``num_threads``, OpenMP when the module is built with
+it): the first layer, whose ``n_1 x n_0`` weights hold nearly all of the
+work, is split by neurons (rows of ``W_0``) across the threads, which also
+share the gathering of each mini-batch; the layers above it run on thread 0
+between two barriers.  A split costs two barriers per mini-batch, so it is
+made only where the first layer's share of the work is large
+(``threads_for``): a first layer of at least ``THREADS_MIN_WEIGHTS``
+weights, and either a mini-batch of at least ``THREADS_MIN_BATCH`` rows or
+at least ``THREADS_MIN_NEURONS`` neurons; other networks train on one
+thread whatever is asked.  Every element of a product is computed by the
+same kernel whatever part of the neurons a thread holds (the routing rule
+of ``_smallmm.h`` never looks at the number of neurons), so with our
+small-matrix kernels (mini-batches of at most 32 and a first layer of at
+least 32 inputs) results are bit for bit one thread's.  Through BLAS
+(larger mini-batches, fewer inputs, ``FASTNN_SIMD=blas``) they are so when
+BLAS computes each element of a part of a gemm as it does in the whole:
+OpenBLAS does in float64, not always in float32, where it picks kernels by
+size, and a few weights then differ from one thread's in the last bit
+(the tests check both).  Threads pay only on cores that nothing else is
+using.  With more than one thread, keep BLAS itself to one thread
+(threadpoolctl; ``fastnn.trainer.run`` does).
 
 When our kernels make both of the first layer's products, its step is
 fused with the next mini-batch's forward pass (``first_layer_step_forward``), which streams its
@@ -68,27 +79,25 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from . import _steps
-from ._blas cimport FASTNN_SIMD_BLAS, FASTNN_SMALL_DIM, fastnn_simd, fastnn_smallmm_route, gemm
+from ._blas cimport fastnn_smallmm_route, gemm
 from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
                        COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC,
                        act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
 from ._optim cimport Step, make_step, param_step, step_begin
-from ._threads cimport (FASTNN_HAVE_OPENMP, fastnn_bar_t, fastnn_bar_wait, fastnn_max_threads,
-                       fastnn_num_threads, fastnn_thread_num)
+from ._simd cimport FASTNN_SIMD_BLAS, fastnn_simd, fastnn_simd_share, level_ref
+from ._threads cimport FASTNN_HAVE_OPENMP, INT_LIMIT, Team, fastnn_bar_t, sync, team_join
 
 cnp.import_array()
 
-# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
-# at import, not on first use inside a kernel running without the GIL (where
-# getenv could race with a Python thread changing the environment).
-fastnn_simd()
+# this module's kernels follow the process's one instruction-set level
+fastnn_simd_share(level_ref())
 
 cdef extern from "_convert.h":
     void fastnn_float_to_double(double* dst, const float* src, Py_ssize_t n) noexcept nogil
     void fastnn_prefetch(const void* p, Py_ssize_t n) noexcept nogil
 
-#: True when this module was compiled with OpenMP (else ``num_threads`` > 1
-#: runs on one thread, with the same results).
+#: True when the compiled kernels were built with OpenMP (else ``num_threads``
+#: > 1 runs on one thread, with the same results); ``_conv`` is built alike.
 OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
@@ -102,6 +111,13 @@ cdef enum:
     # (first_layer_step_forward): 60 rows of 784 float64 weights, 376 KB,
     # stay in a 1 MB L2 cache beside the two mini-batches' inputs
     FUSE_ROWS = 60
+    # train splits the first layer across threads (threads_for) when it has
+    # at least THREADS_MIN_WEIGHTS weights and the mini-batch has at least
+    # THREADS_MIN_BATCH rows or the layer THREADS_MIN_NEURONS neurons: below
+    # that, a mini-batch's share of the layer is too short for the barriers
+    THREADS_MIN_WEIGHTS = 16384
+    THREADS_MIN_BATCH = 32
+    THREADS_MIN_NEURONS = 512
 
 ctypedef cnp.npy_intp intp
 
@@ -125,9 +141,46 @@ def _set_fuse(bint on):
     return previous
 
 
-def max_threads():
-    """The number of threads OpenMP would use by default (1 without OpenMP)."""
-    return fastnn_max_threads()
+# Whether train splits every network with a layer above the first, large or
+# small; a switch for the tests, which check the split on small networks.
+cdef bint _split_always = False
+
+
+def _set_split_always(bint on):
+    """Split the first layer across the threads asked for whatever its size
+    (tests), or only where that pays (the default); returns the previous
+    setting."""
+    global _split_always
+    previous = _split_always
+    _split_always = on
+    return previous
+
+
+cdef int split_threads(int L, int n0, int n1, int mini_batch_size, int asked) noexcept nogil:
+    """How many threads ``train`` splits the first layer across when
+    ``asked`` are wanted (see the module docstring): 1 unless the network
+    has a layer above the first and the first is large enough, else
+    ``asked``, at most one per neuron."""
+    if asked <= 1 or L < 2:
+        return 1
+    if not _split_always and (<long long>n0 * n1 < THREADS_MIN_WEIGHTS or
+                              (mini_batch_size < THREADS_MIN_BATCH and n1 < THREADS_MIN_NEURONS)):
+        return 1
+    return min(asked, n1)
+
+
+def threads_for(sizes, mini_batch_size, num_threads):
+    """The number of threads ``train`` uses for a network of layer sizes
+    ``sizes`` (input first) at ``mini_batch_size`` when ``num_threads`` are
+    asked for (one when the module was built without OpenMP)."""
+    sizes = [_positive_int(s, "sizes[{}]".format(i)) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError("sizes must have at least two layers, got {!r}".format(sizes))
+    if not FASTNN_HAVE_OPENMP:
+        return 1
+    return split_threads(len(sizes) - 1, sizes[0], sizes[1],
+                         _positive_int(mini_batch_size, "mini_batch_size"),
+                         _positive_int(num_threads, "num_threads"))
 
 
 # ---------------------------------------------------------------------------
@@ -276,18 +329,6 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
                    NULL if sb1 == NULL else sb1 + (j - j0), st, False)
 
 
-cdef struct Team:
-    int tid         # this thread's number
-    int nthreads    # threads actually running the region
-    int sense
-    fastnn_bar_t* bar
-
-
-cdef inline void sync(Team* T) noexcept nogil:
-    if T.nthreads > 1:
-        fastnn_bar_wait(T.bar, T.nthreads, &T.sense)
-
-
 cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noexcept nogil:
     """Thread 0's part of a step: forward through layers 1..L-1, (BP1), and
     backwards (BP2)-(BP4) down to the first layer's error ``deltas[0]``, each
@@ -378,10 +419,7 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     its forward pass is made with the step (``first_layer_step_forward``).
     """
     cdef Team T
-    T.tid = fastnn_thread_num()
-    T.nthreads = fastnn_num_threads()
-    T.sense = 0
-    T.bar = &wk.bar
+    team_join(&T, &wk.bar)
     cdef int n1 = wk.sizes[1]
     cdef int j0 = <int>((<long long>n1 * T.tid) // T.nthreads)
     cdef int j1 = <int>((<long long>n1 * (T.tid + 1)) // T.nthreads)
@@ -496,9 +534,6 @@ cdef void backprop_kernel(Work* wk, const floating* X, const floating* Y, int m,
 # ---------------------------------------------------------------------------
 # Argument checks (once per call, with the GIL) and work buffers
 # ---------------------------------------------------------------------------
-
-cdef Py_ssize_t INT_LIMIT = 2**31 - 1
-
 
 cdef _float_dtype(arr, str name):
     """The array's dtype, if float32 or float64, else a TypeError naming it."""
@@ -826,7 +861,8 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
     ``order``, the rows of ``X`` this epoch visits, in that order (the last
     run may be shorter, as in the book); ``order`` None visits the rows in
     their order.  ``num_threads`` > 1 splits the first layer's neurons across
-    OpenMP threads (see the module docstring).
+    OpenMP threads where that pays (``threads_for``, and the module
+    docstring).
     """
     cdef _Net net = _Net(weights, biases, spec, True)
     net.check_XY(X, Y)
@@ -860,8 +896,9 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         stop = start + <intp>count * mbs
     if stop <= start:
         return
-    if threads > 1 and net.wk.L == 1:
-        threads = 1         # a lone (perhaps softmax) layer is not split
+    # decided on the mini-batch size asked for, never on the run's length, so
+    # that how the caller cuts an epoch into calls never changes the split
+    threads = split_threads(net.wk.L, net.wk.sizes[0], net.wk.sizes[1], mbs, threads)
     cdef intp steps = (stop - start + mbs - 1) // mbs
     mbs = <int>min(<intp>mbs, stop - start)
     net.allocate(mbs, True, False, gradients)

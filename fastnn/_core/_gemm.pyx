@@ -5,40 +5,25 @@
 ``gemm`` runs one product through a chosen variant ("blas", "generic",
 "avx2", "avx512", or None for the one the kernels use), so a test can hold
 each instruction set's kernels against numpy on the machine that has it.
-The variant the compiled modules use is chosen once per module, on first
-use, from the CPU or the environment variable ``FASTNN_SIMD``.
+The variant the compiled modules use is the process's one level
+(``fastnn._core._simd``, whose ``available`` and ``simd`` are here too).
 """
 import numpy as np
 cimport numpy as cnp
 
-from ._blas cimport (FASTNN_SIMD_AVX2, FASTNN_SIMD_AVX512, FASTNN_SIMD_BLAS, FASTNN_SIMD_GENERIC,
-                     FASTNN_SMALL_DIM, fastnn_simd, fastnn_simd_best, fastnn_smallmm_d_with,
-                     fastnn_smallmm_f_with, fastnn_smallmm_route, gemm as blas_gemm)
+from ._blas cimport (FASTNN_SMALL_DIM, fastnn_smallmm_d_with, fastnn_smallmm_f_with,
+                     fastnn_smallmm_route, gemm as blas_gemm)
+from ._simd cimport fastnn_simd, fastnn_simd_share, level_ref
+from ._simd import VARIANTS, available, simd   # noqa: F401  (for the tests and benchmarks)
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cnp.import_array()
 
-# The small-matrix kernels' variant is read from FASTNN_SIMD and the CPU now,
-# at import, not on first use inside a kernel running without the GIL (where
-# getenv could race with a Python thread changing the environment).
-fastnn_simd()
-
-VARIANTS = ("blas", "generic", "avx2", "avx512")
-_LEVEL = {"blas": FASTNN_SIMD_BLAS, "generic": FASTNN_SIMD_GENERIC, "avx2": FASTNN_SIMD_AVX2,
-          "avx512": FASTNN_SIMD_AVX512}
+# this module's kernels follow the process's one level
+fastnn_simd_share(level_ref())
 
 #: the largest small side that the products route to our kernels
 SMALL_DIM = FASTNN_SMALL_DIM
-
-
-def available():
-    """The variants this CPU runs, "blas" first."""
-    return VARIANTS[:fastnn_simd_best() + 1]
-
-
-def simd():
-    """The variant the compiled modules pick here (FASTNN_SIMD, or the best)."""
-    return VARIANTS[fastnn_simd()]
 
 
 def route(bint trans_a, bint trans_b, int M, int N, int K):
@@ -76,9 +61,9 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C, variant=None):
     if variant is None:
         level = fastnn_simd()
     else:
-        if variant not in _LEVEL or _LEVEL[variant] > fastnn_simd_best():
+        if variant not in available():
             raise ValueError("variant {!r} is not one of this CPU's: {}".format(variant, available()))
-        level = _LEVEL[variant]
+        level = VARIANTS.index(variant)
     cdef void* a = cnp.PyArray_DATA(<cnp.ndarray>A)
     cdef void* b = cnp.PyArray_DATA(<cnp.ndarray>B)
     cdef void* c = cnp.PyArray_DATA(<cnp.ndarray>C)

@@ -21,7 +21,12 @@ cimport numpy as cnp
 from cpython.ref cimport PyObject
 from libc.stdlib cimport free, malloc
 
+from ._simd cimport fastnn_simd_share, level_ref
+
 cnp.import_array()
+
+# value_range's vector variant follows the process's one instruction-set level
+fastnn_simd_share(level_ref())
 
 
 cdef extern from "_pairs.h":

@@ -1,15 +1,19 @@
 /* The least and greatest value of a float array and whether it holds a NaN,
    in one pass: the check every conversion of training data makes.
 
-   SSE2 (part of every x86-64 CPU, so no run-time choice is needed) keeps
-   four vectors of running minima and maxima; NaN compares false with
-   everything, so min and max skip it and an unordered compare catches it.
-   Infinities are ordinary values to min and max.  Elsewhere, plain C.
-   Written once (FASTNN_RANGE) for float (SSE's _ps) and double (_pd). */
+   The vector variant (SSE2, part of every x86-64 CPU) keeps four vectors of
+   running minima and maxima; NaN compares false with everything, so min and
+   max skip it and an unordered compare catches it.  Infinities are ordinary
+   values to min and max.  It runs at every instruction-set level above
+   "generic" (_simd.h), the plain C loop at "generic" and where SSE2 is
+   missing.  Written once (FASTNN_RANGE) for float (SSE's _ps) and double
+   (_pd). */
 #ifndef FASTNN_RANGE_H
 #define FASTNN_RANGE_H
 
 #include <stddef.h>
+
+#include "_simd.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -17,7 +21,7 @@
 #if defined(__SSE2__)
 /* Four vectors of LANES values at a time, then the vectors' lanes into lo and hi. */
 #define FASTNN_RANGE_SSE2(T, V, S, LANES)                                                \
-    if (n >= 4 * LANES) {                                                               \
+    if (n >= 4 * LANES && fastnn_simd_isa() != FASTNN_SIMD_GENERIC) {                   \
         V l0 = _mm_set1_##S(lo), l1 = l0, l2 = l0, l3 = l0;                             \
         V h0 = l0, h1 = l0, h2 = l0, h3 = l0;                                           \
         V u = _mm_setzero_##S();                                                        \

@@ -22,9 +22,9 @@
    Each kernel is written once, as a macro over the element type.  Vectors
    are GCC's vector extension; on x86-64 each kernel is compiled three times
    with function attributes (AVX-512F, AVX2+FMA, baseline SSE2), and runs in
-   the variant the small-matrix kernels chose (_smallmm.h: fastnn_simd_isa,
-   from the CPU or FASTNN_SIMD), so the default build stays portable and
-   one setting picks every kernel's instruction set. */
+   the variant of the process's one instruction-set level (_simd.h:
+   fastnn_simd_isa, from the CPU or FASTNN_SIMD), so the default build stays
+   portable and one setting picks every kernel's instruction set. */
 #ifndef FASTNN_ROWS_H
 #define FASTNN_ROWS_H
 
@@ -316,7 +316,7 @@ FASTNN_CLONES static void fastnn_conv_dinput_##SFX(int F, int Q, Py_ssize_t K, c
     FASTNN_CONV(float, f_##SFX)                                                                \
     FASTNN_CONV(double, d_##SFX)
 
-/* What the CPU check in _smallmm.h (fastnn_simd_best) asks of the AVX-512 and AVX2
+/* What the CPU check in _simd.h (fastnn_simd_best) asks of the AVX-512 and AVX2
    variants: with FMA and AVX-512VL the short vectors of the tails are fused too (avx512f
    alone measured 5% slower on the dropout network). */
 #define FASTNN_AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512cd,fma"

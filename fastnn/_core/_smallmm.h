@@ -13,10 +13,10 @@
      nn:  C[M,N] = alpha * A[M,K] B[K,N]   + beta * C   (small M; outer products)
      tn:  C[M,N] = alpha * A[K,M]^T B[K,N] + beta * C   (small K; outer products)
 
-   beta = 0 never reads C.  No alignment is assumed.  The instruction set is
-   picked once, on first use, from what the CPU supports, or from the
-   environment variable FASTNN_SIMD = avx512 | avx2 | generic | blas (blas:
-   never route, every product goes to BLAS).  The vector code is compiled
+   beta = 0 never reads C.  No alignment is assumed.  The variant that runs
+   is the process's one choice of instruction set (_simd.h: fastnn_simd);
+   at level "blas" no product is routed here, every one goes to BLAS.  The
+   vector code is compiled
    with function attributes, so the module itself needs no -mavx flags and
    runs on any x86-64; other compilers and CPUs get the portable C only. */
 #ifndef FASTNN_SMALLMM_H
@@ -26,8 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
-       FASTNN_SIMD_AVX512 = 3 };
+#include "_simd.h"
 
 /* The routing rule: the small dimension (the mini-batch) at most this. */
 #define FASTNN_SMALL_DIM 32
@@ -35,11 +34,8 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #define FASTNN_CAT_(a, b) a##_##b
 #define FASTNN_CAT(a, b) FASTNN_CAT_(a, b)
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define FASTNN_X86_SIMD 1
+#if FASTNN_X86_SIMD
 #include <immintrin.h>
-#else
-#define FASTNN_X86_SIMD 0
 #endif
 
 /* ---- portable C: one lane ---------------------------------------------- */
@@ -191,81 +187,6 @@ static inline __attribute__((always_inline)) ATTR double fastnn_reduce_avx2_d(__
 #undef OUT_NV
 #endif  /* FASTNN_X86_SIMD */
 
-/* ---- choosing the variant ------------------------------------------------ */
-
-/* The best variant this CPU runs (its operating system saving the vector
-   registers too: GCC's and Clang's __builtin_cpu_supports check both). */
-static int fastnn_simd_best(void)
-{
-#if FASTNN_X86_SIMD
-    __builtin_cpu_init();
-    /* _rows.h compiles its AVX-512 variant for these too (every AVX-512 CPU but the
-       Xeon Phi has them) */
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("fma"))
-        return FASTNN_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return FASTNN_SIMD_AVX2;
-#endif
-    return FASTNN_SIMD_GENERIC;
-}
-
-/* The variant named by FASTNN_SIMD (or the best one, unset or empty); one the
-   CPU lacks, or an unknown name, falls back to the best one. */
-static int fastnn_simd_from_env(void)
-{
-    const char* s = getenv("FASTNN_SIMD");
-    int best = fastnn_simd_best();
-    if (s == NULL || *s == '\0')
-        return best;
-    if (strcmp(s, "blas") == 0)
-        return FASTNN_SIMD_BLAS;
-    if (strcmp(s, "generic") == 0)
-        return FASTNN_SIMD_GENERIC;
-    if (strcmp(s, "avx2") == 0 && best >= FASTNN_SIMD_AVX2)
-        return FASTNN_SIMD_AVX2;
-    if (strcmp(s, "avx512") == 0 && best >= FASTNN_SIMD_AVX512)
-        return FASTNN_SIMD_AVX512;
-    return best;
-}
-
-/* This module's choice, made on first use (each module that uses these
-   kernels calls fastnn_simd() when imported): -1 until then.  Threads that
-   race to make it write the same value. */
-static int fastnn_simd_level = -1;
-
-static int fastnn_simd(void)
-{
-    int level = __atomic_load_n(&fastnn_simd_level, __ATOMIC_RELAXED);
-    if (level < 0) {
-        level = fastnn_simd_from_env();
-        __atomic_store_n(&fastnn_simd_level, level, __ATOMIC_RELAXED);
-    }
-    return level;
-}
-
-/* Force a variant (tests, benchmarks); returns the one in force, which is the
-   best available one if the CPU lacks the one asked for. */
-static inline int fastnn_simd_set(int level)
-{
-    int best = fastnn_simd_best();
-    if (level > best)
-        level = best;
-    if (level < FASTNN_SIMD_BLAS)
-        level = best;
-    __atomic_store_n(&fastnn_simd_level, level, __ATOMIC_RELAXED);
-    return level;
-}
-
-/* The instruction set of fastnn's other vector kernels (_rows.h): the variant
-   chosen, or the best one when FASTNN_SIMD=blas sends the products to BLAS. */
-static inline int fastnn_simd_isa(void)
-{
-    int level = fastnn_simd();
-    return level == FASTNN_SIMD_BLAS ? fastnn_simd_best() : level;
-}
-
 /* Which product serves row-major op(A)[M,K] op(B)[K,N]: 0 for BLAS, else
    1 (nt), 2 (nn) or 3 (tn). */
 static inline int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, int K)
@@ -302,7 +223,7 @@ static inline int fastnn_smallmm_route(int trans_a, int trans_b, int M, int N, i
    when the product was done, 0 when the shape is not one of ours and the
    caller should use BLAS:
    fastnn_smallmm_S_with: through variant ``level`` (the kernel tests name it);
-   fastnn_smallmm_S: through the variant chosen for this CPU (fastnn_simd).
+   fastnn_smallmm_S: through the process's level (fastnn_simd).
    Both compute row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C. */
 #define FASTNN_SMALLMM_ENTRIES(T, S)                                                          \
 static int fastnn_smallmm_##S##_with(int level, int trans_a, int trans_b, int M, int N,       \

@@ -31,13 +31,11 @@ static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) {
 }
 static int fastnn_thread_num(void) { return omp_get_thread_num(); }
 static int fastnn_num_threads(void) { return omp_get_num_threads(); }
-static int fastnn_max_threads(void) { return omp_get_max_threads(); }
 #else
 #define FASTNN_HAVE_OPENMP 0
 static void fastnn_bar_wait(fastnn_bar_t* b, int n, int* local_sense) { (void)b; (void)n; (void)local_sense; }
 static int fastnn_thread_num(void) { return 0; }
 static int fastnn_num_threads(void) { return 1; }
-static int fastnn_max_threads(void) { return 1; }
 #endif
 
 #endif

@@ -62,7 +62,11 @@ def linear(z):
 
 def leaky_relu(z, slope=0.01):
     """z where z > 0, else ``slope * z``, in ``z``'s dtype (the slope is
-    rounded to it first, as the kernels do)."""
+    rounded to it first, as the kernels do).
+
+    ``slope`` (default 0.01) must be finite and >= 0: the derivative, 1 where
+    the output a > 0 and ``slope`` elsewhere, is computed from the output,
+    and a negative slope would make a > 0 for z < 0 (0 gives ReLU)."""
     z = np.asarray(z)
     return np.where(z > 0, z, z.dtype.type(slope) * z)
 
@@ -84,10 +88,13 @@ def _step(a, below):
 
 # -- the registry --------------------------------------------------------------
 
-def _slope(value):
+def _sign_keeping(value):
+    """The check of a parameter that scales the negative side (leaky ReLU's
+    slope): the derivative is read from the output, and which side z was on
+    from the output's sign, which a negative value would flip."""
     if not value >= 0:
-        return "must be >= 0: the derivative is read from the output's sign, which a " \
-               "negative slope would flip"
+        return "must be >= 0 (the derivative is read from the output's sign, which a " \
+               "negative value would flip)"
     return None
 
 
@@ -121,7 +128,7 @@ REGISTRY = {row.name: row for row in [
     Row("linear", 3, linear, _ones),
     Row("softmax", 4, softmax, None, hidden=False, output=True),
     Row("leaky_relu", 5, leaky_relu, lambda a, slope: _step(a, slope),
-        params=[Parameter("slope", 0.01, _slope)]),
+        params=[Parameter("slope", 0.01, _sign_keeping)]),
 ]}
 
 #: Activations a hidden layer may have, and those an output layer may have.

@@ -37,7 +37,7 @@ from .activations import sigmoid, softmax   # network3's sigmoid is chapter 1's
 
 
 # ---------------------------------------------------------------------------
-# Activation functions and their derivatives (network3's four)
+# Activation functions (the book's four; derivatives and the rest: fastnn.activations)
 # ---------------------------------------------------------------------------
 
 def linear(z):

@@ -883,7 +883,8 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     if kind not in _KIND_CODES:
         raise ValueError("layer {}: unknown kind {!r}".format(l, kind))
     act, act_param = spec.get("act", ACT_LINEAR), spec.get("act_param", 0.0)
-    if isinstance(act, bool) or not isinstance(act, numbers.Integral) or not act_known(act):
+    if isinstance(act, bool) or not isinstance(act, numbers.Integral) or not 0 <= act <= 255 \
+            or not act_known(act):
         raise ValueError("layer {}: unknown activation code {!r}".format(l, act))
     if isinstance(act_param, bool) or not isinstance(act_param, numbers.Real) \
             or not np.isfinite(act_param):

@@ -71,6 +71,13 @@ def leaky_relu(z, slope=0.01):
     return np.where(z > 0, z, z.dtype.type(slope) * z)
 
 
+def elu(z, alpha=1.0):
+    """z where z > 0, else ``alpha * (e^z - 1)``, in ``z``'s dtype; ``alpha``
+    (default 1.0) finite and >= 0, as leaky ReLU's slope."""
+    z = np.asarray(z)
+    return np.where(z > 0, z, z.dtype.type(alpha) * np.expm1(np.minimum(z, 0)))
+
+
 def softmax(z):
     """Softmax of each row, shifted by the row's maximum so ``exp`` cannot overflow."""
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -129,6 +136,8 @@ REGISTRY = {row.name: row for row in [
     Row("softmax", 4, softmax, None, hidden=False, output=True),
     Row("leaky_relu", 5, leaky_relu, lambda a, slope: _step(a, slope),
         params=[Parameter("slope", 0.01, _sign_keeping)]),
+    Row("elu", 6, elu, lambda a, alpha: np.where(a > 0, a.dtype.type(1), a + a.dtype.type(alpha)),
+        params=[Parameter("alpha", 1.0, _sign_keeping)]),
 ]}
 
 #: Activations a hidden layer may have, and those an output layer may have.

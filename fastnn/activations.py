@@ -3,8 +3,8 @@
 ``sigmoid`` and ``sigmoid_prime`` are the book's chapter 1 pair (the drop-in
 modules export them under those names).  The rest are what chapters 3 and 6
 try next: ``tanh``, ``relu`` and ``linear`` hidden neurons, and a
-``softmax`` output layer; and one the book mentions but does not try,
-``leaky_relu``.
+``softmax`` output layer; and two more, ``leaky_relu`` (which the book
+mentions) and ``elu``.
 
 Each activation is one row of the registry, ``REGISTRY``: its name, the code
 the compiled kernels know it by (the same line of
@@ -23,7 +23,7 @@ parameter values.  A name gives the defaults; ``get`` sets others::
 Derivatives are written in terms of the activation's *output* ``a``, which
 is what a forward pass keeps: sigmoid' = a(1-a), tanh' = 1-a^2,
 ReLU' = [a > 0] (0 at exactly 0), linear' = 1, leaky ReLU' = 1 where a > 0,
-else the slope.
+else the slope, ELU' = 1 where a > 0, else a + alpha.
 """
 import math
 import numbers
@@ -200,6 +200,10 @@ class Activation(object):
         return "activations.get({!r}{})".format(
             self.name, "".join(", {}={!r}".format(k, v) for k, v in self.params))
 
+    def __reduce__(self):
+        # pickled by name and values (the row holds functions), and checked again on loading
+        return _make, (self.name, dict(self.params))
+
     def to_dict(self):
         """The parameters as saved files record them: ``{"slope": 0.01}``."""
         return dict(self.params)
@@ -235,6 +239,10 @@ def get(activation, **params):
             raise ValueError("{} {} {}, not {!r}".format(activation, p.name, problem, value))
         values.append((p.name, value))
     return Activation(row, values)
+
+
+def _make(name, params):
+    return get(name, **params)
 
 
 def check(activation, allowed, argument):

@@ -36,8 +36,8 @@ class MLP(object):
     sizes : list of int
         Neurons per layer, input first: ``[784, 30, 10]``; any depth.
     activation : ``"sigmoid"`` (default), ``"tanh"``, ``"relu"``,
-        ``"linear"`` or ``"leaky_relu"`` (slope 0.01): the hidden layers'
-        neurons, any name in ``fastnn.activations.HIDDEN``.  Other
+        ``"linear"``, ``"leaky_relu"`` (slope 0.01) or ``"elu"`` (alpha 1.0):
+        the hidden layers' neurons, any name in ``fastnn.activations.HIDDEN``.  Other
         parameter values come as an ``Activation``:
         ``activation=fastnn.activations.get("leaky_relu", slope=0.2)``.
     output : ``"sigmoid"`` (default) or ``"softmax"``: the output layer's.

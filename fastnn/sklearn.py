@@ -52,7 +52,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes : tuple of int, default (30,)
         Neurons of each hidden layer; ``()`` for none.  The input layer's
         size comes from ``X``, the output layer's from the number of classes.
-    activation : "sigmoid" (default), "tanh", "relu", "linear" or "leaky_relu"
+    activation : "sigmoid" (default), "tanh", "relu", "linear", "leaky_relu" or "elu"
         The hidden neurons (any name of ``fastnn.activations.HIDDEN``, or an
         ``Activation`` with parameters: ``activations.get("leaky_relu", slope=0.2)``).
     output : "softmax" (default) or "sigmoid"

@@ -8,6 +8,7 @@ test_network3.py and the gradient checks in test_gradcheck.py.
 """
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -230,6 +231,17 @@ def test_network3_takes_leaky_relu_in_conv_and_dense_layers(activation_fn):
     for l, (a, b) in enumerate(zip(nets["cython"].layers, nets["numpy"].layers)):
         assert_close(a.w, b.w, "layer {} w".format(l), rtol=1e-12)
         assert_close(a.b, b.b, "layer {} b".format(l), rtol=1e-12)
+
+
+def test_activations_and_networks_using_them_pickle():
+    """By name and values (a Dask search or joblib sends networks to other
+    processes): the copy is equal and trains the same."""
+    act = activations.get("leaky_relu", slope=0.2)
+    assert pickle.loads(pickle.dumps(act)) == act
+    net = MLP([4, 5, 2], activation=act, seed=0)
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.spec.hidden == act and copy.spec.activation_param == 0.2
+    assert copy.spec.hidden != activations.get("leaky_relu")
 
 
 def test_network3_refuses_an_output_activation_as_activation_fn():

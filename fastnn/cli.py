@@ -199,8 +199,8 @@ curves.png.  --resume continues from the network and history in DIR."""
 CONFIG_TYPES = {
     "sizes": list, "preset": str, "dataset": str, "data": str, "train_size": int,
     "epochs": int, "batch_size": int, "eta": float, "lmbda": float, "l1": float,
-    "momentum": float, "activation": str, "activation_params": str, "output": str, "cost": str, "init": str,
-    "dtype": str, "backend": str, "seed": int, "early_stopping": int,
+    "momentum": float, "activation": str, "activation_params": str, "output": str, "cost": str,
+    "init": str, "dtype": str, "backend": str, "seed": int, "early_stopping": int,
     "halve_on_plateau": int, "restore_best": bool, "monitor_training": bool,
     "monitor_gradients": bool, "shuffle": bool, "plot": bool, "out": str, "progress": str,
     "quiet": bool,

@@ -205,9 +205,10 @@ def _activation(fn):
 
 
 def _bad_activation(fn):
-    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh, LeakyReLU "
-                    "(or their names), or a hidden activation of fastnn.activations ({}), not "
-                    "{!r}".format(", ".join(activations.HIDDEN), fn))
+    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh (or their "
+                    "names), network3.LeakyReLU, or a hidden activation of fastnn.activations (an "
+                    "Activation, or one of the names {}), not {!r}".format(
+                        ", ".join(activations.HIDDEN), fn))
 
 
 def _act_spec(fn):

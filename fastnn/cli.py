@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from . import activations
+
 EXIT_USAGE = 2
 
 
@@ -54,6 +56,23 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError("expected a positive integer, not {}".format(value))
     return value
+
+
+def param_list(text):
+    """``slope=0.2,alpha=1`` as a dict of floats (empty text: no parameters)."""
+    params = {}
+    for item in text.replace(" ", "").split(","):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            if not (sep and name):
+                raise ValueError
+            params[name] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected NAME=NUMBER pairs separated by commas, like "
+                                             "slope=0.2, not {!r}".format(text)) from None
+    return params
 
 
 def nonnegative_float(text):
@@ -224,8 +243,8 @@ CONFIG_TYPES = {
     "sizes": list, "preset": str, "dataset": str, "data": str, "train_size": int,
     "epochs": int, "batch_size": int, "eta": float, "lmbda": float, "l1": float,
     "momentum": float, "optimizer": str, "nesterov": bool, "weight_decay": float,
-    "activation": str, "output": str, "cost": str, "init": str,
-    "dtype": str, "backend": str, "seed": int, "early_stopping": int,
+    "activation": str, "activation_params": str, "output": str, "cost": str,
+    "init": str, "dtype": str, "backend": str, "seed": int, "early_stopping": int,
     "halve_on_plateau": int, "restore_best": bool, "monitor_training": bool,
     "monitor_gradients": bool, "shuffle": bool, "plot": bool, "out": str, "progress": str,
     "quiet": bool,
@@ -264,7 +283,11 @@ def add_train_arguments(p):
                      help="Nesterov's momentum, with --optimizer sgd and --momentum")
     how.add_argument("--weight-decay", type=nonnegative_float, default=None,
                      help="adamw's decoupled weight decay (default 0.01)")
-    how.add_argument("--activation", default="sigmoid", choices=["sigmoid", "tanh", "relu", "linear"])
+    how.add_argument("--activation", default="sigmoid", choices=activations.HIDDEN,
+                     help="the hidden neurons (fastnn.activations; default sigmoid)")
+    how.add_argument("--activation-params", type=param_list, default={}, metavar="NAME=VALUE,...",
+                     help="the activation's parameters, like slope=0.2 for leaky_relu "
+                          "(default: its defaults)")
     how.add_argument("--output", default="sigmoid", choices=["sigmoid", "softmax"])
     how.add_argument("--cost", default=None, choices=["cross_entropy", "quadratic", "log_likelihood"],
                      help="default cross_entropy (log_likelihood with --output softmax)")
@@ -484,7 +507,8 @@ def train_dense(args):
                 # generator, and the optimizer starts afresh
                 net.rng = np.random.default_rng([args.seed, len(previous)])
         else:
-            net = MLP(sizes, activation=args.activation, output=args.output, cost=cost,
+            activation = activations.get(args.activation, **args.activation_params)
+            net = MLP(sizes, activation=activation, output=args.output, cost=cost,
                       init=args.init, dtype=dtype, backend=args.backend, seed=args.seed)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None

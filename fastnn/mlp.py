@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from . import _serialize, optimizers, progress, trainer
+from . import _serialize, activations, optimizers, progress, trainer
 from ._config import check_backend, check_num_threads, get_num_threads
 from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
                           check_positive_int, check_real, check_sizes, check_finite, one_hot,
@@ -42,8 +42,11 @@ class MLP(object):
     ----------
     sizes : list of int
         Neurons per layer, input first: ``[784, 30, 10]``; any depth.
-    activation : ``"sigmoid"`` (default), ``"tanh"``, ``"relu"`` or
-        ``"linear"``: the hidden layers' neurons.
+    activation : ``"sigmoid"`` (default), ``"tanh"``, ``"relu"``,
+        ``"linear"``, ``"leaky_relu"`` (slope 0.01) or ``"elu"`` (alpha 1.0):
+        the hidden layers' neurons, any name in ``fastnn.activations.HIDDEN``.  Other
+        parameter values come as an ``Activation``:
+        ``activation=fastnn.activations.get("leaky_relu", slope=0.2)``.
     output : ``"sigmoid"`` (default) or ``"softmax"``: the output layer's.
     cost : ``"cross_entropy"`` (default), ``"quadratic"``,
         ``"log_likelihood"`` (goes with ``output="softmax"``, and softmax with
@@ -115,6 +118,7 @@ class MLP(object):
 
     @property
     def activation(self):
+        """The hidden layers' activation's name (its parameters: ``spec.hidden``)."""
         return self.spec.activation_name
 
     @property
@@ -123,7 +127,7 @@ class MLP(object):
 
     def __repr__(self):
         return "MLP(sizes={}, activation={!r}, output={!r}, cost={}, dtype={}, backend={!r})".format(
-            self.sizes, self.activation, self.output, self.cost.__name__, np.dtype(self.dtype).name,
+            self.sizes, str(self.spec.hidden), self.output, self.cost.__name__, np.dtype(self.dtype).name,
             self.backend)
 
     # -- training ------------------------------------------------------------
@@ -289,7 +293,9 @@ class MLP(object):
 
     def save(self, filename):
         """Write the network to ``filename`` atomically, in the book's JSON
-        format (so ``fastnn.network2.load`` and the book's program read it).
+        format (so ``fastnn.network2.load`` and the book's program read it),
+        with the dtype, the activations and, for an activation that has
+        them, its parameters (``"activation_params": {"slope": 0.01}``).
 
         A trained network's file also keeps, under the key ``"training"``
         (which the book's ``load`` ignores), what a later ``fit`` needs to go
@@ -297,6 +303,8 @@ class MLP(object):
         state arrays, the schedule's state and the shuffling generator's."""
         self._check_parameters()
         extra = {}
+        if self.spec.hidden.params:
+            extra["activation_params"] = self.spec.hidden.to_dict()
         if self.epochs_trained or self._step is not None:
             extra["training"] = dict(optimizers.training_state(self._step, self.rng),
                                      epochs=self.epochs_trained, history=self.history,
@@ -308,7 +316,9 @@ class MLP(object):
     @classmethod
     def load(cls, filename, backend=None, dtype=None, cost=None):
         """Read a network saved by ``MLP.save`` or by the book's ``network2``;
-        ``cost`` is the class to use for a file saved with a cost of your own."""
+        ``cost`` is the class to use for a file saved with a cost of your own.
+        A file without ``activation_params`` (an older one) gets the
+        activation's defaults."""
         sizes, weights, biases, cost, data = _serialize.load(filename, cost)
         if dtype is None:
             try:
@@ -318,8 +328,13 @@ class MLP(object):
         dtype = check_dtype(dtype)
         net = cls.__new__(cls)
         try:
-            net.spec = trainer.Spec(data.get("activation", "sigmoid"), data.get("output", "sigmoid"),
-                                    cost)
+            params = data.get("activation_params", {})
+            if not isinstance(params, dict):
+                raise ValueError("activation_params must be an object, not {!r}".format(params))
+            hidden = activations.check(data.get("activation", "sigmoid"), activations.HIDDEN,
+                                       "activation")
+            net.spec = trainer.Spec(activations.get(hidden, **params),
+                                    data.get("output", "sigmoid"), cost)
         except (TypeError, ValueError) as exc:
             raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
         net.sizes, net.init, net.dtype = sizes, "default", dtype

@@ -62,9 +62,10 @@ from .optimizers import Schedule, check_learning_rate_value
 from ._validation import check_layer_size, check_matrix_fits, check_positive_int
 from .trainer import one_blas_thread
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
+from . import activations
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
-           "linear", "ReLU", "sigmoid", "tanh", "load_data_shared", "size",
+           "linear", "ReLU", "sigmoid", "tanh", "LeakyReLU", "load_data_shared", "size",
            "dropout_layer", "set_num_threads", "get_num_threads", "floatX", "GPU"]
 
 #: dtype of newly created layers' parameters (network3's ``theano.config.floatX``).
@@ -75,7 +76,10 @@ floatX = "float32"
 #: always False (setting it changes nothing).
 GPU = False
 
-_ACT_NAMES = {linear: "linear", ReLU: "ReLU", sigmoid: "sigmoid", tanh: "tanh"}
+#: Leaky ReLU (slope 0.01), usable as any layer's ``activation_fn``; another
+#: slope: ``activation_fn=fastnn.activations.get("leaky_relu", slope=0.2)``
+#: (any hidden activation of ``fastnn.activations`` is accepted that way).
+LeakyReLU = activations.get("leaky_relu")
 
 
 # ---------------------------------------------------------------------------
@@ -179,14 +183,32 @@ def _shape(value, n, name):
 
 
 def _activation(fn):
-    if isinstance(fn, collections.abc.Hashable) and fn in _ACT_NAMES:    # an array is not
+    """The book's four functions (or their names), or a hidden activation of
+    ``fastnn.activations`` (an ``Activation``, or a registry name)."""
+    if isinstance(fn, activations.Activation):
+        return fn if fn.row.hidden else _bad_activation(fn)
+    if isinstance(fn, collections.abc.Hashable) and fn in reference3.BOOK:    # an array is not
         return fn
     name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
-    for known in _ACT_NAMES:
+    for known in reference3.BOOK:
         if name == known.__name__:
             return known
-    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh "
-                    "(or their names), not {!r}".format(fn))
+    if isinstance(fn, str) and fn in activations.HIDDEN:
+        return activations.get(fn)
+    return _bad_activation(fn)
+
+
+def _bad_activation(fn):
+    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh (or their "
+                    "names), network3.LeakyReLU, or a hidden activation of fastnn.activations (an "
+                    "Activation, or one of the names {}), not {!r}".format(
+                        ", ".join(activations.HIDDEN), fn))
+
+
+def _act_spec(fn):
+    """The kernels' description of ``activation_fn``: code and parameter."""
+    act = reference3.as_activation(fn)
+    return dict(act=act.code, act_param=act.param)
 
 
 def _p_dropout(p):
@@ -329,7 +351,7 @@ class ConvPoolLayer(object):
     def _spec(self, dtype):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         self._geometry()
-        return dict(kind="conv", act=_ACT_NAMES[self.activation_fn],
+        return dict(kind="conv", **_act_spec(self.activation_fn),
                     w=_param(self, "w", self.filter_shape, dtype, "filter_shape"),
                     b=_param(self, "b", self.filter_shape[:1], dtype, "filter_shape"),
                     image_shape=self.image_shape, filter_shape=self.filter_shape,
@@ -356,7 +378,7 @@ class _DenseLayer(object):
     def _spec(self, dtype):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         return dict(kind="softmax" if self.is_softmax else "fc",
-                    act="linear" if self.is_softmax else _ACT_NAMES[self.activation_fn],
+                    **_act_spec(linear if self.is_softmax else self.activation_fn),
                     w=_param(self, "w", (self.n_in, self.n_out), dtype, "(n_in, n_out)"),
                     b=_param(self, "b", (self.n_out,), dtype, "n_out"), p_dropout=self.p_dropout)
 

@@ -30,13 +30,14 @@ from .costs import QuadraticCost
 
 
 class _SigmoidNet(object):
-    activation_name = output_name = "sigmoid"
+    hidden = out = activations.get("sigmoid")
     cost_class = QuadraticCost
 
 
 def _layer_activations(spec, n_layers):
+    """Each layer's ``activations.Activation``, and the cost class."""
     spec = spec or _SigmoidNet
-    return [spec.activation_name] * (n_layers - 1) + [spec.output_name], spec.cost_class
+    return [spec.hidden] * (n_layers - 1) + [spec.out], spec.cost_class
 
 
 def feedforward(weights, biases, X, spec=None):
@@ -44,7 +45,7 @@ def feedforward(weights, biases, X, spec=None):
     acts, _ = _layer_activations(spec, len(weights))
     a = X
     for w, b, act in zip(weights, biases, acts):
-        a = activations.FUNCTIONS[act](a @ w.T + b)
+        a = act(a @ w.T + b)
     return a
 
 
@@ -59,7 +60,7 @@ def backprop(weights, biases, X, Y, spec=None):
     for w, b, act in zip(weights, biases, acts):
         z = activation @ w.T + b
         zs.append(z)
-        activation = activations.FUNCTIONS[act](z)
+        activation = act(z)
         outputs.append(activation)
     # backward pass: equations (BP1)-(BP4), a row per example
     nabla_b = [None] * len(weights)
@@ -68,7 +69,7 @@ def backprop(weights, biases, X, Y, spec=None):
     nabla_b[-1] = delta.sum(axis=0)
     nabla_w[-1] = delta.T @ outputs[-2]
     for l in range(2, len(weights) + 1):
-        delta = (delta @ weights[-l+1]) * activations.prime_from_output(acts[-l], outputs[-l])
+        delta = (delta @ weights[-l+1]) * acts[-l].prime(outputs[-l])
         nabla_b[-l] = delta.sum(axis=0)
         nabla_w[-l] = delta.T @ outputs[-l-1]
     return nabla_b, nabla_w

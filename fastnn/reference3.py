@@ -37,7 +37,7 @@ from .activations import sigmoid, softmax   # network3's sigmoid is chapter 1's
 
 
 # ---------------------------------------------------------------------------
-# Activation functions and their derivatives (network3's four)
+# Activation functions (the book's four; derivatives and the rest: fastnn.activations)
 # ---------------------------------------------------------------------------
 
 def linear(z):
@@ -52,20 +52,28 @@ def tanh(z):
     return activations.tanh(z)
 
 
-#: network3's four activation functions by the names ``fastnn.activations`` uses.
-NAMES = {linear: "linear", ReLU: "relu", sigmoid: "sigmoid", tanh: "tanh"}
-#: The activations network3 offers.
-ACTIVATIONS = tuple(NAMES)
+#: network3's four activation functions, the book's names, as registry rows
+#: (``fastnn.activations``).  Any other activation comes as an ``Activation``.
+BOOK = {linear: "linear", ReLU: "relu", sigmoid: "sigmoid", tanh: "tanh"}
+#: The book's activations network3 offers.
+ACTIVATIONS = tuple(BOOK)
+
+
+def as_activation(activation_fn):
+    """``activation_fn`` (one of the book's four functions, or a hidden
+    ``fastnn.activations.Activation``) as an ``Activation``."""
+    if isinstance(activation_fn, activations.Activation) and activation_fn.row.hidden:
+        return activation_fn
+    try:
+        return activations.get(BOOK[activation_fn])
+    except (KeyError, TypeError):
+        raise TypeError("no derivative known for activation {!r}".format(activation_fn)) from None
 
 
 def activation_prime(activation_fn, a):
     """The derivative of ``activation_fn`` written in terms of its output ``a``
-    (what the forward pass keeps): see ``fastnn.activations.prime_from_output``."""
-    try:
-        name = NAMES[activation_fn]
-    except KeyError:
-        raise TypeError("no derivative known for activation {!r}".format(activation_fn)) from None
-    return activations.prime_from_output(name, a)
+    (what the forward pass keeps): see ``fastnn.activations``."""
+    return as_activation(activation_fn).prime(a)
 
 
 # ---------------------------------------------------------------------------

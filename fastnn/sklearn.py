@@ -52,8 +52,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes : tuple of int, default (30,)
         Neurons of each hidden layer; ``()`` for none.  The input layer's
         size comes from ``X``, the output layer's from the number of classes.
-    activation : "sigmoid" (default), "tanh", "relu" or "linear"
-        The hidden neurons.
+    activation : "sigmoid" (default), "tanh", "relu", "linear", "leaky_relu" or "elu"
+        The hidden neurons (any name of ``fastnn.activations.HIDDEN``, or an
+        ``Activation`` with parameters: ``activations.get("leaky_relu", slope=0.2)``).
     output : "softmax" (default) or "sigmoid"
         The output neurons.  ``predict_proba`` returns softmax outputs as
         they are and sigmoid outputs divided by their sum, so that each row

@@ -55,25 +55,31 @@ def kernels(backend=None):
 class Spec(object):
     """What the kernels need to know about a fully connected network besides
     its arrays: the hidden layers' activation, the output layer's, and the
-    cost, as the integer codes the compiled kernels take (``cost_class``
-    too, for the numpy path, which calls its ``fn`` and ``delta``).
+    cost.  ``hidden`` and ``out`` are ``fastnn.activations.Activation``s
+    (from a name, or an ``Activation`` carrying its parameters);
+    ``activation``, ``activation_param``, ``output`` and ``cost`` are the
+    codes and the parameter the compiled kernels take (``cost_class`` too,
+    for the numpy path, which calls its ``fn`` and ``delta``).
 
     A softmax output goes with the log-likelihood cost, and only with it.
     """
 
     def __init__(self, activation="sigmoid", output="sigmoid", cost=costs.CrossEntropyCost):
-        self.activation_name = activations.check(activation, activations.HIDDEN, "activation")
-        self.output_name = activations.check(output, activations.OUTPUTS, "output")
+        self.hidden = activations.check(activation, activations.HIDDEN, "activation")
+        self.out = activations.check(output, activations.OUTPUTS, "output")
+        self.activation_name = self.hidden.name
+        self.output_name = self.out.name
         self.cost_class = costs.cost_class(cost)
-        softmax = output == "softmax"
+        softmax = self.output_name == "softmax"
         log_likelihood = self.cost_class is costs.LogLikelihoodCost
         if softmax and not log_likelihood:
             raise ValueError("output='softmax' needs cost='log_likelihood' (softmax outputs are "
                              "trained on their log-likelihood), not {}".format(self.cost_class.__name__))
         if log_likelihood and not softmax:
             raise ValueError("cost='log_likelihood' needs output='softmax', not {!r}".format(output))
-        self.activation = activations.CODES[self.activation_name]
-        self.output = activations.CODES[self.output_name]
+        self.activation = self.hidden.code
+        self.activation_param = self.hidden.param
+        self.output = self.out.code
         self.cost = costs.CODES.get(self.cost_class, -1)
 
     def check_compiled(self):
@@ -82,7 +88,7 @@ class Spec(object):
 
     def __repr__(self):
         return "Spec(activation={!r}, output={!r}, cost={})".format(
-            self.activation_name, self.output_name, self.cost_class.__name__)
+            str(self.hidden), self.output_name, self.cost_class.__name__)
 
 
 # -- the loop ---------------------------------------------------------------------

@@ -137,6 +137,34 @@ def test_train_from_config_and_npz(tmp_path):
     assert saved["sizes"] == [4, 8, 3]
 
 
+def test_train_leaky_relu_with_a_slope(tmp_path):
+    """--activation takes every hidden activation of the registry, and
+    --activation-params (or the config's activation_params) its parameters,
+    which network.json records."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = (X[:, 0] > 0).astype(int)
+    np.savez(tmp_path / "data.npz", X=X, y=y, X_val=X[:50], y_val=y[:50])
+    out = fastnn("train", "--dataset", tmp_path / "data.npz", "--sizes", "4,6,2", "--epochs", 1,
+                 "--activation", "leaky_relu", "--activation-params", "slope=0.2",
+                 "--out", tmp_path / "flag", "--quiet")
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((tmp_path / "flag" / "network.json").read_text())
+    assert (saved["activation"], saved["activation_params"]) == ("leaky_relu", {"slope": 0.2})
+    config = tmp_path / "run.toml"
+    config.write_text('activation = "leaky_relu"\nactivation_params = "slope=0.3"\n')
+    out = fastnn("train", "--config", config, "--dataset", tmp_path / "data.npz", "--sizes", "4,6,2",
+                 "--epochs", 1, "--out", tmp_path / "config", "--quiet")
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((tmp_path / "config" / "network.json").read_text())
+    assert saved["activation_params"] == {"slope": 0.3}
+    assert_one_line_error(fastnn("train", "--dataset", tmp_path / "data.npz", "--activation",
+                                 "leaky_relu", "--activation-params", "slope=-1", "--out",
+                                 tmp_path / "bad"), "slope must be >= 0")
+    assert_one_line_error(fastnn("train", "--activation-params", "slope", "--out", tmp_path / "bad"),
+                          "NAME=NUMBER")
+
+
 def test_train_chapter6_preset(tmp_path):
     out = fastnn("train", "--preset", "one-conv", "--epochs", 1, "--train-size", 200,
                  "--out", tmp_path, "--quiet")

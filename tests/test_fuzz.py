@@ -34,6 +34,8 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from helpers import fastnn_env  # noqa: E402
 
+from fastnn import activations  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = int(os.environ.get("FASTNN_FUZZ_EXAMPLES", "600"))
 SEED = int(os.environ.get("FASTNN_FUZZ_SEED", "0"))
@@ -373,7 +375,9 @@ NET3_NAMES = ["layer", "layers", "image_shape", "filter_shape", "filter", "pools
 @st.composite
 def net3_cases(draw):
     m = draw(st.integers(1, 4))
-    act = maybe(st.sampled_from(["sigmoid", "ReLU", "linear", "tanh"]), odd_scalar, 6)
+    # the book's names for its four, and every hidden activation of the registry
+    act = maybe(st.sampled_from(["sigmoid", "ReLU", "linear", "tanh"] + list(activations.HIDDEN)),
+                odd_scalar, 6)
     p = maybe(st.sampled_from([0.0, 0.0, 0.5]), odd_scalar, 8)
     shape = draw(st.sampled_from(["conv", "fc", "softmax"]))
     if shape == "conv":

@@ -6,8 +6,11 @@ the batch is ``cost.fn(feedforward(X), Y)`` (every cost sums over examples),
 which is what ``backprop`` differentiates.  Central differences with h = 1e-6
 are accurate to about h^2 ~ 1e-12 plus rounding ~1e-16/h ~ 1e-10, so the
 normwise relative tolerance is 1e-6: a wrong sign, a missing derivative or a
-transposed index is off by O(1).  ReLU's kink is avoided by checking that no
-weighted input lies within 1e-3 of zero (the seed is chosen so).
+transposed index is off by O(1).  The kink of ReLU and leaky ReLU is
+avoided by checking that no weighted input lies within 1e-3 of zero (the
+seed is chosen so).  Every hidden activation of the registry is checked, and
+each of its parameters at its default and at another value; the derivative
+of each activation alone is checked in test_activations.py.
 """
 import numpy as np
 import pytest
@@ -39,8 +42,10 @@ def numerical_gradient(weights, biases, X, Y, spec):
 
 @pytest.mark.parametrize("backend", ["cython", "numpy"])
 @pytest.mark.parametrize("output,cost", OUTPUTS, ids=lambda o: getattr(o, "__name__", o))
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear"])
+@pytest.mark.parametrize("activation", activations.HIDDEN + ("leaky_relu(slope=0.3)",))
 def test_backprop_matches_finite_differences(backend, activation, output, cost):
+    if activation == "leaky_relu(slope=0.3)":
+        activation = activations.get("leaky_relu", slope=0.3)
     rng = np.random.default_rng(21)
     sizes = [5, 4, 6, 3]
     weights = [rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:])]
@@ -53,7 +58,7 @@ def test_backprop_matches_finite_differences(backend, activation, output, cost):
     for w, b in zip(weights[:-1], biases[:-1]):     # no weighted input at ReLU's kink
         z = a @ w.T + b
         assert np.min(np.abs(z)) > 1e-3
-        a = activations.FUNCTIONS[activation](z)
+        a = spec.hidden(z)
     nabla_b, nabla_w = trainer.kernels(backend).backprop(weights, biases, X, Y, spec)
     num_b, num_w = numerical_gradient(weights, biases, X, Y, spec)
     for l in range(len(weights)):

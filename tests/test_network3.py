@@ -7,12 +7,15 @@ import pytest
 
 from helpers import assert_close, central_difference
 
-from fastnn import network3, reference3, trainer
+from fastnn import activations, network3, reference3, trainer
 from fastnn.optimizers import Step
 from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer,
                              linear, sigmoid, tanh)
 
-ACTIVATIONS = [linear, ReLU, sigmoid, tanh]
+# Every hidden activation of the registry: the book's function where network3
+# has one, else the registry's ``Activation`` (leaky ReLU, ...).
+_BOOK = {name: fn for fn, name in reference3.BOOK.items()}
+ACTIVATIONS = [_BOOK.get(name) or activations.get(name) for name in activations.HIDDEN]
 M = 4   # mini-batch size of the small test networks
 
 

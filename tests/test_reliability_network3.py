@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import assert_close, fastnn_env
 
+from fastnn import activations, reference3
+
 from fastnn.network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer,
                              linear, sigmoid, tanh)
 
@@ -124,11 +126,11 @@ def test_buffer_sizes_are_python_integers():
     from fastnn._core import _conv
     f32 = np.dtype(np.float32)
     w = np.zeros((1, 1, 256, 256), np.float32)
-    spec = dict(kind="conv", act="linear", w=w, b=np.zeros(1, np.float32),
+    spec = dict(kind="conv", act=activations.CODES["linear"], w=w, b=np.zeros(1, np.float32),
                 image_shape=(1, 1, 512, 512), filter_shape=(1, 1, 256, 256), poolsize=(2, 2))
     with pytest.raises(MemoryError, match="im2col buffer would hold 4,328,587,264 values"):
         _conv._plan_layer(0, spec, 1, 1, 1, f32)
-    spec = dict(kind="fc", act="linear", w=np.zeros((1, 1), np.float32), b=np.zeros(1, np.float32))
+    spec = dict(kind="fc", act=activations.CODES["linear"], w=np.zeros((1, 1), np.float32), b=np.zeros(1, np.float32))
     plan = _conv._plan_layer(0, spec, 2**20, 2, 2, f32)
     assert plan["buffers"]["xd"][1] == (2**20, 1)
     # m*ng, the mini-batch split between two threads, passes 2**31-1
@@ -416,7 +418,8 @@ def test_no_rows_give_an_empty_answer(backend, dtype):
 # invalid changes are refused, naming the attribute
 # ---------------------------------------------------------------------------
 
-ACTS = [linear, ReLU, sigmoid, tanh]
+ACTS = [linear, ReLU, sigmoid, tanh] + [activations.get(name) for name in activations.HIDDEN
+                                        if name not in reference3.BOOK.values()]
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 
 

@@ -37,6 +37,8 @@ a machine whose cores are also busy with other work.
 BLAS is called from inside the parallel region: the caller must limit BLAS to
 one thread while training (``fastnn.network3`` does, with threadpoolctl).
 """
+import numbers
+
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
@@ -46,8 +48,9 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 from fastnn._core import _steps
 from fastnn._core._blas cimport gemm
-from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate,
-                                   act_prime, fc_forward, fc_weight_step, softmax_row)
+from fastnn._core._layers cimport (ACT_LINEAR, ACT_RELU, Activation, act_known, activate,
+                                   activate_row, fc_forward, fc_weight_step, make_activation,
+                                   times_act_prime, softmax_row)
 from fastnn._core._optim cimport Step, make_step, param_step, step_begin
 from fastnn._core._simd cimport fastnn_simd_share, level_ref
 from fastnn._core._threads cimport (INT_LIMIT, Team, fastnn_bar_t, fastnn_num_threads,
@@ -136,7 +139,8 @@ cdef enum:
 
 
 cdef struct Layer:
-    int kind, act
+    int kind
+    Activation act
     int in_size, out_size
     # convolution and pooling geometry
     int C, H, W, F, KH, KW, OH, OW, PH, PW, QH, QW, K, P, Q
@@ -189,21 +193,16 @@ cdef inline void add_run(floating* dst, const floating* src, Py_ssize_t n) noexc
         fastnn_add_d(dst, src, n)
 
 
-cdef inline void pool2x2(const floating* crow, int OW, int QH, int QW, floating bias, int act,
-                         floating* a, int* am) noexcept nogil:
+cdef inline void pool2x2(const floating* crow, int OW, int QH, int QW, floating bias,
+                         Activation act, floating* a, int* am) noexcept nogil:
     """2x2 max-pooling of one feature map (the first maximum, row-major,
     winning ties), bias and activation."""
-    cdef int q
     if floating is float:
         fastnn_pool2x2_f(crow, OW, QH, QW, bias, a, am)
     else:
         fastnn_pool2x2_d(crow, OW, QH, QW, bias, a, am)
-    if act == ACT_RELU:
-        for q in range(QH * QW):
-            a[q] = a[q] if a[q] > 0 else 0
-    elif act != ACT_LINEAR:
-        for q in range(QH * QW):
-            a[q] = activate(act, a[q])
+    if act.code != ACT_LINEAR:
+        activate_row(act, QH * QW, a, <const floating*>NULL)
 
 
 cdef void pool_example(Layer* L, const floating* conv, Py_ssize_t ld, floating* a,
@@ -291,12 +290,8 @@ cdef void conv_backward_group(Layer* L, const floating* inp, floating* dinp, int
         a = <floating*>L.act_buf + <Py_ssize_t>e * L.out_size
         da = <floating*>L.dact_buf + <Py_ssize_t>e * L.out_size
         am = L.argmax + <Py_ssize_t>e * L.F * L.Q
-        if L.act == ACT_RELU:
-            for i in range(L.F * L.Q):
-                da[i] = da[i] if a[i] > 0 else 0              # dC/dz, in place
-        elif L.act != ACT_LINEAR:
-            for i in range(L.F * L.Q):
-                da[i] = da[i] * act_prime(L.act, a[i])
+        if L.act.code != ACT_LINEAR:
+            times_act_prime(L.act, L.F * L.Q, da, a)        # dC/dz, in place
         for f in range(L.F):
             for q in range(L.Q):
                 gb[f] += da[f * L.Q + q]
@@ -530,7 +525,7 @@ cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int
     if row_kernels(L, m):
         # below a ReLU (whose outputs are >= 0), an input that is zero passes
         # no gradient on: its input error is not needed
-        nonzero_only = below != NULL and below.act == ACT_RELU
+        nonzero_only = below != NULL and below.act.code == ACT_RELU
         if L.keep_grad or not st.plain:
             g = <floating*>L.grad_w + <Py_ssize_t>k0 * n_out
             ldg = n_out
@@ -562,8 +557,7 @@ cdef void dense_backward_part(Layer* L, Layer* below, floating* dinp, int p, int
     if dinp != NULL and below != NULL and below.kind == KIND_FC:
         a = <const floating*>below.act_buf
         for i in range(m):
-            for j in range(k0, k1):
-                dinp[i * n_in + j] = dinp[i * n_in + j] * act_prime(below.act, a[i * n_in + j])
+            times_act_prime(below.act, k1 - k0, dinp + i * n_in + k0, a + i * n_in + k0)
 
 
 cdef void dense_update_rows(Layer* L, int m, Py_ssize_t r0, Py_ssize_t r1, const Step* st,
@@ -721,8 +715,7 @@ cdef void train_step(Layer* L, int nl, const floating* xb, const long long* yb, 
                 conv_backward_group(&L[l], inp, dinp, e0, e1, p)
                 if below != NULL and below.kind == KIND_FC:
                     lo, hi = <Py_ssize_t>e0 * below.out_size, <Py_ssize_t>e1 * below.out_size
-                    for i in range(lo, hi):
-                        dinp[i] = dinp[i] * act_prime(below.act, (<floating*>below.act_buf)[i])
+                    times_act_prime(below.act, hi - lo, dinp + lo, <floating*>below.act_buf + lo)
             if below != NULL and below.kind != KIND_CONV:
                 sync(T)
         else:
@@ -822,9 +815,6 @@ cdef void predict_run(Layer* L, int nl, const floating* x, int m, int nbatches, 
 # The Python-visible network
 # ---------------------------------------------------------------------------
 
-_ACT_CODES = {"linear": ACT_LINEAR, "ReLU": ACT_RELU, "sigmoid": ACT_SIGMOID, "tanh": ACT_TANH}
-
-
 cdef Py_ssize_t _n_weights(Layer* L) noexcept:
     if L.kind == KIND_CONV:
         return <Py_ssize_t>L.F * L.K
@@ -858,8 +848,14 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
     kind = spec.get("kind")
     if kind not in _KIND_CODES:
         raise ValueError("layer {}: unknown kind {!r}".format(l, kind))
-    if spec.get("act", "linear") not in _ACT_CODES:
-        raise ValueError("layer {}: unknown activation {!r}".format(l, spec.get("act")))
+    act, act_param = spec.get("act", ACT_LINEAR), spec.get("act_param", 0.0)
+    if isinstance(act, bool) or not isinstance(act, numbers.Integral) or not 0 <= act <= 255 \
+            or not act_known(act):
+        raise ValueError("layer {}: unknown activation code {!r}".format(l, act))
+    if isinstance(act_param, bool) or not isinstance(act_param, numbers.Real) \
+            or not np.isfinite(act_param):
+        raise ValueError("layer {}: the activation's parameter must be a finite number, "
+                         "not {!r}".format(l, act_param))
     w, b = spec["w"], spec["b"]
     for name, arr in (("w", w), ("b", b)):
         if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
@@ -968,7 +964,9 @@ cdef class Net:
     """A network3 layer stack as the kernels see it, with all its buffers.
 
     ``specs`` is a list of dicts, one per layer, made by ``fastnn.network3``:
-    ``kind`` ("conv", "fc", "softmax"), ``act`` (activation name), ``w`` and
+    ``kind`` ("conv", "fc", "softmax"), ``act`` and ``act_param`` (the
+    activation's code in ``fastnn.activations``' registry and its
+    parameter; linear when absent), ``w`` and
     ``b`` (C-contiguous arrays of the network's dtype, updated in place),
     ``p_dropout``, and for a conv layer ``image_shape``, ``filter_shape`` and
     ``poolsize``.  The caller validates everything first; this class only
@@ -1027,7 +1025,8 @@ cdef class Net:
             L = &self.layers[l]
             g = plan["geometry"]
             L.kind = _KIND_CODES[spec["kind"]]
-            L.act = ACT_LINEAR if L.kind == KIND_SOFTMAX else _ACT_CODES[spec.get("act", "linear")]
+            L.act = make_activation(ACT_LINEAR, 0.0) if L.kind == KIND_SOFTMAX else \
+                make_activation(spec.get("act", ACT_LINEAR), spec.get("act_param", 0.0))
             L.keep = 1.0 - float(spec.get("p_dropout", 0.0))
             L.has_mask = spec.get("p_dropout", 0.0) > 0
             L.in_size, L.out_size = g["in_size"], g["out_size"]

@@ -13,8 +13,10 @@ Two small objects describe the work (the kernels read their attributes and
 import nothing from the Python layer):
 
 * ``spec``: ``activation`` (hidden layers), ``output`` and ``cost``, integer
-  codes (``fastnn.activations.CODES``, ``fastnn.costs.CODES``); None means
-  the book's sigmoid network with the quadratic cost;
+  codes (``fastnn.activations``' registry, ``fastnn.costs.CODES``), and
+  ``activation_param``, the hidden activation's parameter (a float; leaky
+  ReLU's slope); None means the book's sigmoid network with the quadratic
+  cost;
 * ``step`` (``fastnn.optimizers.Step``): ``eta``, ``n`` (the training set
   size), ``l2``, ``l1``, the ``optimizer`` and its ``state`` (None, or one
   tuple of arrays per layer, shaped like the weights and biases, owned by
@@ -80,9 +82,9 @@ from libc.string cimport memcpy
 
 from . import _steps
 from ._blas cimport fastnn_smallmm_route, gemm
-from ._layers cimport (ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_SOFTMAX, ACT_TANH,
-                       COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD, COST_QUADRATIC,
-                       act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
+from ._layers cimport (ACT_SIGMOID, ACT_SOFTMAX, COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD,
+                       COST_QUADRATIC, Activation, act_known, act_name, make_activation,
+                       times_act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
 from ._optim cimport Step, make_step, param_step, step_begin
 from ._simd cimport FASTNN_SIMD_BLAS, fastnn_simd, fastnn_simd_share, level_ref
 from ._threads cimport FASTNN_HAVE_OPENMP, INT_LIMIT, Team, fastnn_bar_t, sync, team_join
@@ -206,7 +208,8 @@ cdef struct Work:
     int* sizes
     void** W
     void** B
-    int act, out_act, cost
+    Activation act, out_act
+    int cost
     # buffers for up to m_max rows: acts[l] (l = 1..L) and deltas[l]
     # (l = 0..L-1) are m_max by sizes[l] and sizes[l+1]; two gathered input
     # buffers (alternate mini-batches use alternate ones) and the targets
@@ -232,7 +235,7 @@ cdef struct Work:
     bint fuse_allowed
 
 
-cdef inline int layer_act(Work* wk, int l) noexcept nogil:
+cdef inline Activation layer_act(Work* wk, int l) noexcept nogil:
     return wk.out_act if l == wk.L - 1 else wk.act
 
 
@@ -241,10 +244,10 @@ cdef void layer_forward(Work* wk, int l, int m, int j0, int j1, const floating* 
     """Neurons ``j0..j1-1`` of layer ``l`` for ``m`` rows; a softmax layer is
     always computed whole, by one thread."""
     cdef int n_in = wk.sizes[l], n_out = wk.sizes[l + 1]
-    cdef int act = layer_act(wk, l)
+    cdef Activation act = layer_act(wk, l)
     fc_forward(m, n_in, j0, j1, a_prev, n_in, (<floating**>wk.W)[l], True, n_in,
                (<floating**>wk.B)[l], 1, act, a, n_out)
-    if act == ACT_SOFTMAX:
+    if act.code == ACT_SOFTMAX:
         softmax_rows(m, n_out, a, n_out)
 
 
@@ -274,14 +277,12 @@ cdef void output_error(int cost, const floating* a, const floating* y,
 
 
 cdef void hidden_error(int m, int n_out, int n_in, const floating* delta,
-                       const floating* w, const floating* a_prev, int act,
+                       const floating* w, const floating* a_prev, Activation act,
                        floating* delta_prev) noexcept nogil:
     """(BP2) ``delta_prev = (delta W) * act'(a_prev)``: the error one layer
     down, ``m`` by ``n_in``, from ``delta`` (``m`` by ``n_out``) and ``W``."""
-    cdef Py_ssize_t i, size = <Py_ssize_t>m * n_in
     fc_input_error(m, n_in, n_out, delta, w, True, delta_prev)
-    for i in range(size):
-        delta_prev[i] = delta_prev[i] * act_prime(act, a_prev[i])
+    times_act_prime(act, <Py_ssize_t>m * n_in, delta_prev, a_prev)
 
 
 cdef void column_sums(int m, int n, const floating* delta, floating* out) noexcept nogil:
@@ -571,7 +572,6 @@ cdef inline char* aligned(char* p) noexcept:
     return <char*>((<size_t>p + (ALIGN - 1)) & ~(<size_t>(ALIGN - 1)))
 
 
-_HIDDEN = (ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LINEAR)
 _OUTPUT_COST = {(ACT_SIGMOID, COST_QUADRATIC), (ACT_SIGMOID, COST_CROSS_ENTROPY),
                 (ACT_SOFTMAX, COST_LOG_LIKELIHOOD)}
 
@@ -634,16 +634,19 @@ cdef class _Net:
             self.wk.W[l] = cnp.PyArray_DATA(<cnp.ndarray>w)
             self.wk.B[l] = cnp.PyArray_DATA(<cnp.ndarray>b)
         if spec is None:
-            self.wk.act, self.wk.out_act, self.wk.cost = ACT_SIGMOID, ACT_SIGMOID, COST_QUADRATIC
+            self.wk.act = self.wk.out_act = make_activation(ACT_SIGMOID, 0.0)
+            self.wk.cost = COST_QUADRATIC
         else:
-            self.wk.act = _code(spec, "activation")
-            self.wk.out_act = _code(spec, "output")
+            self.wk.act = make_activation(_code(spec, "activation"),
+                                          _parameter(spec, "activation_param"))
+            self.wk.out_act = make_activation(_code(spec, "output"), 0.0)
             self.wk.cost = _code(spec, "cost")
-            if self.wk.act not in _HIDDEN:
-                raise ValueError("spec.activation: unknown activation code {}".format(self.wk.act))
-            if self.wk.cost >= 0 and (self.wk.out_act, self.wk.cost) not in _OUTPUT_COST:
+            if not act_known(self.wk.act.code):
+                raise ValueError("spec.activation: unknown activation code {}".format(
+                    self.wk.act.code))
+            if self.wk.cost >= 0 and (self.wk.out_act.code, self.wk.cost) not in _OUTPUT_COST:
                 raise ValueError("spec: output code {} with cost code {} is not a combination the "
-                                 "kernels implement".format(self.wk.out_act, self.wk.cost))
+                                 "kernels implement".format(self.wk.out_act.code, self.wk.cost))
 
     def __dealloc__(self):
         free(self.block)
@@ -751,6 +754,23 @@ cdef int _code(spec, str name) except -2:
     if not -1 <= value <= 16:
         raise ValueError("spec.{}: unknown code {}".format(name, value))
     return <int>value
+
+
+def activation_codes():
+    """``{name: code}`` of every elementwise activation the kernels implement
+    (the lines of ``_activations.h``), for checking against the registry."""
+    return {act_name(code).decode(): code for code in range(256) if act_known(code)}
+
+
+cdef double _parameter(spec, str name) except? -1.0:
+    """The activation's parameter: a finite real (0 when the spec has none);
+    the registry checks the range each activation allows."""
+    value = getattr(spec, name, 0.0)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError("spec.{} must be a real number, not {!r}".format(name, value))
+    if not np.isfinite(value):
+        raise ValueError("spec.{} must be finite, not {!r}".format(name, value))
+    return <double>value
 
 
 cdef _check_cost(_Net net):

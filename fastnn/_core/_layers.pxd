@@ -2,13 +2,15 @@
 """The pieces every fastnn network is built from, written once for float32
 and float64 and shared by ``_dense`` (chapters 1-5) and ``_conv`` (chapter 6).
 
-* activation codes and the activations with their derivatives;
+* the activation description (code and parameter) and the activations with
+  their derivatives, from ``_activations.h``;
 * the fully connected layer: forward, the error one layer down, and the
   weight step (plain SGD fused into one gemm, the other optimizers from the
   gradient, with ``_optim.param_step``).
 
 The codes are the ones ``fastnn.activations`` and ``fastnn.costs`` hand
-down: the kernels take integers and import nothing from the Python layer.
+down: the kernels take integers (an activation also its parameter, as a
+double) and import nothing from the Python layer.
 
 Layouts: activations are one example per row.  A fully connected layer's
 weights are either ``(n_out, n_in)``, the book's chapter 1-3 layout
@@ -21,49 +23,81 @@ from libc.math cimport exp, expf, log, tanh, tanhf
 from fastnn._core._blas cimport gemm
 from fastnn._core._optim cimport Step, param_step
 
+cdef extern from "_activations.h":
+    # An activation as the kernels are told it: its code (the registry's,
+    # fastnn.activations) and its one parameter (leaky ReLU's slope; 0 for
+    # those without one).  The arithmetic of each is one line of
+    # _activations.h, which also picks the loop for the code once per call.
+    ctypedef struct Activation "fastnn_activation":
+        int code
+        double p
+    enum:
+        ACT_SIGMOID "FASTNN_ACT_sigmoid"
+        ACT_RELU "FASTNN_ACT_relu"
+        ACT_LINEAR "FASTNN_ACT_linear"
+        ACT_SOFTMAX "FASTNN_ACT_SOFTMAX"
+    bint act_known "fastnn_act_known"(int code) noexcept nogil
+    const char* act_name "fastnn_act_name"(int code) noexcept nogil
+    float fastnn_act_f(Activation act, float z) noexcept nogil
+    double fastnn_act_d(Activation act, double z) noexcept nogil
+    float fastnn_act_prime_f(Activation act, float a) noexcept nogil
+    double fastnn_act_prime_d(Activation act, double a) noexcept nogil
+    void fastnn_act_bias_f(Activation act, Py_ssize_t n, float* out, const float* b) noexcept nogil
+    void fastnn_act_bias_d(Activation act, Py_ssize_t n, double* out, const double* b) noexcept nogil
+    void fastnn_act_prime_times_f(Activation act, Py_ssize_t n, float* d, const float* a) noexcept nogil
+    void fastnn_act_prime_times_d(Activation act, Py_ssize_t n, double* d,
+                                  const double* a) noexcept nogil
+
+
 cdef enum:
-    # activation codes (fastnn.activations.CODES)
-    ACT_SIGMOID = 0
-    ACT_TANH = 1
-    ACT_RELU = 2
-    ACT_LINEAR = 3
-    ACT_SOFTMAX = 4
     # cost codes (fastnn.costs.CODES)
     COST_QUADRATIC = 0
     COST_CROSS_ENTROPY = 1
     COST_LOG_LIKELIHOOD = 2
 
 
-cdef inline floating activate(int act, floating z) noexcept nogil:
+cdef inline Activation make_activation(int code, double p) noexcept nogil:
+    cdef Activation act
+    act.code = code
+    act.p = p
+    return act
+
+
+cdef inline floating activate(Activation act, floating z) noexcept nogil:
     """One neuron's activation of its weighted input ``z`` (not softmax,
     which needs the whole row: ``softmax_rows``)."""
-    cdef floating one = 1          # a literal 1.0 would make float32 compute in double
-    if act == ACT_SIGMOID:
-        if floating is float:
-            return one / (one + expf(-z))
-        else:
-            return one / (one + exp(-z))
-    elif act == ACT_TANH:
-        if floating is float:
-            return tanhf(z)
-        else:
-            return tanh(z)
-    elif act == ACT_RELU:
-        return z if z > 0 else 0
-    return z
+    if floating is float:
+        return fastnn_act_f(act, z)
+    else:
+        return fastnn_act_d(act, z)
 
 
-cdef inline floating act_prime(int act, floating a) noexcept nogil:
-    """The activation's derivative, from its output ``a``: sigmoid a(1-a),
-    tanh 1-a^2, ReLU [a > 0] (0 at 0), linear 1."""
-    cdef floating one = 1
-    if act == ACT_SIGMOID:
-        return a * (one - a)
-    elif act == ACT_TANH:
-        return one - a * a
-    elif act == ACT_RELU:
-        return one if a > 0 else 0
-    return one
+cdef inline floating act_prime(Activation act, floating a) noexcept nogil:
+    """The activation's derivative, from its output ``a`` (sigmoid a(1-a),
+    tanh 1-a^2, ReLU [a > 0], ...: _activations.h)."""
+    if floating is float:
+        return fastnn_act_prime_f(act, a)
+    else:
+        return fastnn_act_prime_d(act, a)
+
+
+cdef inline void activate_row(Activation act, Py_ssize_t n, floating* out,
+                              const floating* b) noexcept nogil:
+    """``out[j] = act(out[j] + b[j])`` for ``j < n`` (``b`` NULL: no bias),
+    the loop chosen once for the activation."""
+    if floating is float:
+        fastnn_act_bias_f(act, n, out, b)
+    else:
+        fastnn_act_bias_d(act, n, out, b)
+
+
+cdef inline void times_act_prime(Activation act, Py_ssize_t n, floating* d,
+                                 const floating* a) noexcept nogil:
+    """``d[i] = d[i] * act'(a[i])`` for ``i < n``, from the outputs ``a``."""
+    if floating is float:
+        fastnn_act_prime_times_f(act, n, d, a)
+    else:
+        fastnn_act_prime_times_d(act, n, d, a)
 
 
 cdef inline double softmax_row(int n, floating* z) noexcept nogil:
@@ -96,7 +130,7 @@ cdef inline void softmax_rows(int m, int n, floating* z, int ld) noexcept nogil:
 
 cdef inline void fc_forward(int m, int n_in, int j0, int j1, const floating* x, int ldx,
                             const floating* w, bint w_t, int ldw, const floating* b,
-                            floating alpha, int act, floating* out, int ldo) noexcept nogil:
+                            floating alpha, Activation act, floating* out, int ldo) noexcept nogil:
     """Neurons ``j0 .. j1-1`` of a fully connected layer for ``m`` rows:
     ``out[:, j] = act(alpha * (x w)[:, j] + b[j])`` (``out`` points at column
     0).  ``w`` is ``(n_out, n_in)`` with ``w_t``, else ``(n_in, n_out)``;
@@ -111,13 +145,10 @@ cdef inline void fc_forward(int m, int n_in, int j0, int j1, const floating* x, 
     else:
         gemm(False, False, m, j1 - j0, n_in, alpha, x, ldx, w + j0, ldw, <floating>0,
              out + j0, ldo)
+    if act.code == ACT_SOFTMAX:
+        act.code = ACT_LINEAR
     for i in range(m):
-        if act == ACT_SIGMOID or act == ACT_TANH or act == ACT_RELU:
-            for j in range(j0, j1):
-                out[j] = activate(act, out[j] + b[j])
-        else:
-            for j in range(j0, j1):
-                out[j] = out[j] + b[j]
+        activate_row(act, j1 - j0, out + j0, b + j0)
         out += ldo
 
 

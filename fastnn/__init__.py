@@ -11,6 +11,7 @@ Learning*, on compiled kernels.
 * ``fastnn.set_shuffle("python2")``: shuffle as Python 2.7 did, to retrace the
   book's published runs.
 """
+from ._version import __version__
 from ._book import BookPathWarning
 from ._config import get_backend, get_shuffle, set_backend, set_shuffle
 from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
@@ -18,8 +19,6 @@ from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .mlp import MLP
 from .optimizers import HalveOnPlateau
 from .trainer import StopTraining, TrainingDiverged
-
-__version__ = "0.1.0"
 
 __all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
            "StopTraining", "TrainingDiverged", "BookPathWarning",

@@ -7,7 +7,8 @@
 #define FASTNN_CONVERT_H
 #include <stddef.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+    && !defined(FASTNN_PORTABLE)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void fastnn_float_to_double(double* dst, const float* src, ptrdiff_t n) {

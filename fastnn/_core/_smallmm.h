@@ -35,7 +35,9 @@ enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
 #define FASTNN_CAT_(a, b) a##_##b
 #define FASTNN_CAT(a, b) FASTNN_CAT_(a, b)
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+/* FASTNN_PORTABLE (setup.py: Windows, or asked for) leaves the portable C alone. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
+    && !defined(FASTNN_PORTABLE)
 #define FASTNN_X86_SIMD 1
 #include <immintrin.h>
 #else

@@ -76,7 +76,13 @@ if PORTABLE:
 
 
 class BuildExt(build_ext):
-    """On MSVC's toolchain, compile with clang-cl (see the module docstring)."""
+    """Compile the modules in parallel (one per core, unless ``-j`` says otherwise);
+    on MSVC's toolchain, compile with clang-cl (see the module docstring)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def build_extensions(self):
         if self.compiler.compiler_type == "msvc":

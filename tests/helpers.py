@@ -9,6 +9,12 @@ SHARED_MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__f
                                              "..", "..", "shared", "data", "mnist"))
 
 
+#: why a test that trains on MNIST is skipped when the files are nowhere
+MISSING_MNIST = ("MNIST not found: set FASTNN_DATA to the folder holding the four IDX .gz files "
+                 "(or mnist.pkl.gz), or put them in the per-user cache, "
+                 "fastnn.datasets.cache_dir()")
+
+
 def find_mnist():
     """The MNIST path the tests train on, or None: where fastnn itself would look
     (``$FASTNN_DATA``, then the per-user cache), then the shared copy.  Unlike

@@ -1,7 +1,7 @@
 """Shared fixtures: where the MNIST files are."""
 import pytest
 
-from helpers import MISSING_MNIST, find_mnist
+from helpers import require_mnist
 
 
 @pytest.fixture(scope="session")
@@ -9,10 +9,7 @@ def mnist_path():
     """The MNIST files' folder (or pickle).  Without them anywhere (an unpacked
     sdist on a machine without the data) the test is skipped, saying so;
     a FASTNN_DATA that names no MNIST fails instead (``find_mnist``)."""
-    path = find_mnist()
-    if path is None:
-        pytest.skip(MISSING_MNIST)
-    return path
+    return require_mnist()
 
 
 def pytest_report_header(config):

@@ -37,6 +37,15 @@ def find_mnist():
     return os.path.dirname(location.files["train_images"])
 
 
+def require_mnist():
+    """``find_mnist()``, or skip the calling test, saying why, when MNIST is nowhere."""
+    import pytest
+    path = find_mnist()
+    if path is None:
+        pytest.skip(MISSING_MNIST)
+    return path
+
+
 def assert_close(actual, desired, what, rtol=None, atol=None):
     """Assert two arrays agree, naming ``what`` (layer and tensor) and the worst index.
 

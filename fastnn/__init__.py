@@ -14,6 +14,7 @@ Learning*, on compiled kernels.
 * ``fastnn.set_num_threads(n)`` (or ``FASTNN_NUM_THREADS``): the threads the
   compiled kernels may use (one by default; network3 takes every core).
 """
+from ._version import __version__
 from ._book import BookPathWarning
 from ._config import (get_backend, get_num_threads, get_shuffle, set_backend, set_num_threads,
                       set_shuffle)
@@ -23,9 +24,8 @@ from .mlp import MLP
 from .optimizers import SGD, Adam, AdamW, HalveOnPlateau
 from .trainer import StopTraining, TrainingDiverged
 
-__version__ = "0.1.0"
-
-__all__ = ["MLP", "SGD", "Adam", "AdamW", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
+__all__ = ["MLP", "SGD", "Adam", "AdamW", "QuadraticCost", "CrossEntropyCost",
+           "LogLikelihoodCost", "HalveOnPlateau",
            "StopTraining", "TrainingDiverged", "BookPathWarning",
            "set_backend", "get_backend", "set_shuffle", "get_shuffle", "set_num_threads",
            "get_num_threads", "__version__"]

@@ -97,12 +97,20 @@ def add_data_dir(parser):
                              "per-user cache, downloading them once)")
 
 
+def version_line(version):
+    """``fastnn --version``: the version, and the kernels' variant in use here."""
+    from ._core import kernel_variant
+    simd, openmp = kernel_variant()
+    return "fastnn {} (kernels: {}, {})".format(
+        version, simd, "OpenMP threads" if openmp else "one thread: built without OpenMP")
+
+
 def build_parser(prog="fastnn"):
     from . import __version__
     parser = Parser(prog=prog, description="fastnn: the networks of Nielsen's 'Neural Networks "
                     "and Deep Learning' on compiled kernels.",
                     epilog="Run 'fastnn COMMAND --help' for each command's options.")
-    parser.add_argument("--version", action="version", version="fastnn " + __version__)
+    parser.add_argument("--version", action="version", version=version_line(__version__))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     demo = sub.add_parser("demo", help="train the book's chapter 1 network and time it (fastnn-demo)",

@@ -9,6 +9,12 @@ SHARED_MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__f
                                              "..", "..", "shared", "data", "mnist"))
 
 
+#: why a test that trains on MNIST is skipped when the files are nowhere
+MISSING_MNIST = ("MNIST not found: set FASTNN_DATA to the folder holding the four IDX .gz files "
+                 "(or mnist.pkl.gz), or put them in the per-user cache, "
+                 "fastnn.datasets.cache_dir()")
+
+
 def find_mnist():
     """The MNIST path the tests train on, or None: where fastnn itself would look
     (``$FASTNN_DATA``, then the per-user cache), then the shared copy.  Unlike
@@ -29,6 +35,15 @@ def find_mnist():
     if location.kind == "pickle":
         return location.files["pickle"]
     return os.path.dirname(location.files["train_images"])
+
+
+def require_mnist():
+    """``find_mnist()``, or skip the calling test, saying why, when MNIST is nowhere."""
+    import pytest
+    path = find_mnist()
+    if path is None:
+        pytest.skip(MISSING_MNIST)
+    return path
 
 
 def assert_close(actual, desired, what, rtol=None, atol=None):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from helpers import find_mnist as mnist_dir
+from helpers import require_mnist
 from helpers import fastnn_env
 from test_cli import assert_png
 
@@ -40,7 +40,7 @@ def quick_run(tmp_path_factory):
             "--progress", "never"]
     if os.path.isdir(PUBLISHED):
         args += ["--check", PUBLISHED]
-    result = subprocess.run(args, env=fastnn_env(FASTNN_DATA=mnist_dir()), capture_output=True,
+    result = subprocess.run(args, env=fastnn_env(FASTNN_DATA=require_mnist()), capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return out, result.stdout

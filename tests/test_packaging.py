@@ -83,3 +83,38 @@ def test_editable_install_builds_the_kernels_in_place(tmp_path):
     out = subprocess.run([python, "-c", code], cwd=str(src), env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(src / "fastnn" / "__init__.py")
+
+
+def test_version_is_written_once():
+    """pyproject.toml takes the version from fastnn/_version.py, the one place it
+    is written, and the package reports the same."""
+    from fastnn._version import __version__
+    assert fastnn.__version__ == __version__
+    pyproject = os.path.join(REPO, "pyproject.toml")
+    if not os.path.isfile(pyproject):
+        pytest.skip("no pyproject.toml beside the tests")
+    try:
+        import tomllib
+    except ImportError:
+        import tomli as tomllib
+    with open(pyproject, "rb") as f:
+        project = tomllib.load(f)
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "fastnn._version.__version__"}
+
+
+@pytest.mark.parametrize("variant", [None, "generic", "blas"])
+def test_version_line_names_the_kernel_variant(variant):
+    """`fastnn --version` prints the version and the variant the kernels run,
+    as FASTNN_SIMD or the CPU chose it, and whether they have threads."""
+    from fastnn._core import _dense, _gemm
+    from helpers import fastnn_env
+    env = fastnn_env(**({"FASTNN_SIMD": variant} if variant else {}))
+    env.pop("FASTNN_SIMD", None) if variant is None else None
+    out = subprocess.run([sys.executable, "-m", "fastnn.cli", "--version"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    expected = variant or _gemm.available()[-1]
+    threads = "OpenMP threads" if _dense.OPENMP else "one thread: built without OpenMP"
+    assert out.stdout.strip() == "fastnn {} (kernels: {}, {})".format(fastnn.__version__, expected,
+                                                                       threads)

@@ -36,3 +36,20 @@ except ImportError as exc:  # pragma: no cover - exercised only in an unbuilt tr
         "import: {}.\nInstall fastnn with `pip install .` from the source tree, or, to "
         "work in place, build it with `python setup.py build_ext --inplace`.".format(exc)
     ) from exc
+
+
+def kernel_variant():
+    """The compiled kernels' build and the variant they run here.
+
+    Returns
+    -------
+    simd : str
+        The small-matrix and row kernels' instruction set in use: ``"avx512"``,
+        ``"avx2"``, ``"generic"`` (portable C) or ``"blas"`` (every product to
+        BLAS), chosen from the CPU or ``FASTNN_SIMD``.
+    openmp : bool
+        Whether the kernels were built with OpenMP; without it they run one
+        thread whatever thread count is asked for.
+    """
+    from ._gemm import simd
+    return simd(), bool(_dense.OPENMP)

@@ -28,7 +28,9 @@
 enum { FASTNN_SIMD_BLAS = 0, FASTNN_SIMD_GENERIC = 1, FASTNN_SIMD_AVX2 = 2,
        FASTNN_SIMD_AVX512 = 3 };
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+/* FASTNN_PORTABLE (setup.py: Windows, or asked for) builds the portable C only. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) \
+    && !defined(FASTNN_PORTABLE)
 #define FASTNN_X86_SIMD 1
 #else
 #define FASTNN_X86_SIMD 0

@@ -466,7 +466,7 @@ def normal_or_zero(x):
     """``x`` with its subnormal entries set to zero (NaN stays NaN): the
     optimizers' decaying state is flushed so, in both backends alike, since
     steps on subnormal numbers run many times slower (see ``_optim.pxd``)."""
-    return x * (np.abs(x) >= np.finfo(x.dtype).tiny)
+    return np.where(np.abs(x) < np.finfo(x.dtype).tiny, 0, x)
 
 
 def check_nonnegative(value, name):

@@ -229,7 +229,8 @@ class MLP(object):
 
     def save(self, filename):
         """Write the network to ``filename`` atomically, in the book's JSON
-        format (so ``fastnn.network2.load`` and the book's program read it)."""
+        format (so ``fastnn.network2.load`` and the book's program read it
+        when every neuron is sigmoid)."""
         self._check_parameters()
         _serialize.save(filename, self.sizes, self.weights, self.biases, self.cost.__name__,
                         dtype=np.dtype(self.dtype).name, activation=self.activation,

@@ -134,17 +134,20 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
 
     ``filename`` is a directory holding the MNIST files or a
     ``mnist.pkl.gz``; by default the data are found as
-    :func:`fastnn.datasets.load_mnist` finds them.  With ``expanded=True``
-    (or a ``filename`` naming ``mnist_expanded.pkl.gz`` that does not exist)
-    the training set is the 250,000 images of the book's
+    :func:`fastnn.datasets.load_mnist` finds them.  A ``filename`` naming an
+    existing ``mnist_expanded.pkl.gz``, as ``python -m fastnn.expand_mnist``
+    writes it, is read as it is (:func:`fastnn.datasets.load_expanded_pickle`).
+    With ``expanded=True`` (or a ``filename`` naming ``mnist_expanded.pkl.gz``
+    that does not exist) the training set is the 250,000 images of the book's
     ``expand_mnist.py``, built once and cached (:mod:`fastnn.expand`) in
     ``cache_dir`` (default: the MNIST download cache); the call that builds
     it prints where the file went and its size.
     """
     from . import datasets
     path = filename
-    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded") \
-            and not os.path.exists(filename):
+    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded"):
+        if os.path.isfile(filename):      # written by python -m fastnn.expand_mnist
+            return list(datasets.load_expanded_pickle(filename))
         expanded, path = True, None
     tr, va, te = datasets.load_mnist(path)
     if expanded:

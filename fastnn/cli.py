@@ -173,8 +173,11 @@ extra-fc, dropout: the book's hyper-parameters unless given).
 Options may also come from a TOML file (--config run.toml) whose keys are the
 long option names (epochs = 30, batch_size = 10, sizes = [784, 30, 10], ...);
 flags on the command line win.  Writes into --out DIR: network.json (or
-network.npz for a preset), history.json and history.csv, and with --plot
-curves.png.  --resume continues from the network and history in DIR."""
+network.npz for a preset), history.json and history.csv, settings.json (every
+option of the run), and with --plot curves.png.  --resume continues from the
+network and history in DIR with the options recorded in settings.json, up to
+the epochs the run was started for (--epochs N: N more); options given with
+--resume replace the recorded ones, and each that differs is announced."""
 
 #: The options a TOML config may set, and the type each value must have.
 CONFIG_TYPES = {
@@ -288,6 +291,104 @@ def read_config(path, parser):
     return defaults
 
 
+def given_options(parser, argv):
+    """The names (``dest``) of the ``train`` options that ``argv`` gives,
+    as opposed to those left at their defaults: argv parsed once more with
+    every default replaced by a marker."""
+    sub = parser._subparsers._group_actions[0].choices["train"]
+    marker = object()
+    saved = [(action, action.default) for action in sub._actions]
+    try:
+        for action, _ in saved:
+            action.default = marker
+        parsed = vars(parser.parse_args(argv))
+    finally:
+        for action, default in saved:
+            action.default = default
+    return {name for name, value in parsed.items() if value is not marker and name in CONFIG_TYPES}
+
+
+#: The file in --out that records a run's settings, for --resume.
+SETTINGS_FILE = "settings.json"
+
+#: Settings that make the saved network what it is: --resume cannot change them.
+ARCHITECTURE = ("sizes", "preset", "activation", "output", "cost", "init")
+
+
+def save_settings(args, epochs_planned):
+    """Record every option of the run (those of CONFIG_TYPES but --out) in
+    ``settings.json`` beside the network; ``epochs`` is the number of epochs
+    the run is to reach in all, counting those of the runs it resumed."""
+    import json
+    from ._files import atomic_write
+    settings = {name: getattr(args, name) for name in CONFIG_TYPES if name != "out"}
+    settings["epochs"] = epochs_planned
+    with atomic_write(os.path.join(args.out, SETTINGS_FILE), "w") as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def read_settings(args):
+    """The settings recorded in --out, checked as a config file is, or None
+    for a folder written before settings were recorded."""
+    import json
+    path = os.path.join(args.out, SETTINGS_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            text = f.read(1 << 20)
+        settings = json.loads(text)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserError("--resume: {} is not readable JSON ({}); fix or delete it".format(
+            path, type(exc).__name__)) from None
+    if not isinstance(settings, dict):
+        raise UserError("--resume: {} does not hold a JSON object of settings".format(path))
+    for name, value in settings.items():
+        want = CONFIG_TYPES.get(name)
+        ok = want is not None and name != "out" and (value is None or (
+            isinstance(value, want) and not (want is int and isinstance(value, bool))) or (
+            want is float and isinstance(value, int) and not isinstance(value, bool)))
+        if ok and name == "sizes" and value is not None:
+            ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        if not ok:
+            raise UserError("--resume: {}: the setting {!r} = {!r} is not one fastnn train "
+                            "writes; fix or delete the file".format(path, name, value))
+    return settings
+
+
+def resume_settings(args, finished):
+    """Take the recorded settings of the run in --out for every option not
+    given now; say which given ones differ from the record.  ``finished``
+    is the number of epochs in its history.  With no --epochs the run goes
+    on to the number of epochs it was started for."""
+    settings = read_settings(args)
+    if settings is None:
+        return
+    given = getattr(args, "given", set())
+    for name, recorded in sorted(settings.items()):
+        if name == "epochs":
+            continue
+        if name not in given:
+            setattr(args, name, recorded)
+            continue
+        now = getattr(args, name)
+        if now != recorded and not (isinstance(now, float) and isinstance(recorded, (int, float))
+                                    and float(recorded) == now):
+            if name in ARCHITECTURE:
+                raise UserError("--resume continues the network saved in {}, whose {} is {!r}: "
+                                "--{} cannot change it".format(args.out, name, recorded,
+                                                               name.replace("_", "-")))
+            print("resume: --{} {} replaces the recorded {}".format(
+                name.replace("_", "-"), now, recorded), file=sys.stderr, flush=True)
+    if "epochs" not in given and isinstance(settings.get("epochs"), int):
+        left = settings["epochs"] - finished
+        if left < 1:
+            raise UserError("--resume: the run in {} has finished its {} epochs; give --epochs N "
+                            "to train N more".format(args.out, settings["epochs"]))
+        args.epochs = left
+
+
 def check_out_dir(path):
     """Create ``path`` if needed and make sure files can be written there."""
     try:
@@ -338,6 +439,8 @@ def load_training_data(args, need_validation):
 def run_train(args):
     from . import history as hist
     check_out_dir(args.out)
+    if args.resume:
+        resume_settings(args, finished_epochs(args))
     if args.plot:
         from .figures import require_matplotlib
         require_matplotlib()     # no matplotlib: say how to install it before training, not after
@@ -350,10 +453,11 @@ def run_train(args):
     else:
         records, save_network, label = train_dense(args)
     save_network()
+    save_settings(args, args.epochs_planned)
     json_path = os.path.join(args.out, "history.json")
     hist.save(records, json_path)
     hist.save(records, os.path.join(args.out, "history.csv"))
-    written = [os.path.basename(network_path_of(args)), json_path, "history.csv"]
+    written = [os.path.basename(network_path_of(args)), json_path, "history.csv", SETTINGS_FILE]
     if args.plot:
         hist.plot([(label, records)], os.path.join(args.out, "curves.png"), title=label)
         written.append("curves.png")
@@ -366,13 +470,30 @@ def network_path_of(args):
     return os.path.join(args.out, "network.npz" if args.preset else "network.json")
 
 
+def finished_epochs(args):
+    """How many epochs the history in --out records (for --resume)."""
+    from . import history as hist
+    path = os.path.join(args.out, "history.json")
+    if not os.path.isfile(path):
+        raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
+            args.out))
+    try:
+        previous = hist.load(path)
+    except (ValueError, TypeError) as exc:
+        raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
+    return len(previous["validation_accuracy"]) if isinstance(previous, dict) else len(previous)
+
+
 def _previous_history(args, expect):
     from . import history as hist
     path = os.path.join(args.out, "history.json")
     if not os.path.isfile(path):
         raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
             args.out))
-    previous = hist.load(path)
+    try:
+        previous = hist.load(path)
+    except (ValueError, TypeError) as exc:
+        raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
     if hist.kind(previous) != expect:
         raise UserError("--resume: {} holds a {} history, not this run's {}".format(
             path, hist.kind(previous), expect))
@@ -420,6 +541,7 @@ def train_dense(args):
             label, len(X), " (resuming after epoch {})".format(len(previous) - 1) if previous else "",
             epochs), flush=True)
     offset = len(previous)
+    args.epochs_planned = offset + epochs
 
     def number(entry):
         entry["epoch"] += offset
@@ -435,13 +557,18 @@ def train_dense(args):
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
-        # Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
-        # finite; keep the finished epochs' history and the weights as they are
-        records = net.history
-        args.interrupted = True
-        print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
-            len(records), "" if len(records) == 1 else "s"), file=sys.stderr, flush=True)
+        records = interrupted(args, net.history, len(net.history))
     return previous + records, lambda: net.save(network_path), label
+
+
+def interrupted(args, records, finished):
+    """Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
+    finite; the finished epochs' history (``records``) and the weights are
+    saved as they are, then the command exits with status 130."""
+    args.interrupted = True
+    print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
+        finished, "" if finished == 1 else "s"), file=sys.stderr, flush=True)
+    return records
 
 
 def train_preset(args):
@@ -476,6 +603,7 @@ def train_preset(args):
     if args.halve_on_plateau is not None:
         from . import HalveOnPlateau
         schedule = HalveOnPlateau(args.halve_on_plateau)
+    args.epochs_planned = epochs + (len(previous["validation_accuracy"]) if previous else 0)
     label = "{} (chapter 6), eta {}, lmbda {}".format(args.preset, eta, lmbda)
     test = (X_test, y_test) if X_test is not None else None
     try:
@@ -484,6 +612,10 @@ def train_preset(args):
                           learning_rate_schedule=schedule, verbose=not args.quiet)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        if getattr(net, "history", None) is None:
+            raise           # stopped before training began: nothing to save
+        records = interrupted(args, net.history, len(net.history["validation_accuracy"]))
     if previous is not None:
         records = merge_network3(previous, records)
 
@@ -659,10 +791,14 @@ def main(argv=None, prog="fastnn"):
             parser.print_help()
             return EXIT_USAGE
         name = "{} {}".format(prog, args.command) if prog == "fastnn" else prog
+        config = {}
         if getattr(args, "config", None):
             sub = parser._subparsers._group_actions[0].choices[args.command]
-            sub.set_defaults(**read_config(args.config, sub))
+            config = read_config(args.config, sub)
+            sub.set_defaults(**config)
             args = parser.parse_args(argv)
+        if getattr(args, "command", None) == "train":
+            args.given = given_options(parser, argv) | set(config)
         args.run(args)
         return 0
     except UserError as exc:

@@ -641,7 +641,9 @@ class Network(object):
         done, several times a second.  Training runs on fastnn's one loop
         (``fastnn.trainer``): Ctrl-C stops it within about a second, and
         weights that become NaN or infinite raise ``fastnn.TrainingDiverged``
-        naming the epoch.
+        naming the epoch.  The dict is also ``self.history`` from the start
+        of the call, so after Ctrl-C (KeyboardInterrupt) or divergence it
+        holds the epochs that finished.
         """
         from ._validation import check_epochs, check_positive_int
         epochs = check_epochs(epochs)
@@ -693,15 +695,18 @@ class Network(object):
             return {"val_accuracy": validation_accuracy}
 
         from . import progress   # a bar per epoch when verbose, on a terminal
-        trainer.run(engine, epochs, schedule, after_epoch, progress.attach(on_progress, verbose, epochs),
-                    early_stopping)
+        self.history = history
+        try:
+            trainer.run(engine, epochs, schedule, after_epoch,
+                        progress.attach(on_progress, verbose, epochs), early_stopping)
+        finally:        # also on Ctrl-C or divergence: self.history holds the finished epochs
+            history.update(best_validation_accuracy=best["accuracy"],
+                           best_iteration=best["iteration"], test_accuracy_at_best=best["test"])
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
             best["accuracy"], best["iteration"]))
         if has_test and best["test"] is not None:
             say("Corresponding test accuracy of {0:.2%}".format(best["test"]))
-        history.update(best_validation_accuracy=best["accuracy"], best_iteration=best["iteration"],
-                       test_accuracy_at_best=best["test"])
         return history
 
     def test_mb_predictions(self, i):

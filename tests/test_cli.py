@@ -121,6 +121,69 @@ def test_ctrl_c_saves_the_finished_epochs(tmp_path):
     assert MLP.load(str(tmp_path / "network.json")).sizes == [784, 30, 10]
 
 
+def test_ctrl_c_in_a_preset_run_saves_like_the_dense_path(tmp_path):
+    """SIGINT during a chapter 6 run: network.npz, the finished epochs'
+    history and the settings are saved, exit status 130; --resume goes on."""
+    import signal
+    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    child = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "train", "--preset", "one-conv",
+                              "--epochs", "1000", "--train-size", "100", "--out", str(tmp_path)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("Epoch 1:"):
+            child.send_signal(signal.SIGINT)
+            break
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "interrupted: saving" in err and "Traceback" not in err
+    from fastnn import history
+    records = history.load(str(tmp_path / "history.json"))
+    finished = len(records["validation_accuracy"])
+    assert 2 <= finished < 1000 and records["best_iteration"] is not None
+    with np.load(tmp_path / "network.npz") as saved:
+        assert saved["w0"].shape == (20, 1, 5, 5) and np.all(np.isfinite(saved["w0"]))
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["preset"] == "one-conv" and settings["epochs"] == 1000
+    # the recorded preset and train size are used; --epochs 1 is one more
+    out = fastnn("train", "--epochs", 1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    resumed = history.load(str(tmp_path / "history.json"))
+    assert len(resumed["validation_accuracy"]) == finished + 1
+
+
+def test_resume_uses_the_recorded_settings(tmp_path):
+    """--resume trains with the first run's settings (here L2 with lmbda 5),
+    a flag given at resume replaces one and says so, and what makes the
+    network what it is cannot be changed."""
+    from fastnn import MLP, datasets, history
+    out = fastnn("train", "--sizes", "784,20,10", "--epochs", 2, "--train-size", 1000,
+                 "--eta", 0.5, "--lmbda", 5, "--out", tmp_path, "--quiet")
+    assert out.returncode == 0, out.stderr
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert (settings["lmbda"], settings["eta"], settings["epochs"], settings["train_size"]) == \
+        (5.0, 0.5, 2, 1000)
+    # the run is complete: --resume alone has nothing left to do
+    assert_one_line_error(fastnn("train", "--out", tmp_path, "--resume"), "finished its 2 epochs",
+                          "--epochs")
+    out = fastnn("train", "--epochs", 1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "replaces" not in out.stderr
+    records = history.load(str(tmp_path / "history.json"))
+    assert [r["epoch"] for r in records] == [0, 1, 2] and records[2]["eta"] == 0.5
+    # the validation cost of the resumed epoch carries the L2 term of lmbda 5
+    net = MLP.load(str(tmp_path / "network.json"))
+    _, (X_val, y_val), _ = datasets.load_mnist(mnist_dir())
+    assert records[2]["val_cost"] == pytest.approx(net.cost_of(X_val, y_val, l2=5.0), rel=1e-9)
+    assert records[2]["val_cost"] != pytest.approx(net.cost_of(X_val, y_val), rel=1e-3)
+    out = fastnn("train", "--epochs", 1, "--eta", 0.1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "--eta 0.1 replaces the recorded 0.5" in out.stderr
+    assert history.load(str(tmp_path / "history.json"))[3]["eta"] == 0.1
+    assert json.loads((tmp_path / "settings.json").read_text())["eta"] == 0.1
+    assert_one_line_error(fastnn("train", "--epochs", 1, "--sizes", "784,30,10", "--out", tmp_path,
+                                 "--resume"), "--sizes cannot change it")
+
+
 def test_train_from_config_and_npz(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))

@@ -53,26 +53,87 @@ def save(history, path):
         f.write(text)
 
 
+#: The largest history file ``load`` reads: a million epochs of every figure
+#: fastnn records fit in a tenth of it.
+MAX_BYTES = 256 << 20
+
+
 def load(path):
     """Read a history saved by ``save`` (or a book figure file in the
-    network2 layout); returns the object ``save`` was given."""
+    network2 layout); returns the object ``save`` was given.
+
+    Anything that is not such a history raises ValueError naming the file:
+    a file over :data:`MAX_BYTES` (read no further), text that is not UTF-8,
+    JSON nested deeper than a history is, a CSV cut short, and a history of
+    the wrong shape (an epoch that is not a whole number, a figure that is
+    not a number, a network3 dict without its best-epoch fields).
+    """
     fmt = _format(path)
-    with open(path) as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        raw = f.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ValueError("{} holds more than the {:,} bytes of any training history".format(
+            path, MAX_BYTES))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("{} is not a history file: not UTF-8 text ({})".format(path, exc)) from None
     if fmt == "json":
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise ValueError("{} is not valid JSON: {}".format(path, exc)) from None
+        except RecursionError:
+            raise ValueError("{}: JSON nested too deeply to be a history".format(path)) from None
         if isinstance(data, list) and len(data) == 4 and all(isinstance(h, list) for h in data) \
                 and not any(isinstance(v, dict) for h in data for v in h):
             data = tuple(data)
-        try:
-            kind(data)
-        except TypeError as exc:
-            raise ValueError("{}: {}".format(path, exc)) from None
-        return data
-    return from_csv(text, path)
+    else:
+        data = from_csv(text, path)
+    try:
+        check(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("{}: {}".format(path, exc)) from None
+    return data
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check(history):
+    """Raise TypeError or ValueError unless ``history`` has the shape of one
+    of the three kinds, with numbers (or None: not measured) where figures go."""
+    k = kind(history)
+    if k == "network2":
+        for name, values in zip(NETWORK2_LISTS, history):
+            for j, v in enumerate(values):
+                if not _is_number(v):
+                    raise ValueError("{}[{}] is {!r}, not a number".format(name, j, v))
+    elif k == "network3":
+        for name, values in history.items():
+            if name in NETWORK3_SCALARS:
+                if values is not None and not _is_number(values):
+                    raise ValueError("{} is {!r}, not a number".format(name, values))
+            elif not isinstance(values, list):
+                raise ValueError("{} is {!r}, not a list with one figure per epoch".format(
+                    name, values))
+            else:
+                for j, v in enumerate(values):
+                    if v is not None and not _is_number(v):
+                        raise ValueError("{}[{}] is {!r}, not a number".format(name, j, v))
+        missing = [n for n in NETWORK3_SCALARS if n not in history]
+        if missing:
+            raise ValueError("a network3 history without {}".format(", ".join(missing)))
+    else:
+        for j, entry in enumerate(history):
+            epoch = entry.get("epoch", 0)
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise ValueError("entry {} has epoch {!r}, not a whole number >= 0".format(j, epoch))
+            for name, value in entry.items():
+                figures = value if isinstance(value, list) else [value]
+                if not all(v is None or _is_number(v) for v in figures):
+                    raise ValueError("entry {}: {} is {!r}, not a number".format(j, name, value))
 
 
 def _format(path):
@@ -161,9 +222,20 @@ def from_csv(text, path="<csv>"):
         raise ValueError("{} is not a history CSV written by fastnn (its first line should be "
                          "'# fastnn history: ...')".format(path))
     k, _, extra = lines[0][len("# fastnn history: "):].partition(" ")
-    extra = json.loads(extra or "{}")
+    try:
+        extra = json.loads(extra or "{}")
+    except (ValueError, RecursionError):
+        extra = None
+    if not isinstance(extra, dict):
+        raise ValueError("{}: the first line's fields after the kind are not a JSON "
+                         "object".format(path))
     reader = csv.DictReader(lines[1:])
-    table = [{c: _number(v) for c, v in row.items() if v != ""} for row in reader]
+    table = []
+    for row in reader:
+        if None in row or None in row.values():
+            raise ValueError("{}: row {} does not have the {} fields the header names: is the "
+                             "file cut short?".format(path, len(table) + 1, len(reader.fieldnames)))
+        table.append({c: _number(v) for c, v in row.items() if v != ""})
     if k == "network2":
         columns = reader.fieldnames or []
         return tuple([row[n] for row in table if n in row] if n in columns else []

@@ -151,3 +151,36 @@ def test_network3_verbose_draws_bars(monkeypatch, capsys):
     net.SGD((x, y), 1, 10, 0.1, (x, y), None)
     assert "epoch 1/1" in capsys.readouterr().err
     assert network3.size((x, y)) == 100
+
+
+def test_load_refuses_what_is_not_a_history(tmp_path):
+    """Hostile or damaged files: a ValueError naming the file, never an
+    unbounded read, a RecursionError or a history of the wrong shape."""
+    import os
+    link = tmp_path / "endless.json"
+    os.symlink("/dev/zero", str(link))
+    cases = {
+        "endless.json": None,                                   # read no further than MAX_BYTES
+        "deep.json": "[" * 100000 + "]" * 100000,
+        "binary.json": b"\xff\xfe\x00\x81garbage",
+        "scalar.json": '{"validation_accuracy": 5, "best_validation_accuracy": 0.9, '
+                       '"best_iteration": 3, "test_accuracy_at_best": null}',
+        "no_best.json": '{"validation_accuracy": [0.9]}',
+        "word.json": '[{"epoch": "zero"}]',
+        "text_figure.json": '[{"epoch": 0, "val_accuracy": "high"}]',
+        "network2_text.json": '[[], ["a"], [], []]',
+        "bad_header.csv": "# fastnn history: mlp {not json\nepoch,val_accuracy\n0,0.5\n",
+        "deep_header.csv": "# fastnn history: mlp " + "[" * 100000 + "\nepoch\n0\n",
+        "cut.csv": "# fastnn history: mlp {}\nepoch,val_accuracy,val_cost\n0,0.5,1.0\n1,0.6\n",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            (path.write_bytes if isinstance(text, bytes) else path.write_text)(text)
+        with pytest.raises(ValueError) as info:
+            history.load(str(path))
+        assert name in str(info.value), (name, str(info.value))
+    with pytest.raises(ValueError, match="more than the"):
+        history.load(str(link))
+    with pytest.raises(ValueError, match="cut short"):
+        history.load(str(tmp_path / "cut.csv"))

@@ -12,6 +12,7 @@ bad option value, no MNIST) print one line saying what to do and exit with
 status 2; ``FASTNN_DEBUG=1`` shows the traceback instead.
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -259,6 +260,10 @@ def read_config(path, parser):
         raise UserError("config file {} does not exist".format(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError("config file {} is not valid TOML: {}".format(path, exc)) from None
+    except RecursionError:
+        raise UserError("config file {} nests its values too deeply to be a config".format(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError("config file {} cannot be read: {}".format(path, exc)) from None
     defaults = {}
     for key, value in config.items():
         name = key.replace("-", "_")
@@ -274,10 +279,12 @@ def read_config(path, parser):
                 path, key, {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                             list: "a list of integers"}[want], type(value).__name__, value))
         if name == "sizes":
-            value = int_list(",".join(str(v) for v in value)) if all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value) else None
-            if value is None:
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
                 raise UserError("config file {}: sizes must be a list of integers".format(path))
+            try:
+                value = int_list(",".join(str(v) for v in value))
+            except argparse.ArgumentTypeError as exc:
+                raise UserError("config file {}: sizes: {}".format(path, exc)) from None
         for action in parser._actions:       # the same checks as the flags
             if action.dest == name and action.type is not None and not isinstance(value, (list, bool)):
                 try:
@@ -410,24 +417,7 @@ def load_training_data(args, need_validation):
             from . import expand
             X, y = expand.load_expanded(args.data)
     else:
-        path = args.dataset
-        if not path.endswith(".npz"):
-            raise UserError("--dataset must be mnist, expanded or a .npz file, not {!r}".format(path))
-        if not os.path.isfile(path):
-            raise UserError("--dataset {}: no such file".format(path))
-        try:
-            arrays = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise UserError("--dataset {} is not a readable .npz file: {}".format(path, exc)) from None
-        missing = [k for k in ("X", "y") if k not in arrays.files]
-        if missing:
-            raise UserError("--dataset {} lacks the array(s) {}; it needs X (n, features) and y "
-                            "(labels), optionally X_val and y_val".format(path, ", ".join(missing)))
-        X, y = arrays["X"], arrays["y"]
-        X_val = arrays["X_val"] if "X_val" in arrays.files else None
-        y_val = arrays["y_val"] if "y_val" in arrays.files else None
-        if (X_val is None) != (y_val is None):
-            raise UserError("--dataset {}: give both X_val and y_val, or neither".format(path))
+        X, y, X_val, y_val = read_npz(args.dataset)
         X_test = y_test = None
     if need_validation and X_val is None:
         raise UserError("this run watches the validation accuracy: the .npz needs X_val and y_val")
@@ -436,9 +426,103 @@ def load_training_data(args, need_validation):
     return X, y, X_val, y_val, X_test, y_test
 
 
+def read_npz(path):
+    """``(X, y, X_val, y_val)`` from a .npz file, each checked: numbers, the
+    shapes a training set has, labels that are whole numbers >= 0 or strings
+    (numbered in sorted order).  Each array's header is read before the
+    array, so one declaring more than the file holds is refused unread."""
+    import zipfile
+    if not path.endswith(".npz"):
+        raise UserError("--dataset must be mnist, expanded or a .npz file, not {!r}".format(path))
+    if not os.path.isfile(path):
+        raise UserError("--dataset {}: no such file".format(path))
+
+    def bad(problem):
+        return UserError("--dataset {}: {}".format(path, problem))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                              np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = header(f)
+                if dtype.hasobject:
+                    raise bad("{} holds Python objects; save arrays of numbers (or of strings, for "
+                              "labels)".format(info.filename))
+                if math.prod(shape) * dtype.itemsize > info.file_size:
+                    raise bad("{} declares shape {} of {}, more than the file holds".format(
+                        info.filename, shape, dtype))
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [k for k in ("X", "y") if k not in arrays.files]
+            if missing:
+                raise bad("lacks the array(s) {}; it needs X (n, features) and y (labels), "
+                          "optionally X_val and y_val".format(", ".join(missing)))
+            X, y = arrays["X"], arrays["y"]
+            X_val = arrays["X_val"] if "X_val" in arrays.files else None
+            y_val = arrays["y_val"] if "y_val" in arrays.files else None
+    except UserError:
+        raise
+    except Exception as exc:          # BadZipFile, EOFError, a bad header: all one answer
+        raise bad("not a readable .npz file ({}: {})".format(type(exc).__name__, exc)) from None
+    if (X_val is None) != (y_val is None):
+        raise bad("give both X_val and y_val, or neither")
+    classes = None
+    for name, X_part, y_part in (("", X, y), ("_val", X_val, y_val)):
+        if X_part is None:
+            continue
+        if X_part.dtype.kind not in "biuf":
+            raise bad("X{} holds {} values; it must hold real numbers".format(name, X_part.dtype))
+        if X_part.ndim != 2 or 0 in X_part.shape:
+            raise bad("X{} must be 2-D (examples, features) and not empty, not of shape {}".format(
+                name, X_part.shape))
+        if not np.all(np.isfinite(X_part)):
+            raise bad("X{} holds NaN or infinite values".format(name))
+        if y_part.ndim not in (1, 2) or len(y_part) != len(X_part):
+            raise bad("y{} must hold one label (or target row) for each of the {} rows of X{}, "
+                      "not shape {}".format(name, len(X_part), name, y_part.shape))
+        if name and X_part.shape[1] != X.shape[1]:
+            raise bad("X_val has {} features, X {}".format(X_part.shape[1], X.shape[1]))
+    if y.dtype.kind in "US" and y.ndim == 1:
+        classes = np.unique(y)
+        unknown = np.setdiff1d(y_val, classes) if y_val is not None else []
+        if len(unknown):
+            raise bad("y_val holds labels that y does not, like {!r}".format(unknown[0]))
+        y = np.searchsorted(classes, y)
+        y_val = np.searchsorted(classes, y_val) if y_val is not None else None
+        print("labels {} numbered 0..{} in sorted order".format(
+            ", ".join(map(str, classes[:10])) + (", ..." if len(classes) > 10 else ""),
+            len(classes) - 1), flush=True)
+    for name, labels in (("y", y), ("y_val", y_val)):
+        if labels is None:
+            continue
+        if labels.dtype.kind not in "biuf":
+            raise bad("{} holds {} values; use whole numbers >= 0 or strings".format(name, labels.dtype))
+        if not np.all(np.isfinite(labels)):
+            raise bad("{} holds NaN or infinite values".format(name))
+        if labels.ndim == 1 and (np.any(labels < 0) or np.any(labels != np.round(labels))):
+            raise bad("{} labels must be whole numbers >= 0 (or strings)".format(name))
+    if y.ndim == 1:
+        y = y.astype(np.int64)
+        y_val = y_val.astype(np.int64) if y_val is not None else None
+    return X, y, X_val, y_val
+
+
 def run_train(args):
-    from . import history as hist
+    created = not os.path.exists(args.out)
     check_out_dir(args.out)
+    try:
+        train_into(args)
+    except BaseException:
+        # a run that failed before writing anything leaves no empty folder behind
+        if created and os.path.isdir(args.out) and not os.listdir(args.out):
+            os.rmdir(args.out)
+        raise
+
+
+def train_into(args):
+    """run_train's work, once --out exists."""
+    from . import history as hist
     if args.resume:
         resume_settings(args, finished_epochs(args))
     if args.plot:
@@ -595,10 +679,7 @@ def train_preset(args):
         previous = _previous_history(args, "network3")
         if not os.path.isfile(network_path):
             raise UserError("--resume: no network.npz in {}".format(args.out))
-        saved = np.load(network_path)
-        for i, layer in enumerate(net.layers):
-            layer.w[...] = saved["w{}".format(i)]
-            layer.b[...] = saved["b{}".format(i)]
+        load_preset_weights(network_path, net)
     schedule = None
     if args.halve_on_plateau is not None:
         from . import HalveOnPlateau
@@ -627,6 +708,37 @@ def train_preset(args):
         with atomic_write(network_path, "wb", suffix=".npz") as f:
             np.savez(f, **arrays)
     return records, save, label
+
+
+def load_preset_weights(path, net):
+    """Put the weights and biases saved in ``path`` (network.npz) into the
+    layers of ``net``; a file that does not hold exactly them, of the
+    layers' shapes and finite, is refused before anything is changed."""
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            for i, layer in enumerate(net.layers):
+                for name, like in (("w{}".format(i), layer.w), ("b{}".format(i), layer.b)):
+                    if name not in saved.files:
+                        raise UserError("--resume: {} lacks {}: it is not this preset's "
+                                        "network".format(path, name))
+                    a = saved[name]
+                    if a.shape != like.shape or a.dtype.kind != "f":
+                        raise UserError("--resume: {}: {} is {} {}, this preset's layer needs "
+                                        "{} {}".format(path, name, a.dtype, a.shape, like.dtype,
+                                                       like.shape))
+                    if not np.all(np.isfinite(a)):
+                        raise UserError("--resume: {}: {} holds NaN or infinite values".format(
+                            path, name))
+                    arrays[name] = a
+    except UserError:
+        raise
+    except Exception as exc:          # BadZipFile, EOFError, object arrays, a bad header
+        raise UserError("--resume: {} is not a readable network.npz ({}: {})".format(
+            path, type(exc).__name__, exc)) from None
+    for i, layer in enumerate(net.layers):
+        layer.w[...] = arrays["w{}".format(i)]
+        layer.b[...] = arrays["b{}".format(i)]
 
 
 def merge_network3(before, after):

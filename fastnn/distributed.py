@@ -126,10 +126,13 @@ def _combinations(param_grid, known):
             if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
                 raise TypeError("param_grid[{!r}] must be a list of values, not {!r}".format(
                     name, values))
-            if len(list(values)) == 0:
+        # each list read once: a generator (or any one-pass iterable) gives its values here
+        grid = {name: list(values) for name, values in grid.items()}
+        for name, values in grid.items():
+            if len(values) == 0:
                 raise ValueError("param_grid[{!r}] holds no values: the grid has no runs".format(name))
         names = list(grid)
-        for values in itertools.product(*(list(grid[name]) for name in names)):
+        for values in itertools.product(*(grid[name] for name in names)):
             combos.append(dict(zip(names, values)))
     return combos
 
@@ -250,6 +253,15 @@ def connect(address, timeout=CONNECT_TIMEOUT):
     ConnectionError if none answers within ``timeout`` seconds.  It talks to
     the workers directly; where they cannot be reached from here (only the
     scheduler can), pass ``client=distributed.Client(address)`` instead."""
+    try:
+        # the form first: a Client built on a malformed address fails, then
+        # spends 20 s closing itself when it is collected
+        distributed.comm.resolve_address(address)
+    except (ValueError, TypeError) as exc:    # no port, an unknown protocol...
+        raise ValueError("client {!r} is not a Dask scheduler address like 'tcp://host:8786' "
+                         "({}: {})".format(address, type(exc).__name__, exc)) from None
+    except OSError:
+        pass                 # a host that does not resolve: Client says so below
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False,
                                   direct_to_workers=True)

@@ -200,6 +200,29 @@ def test_train_from_config_and_npz(tmp_path):
     assert saved["sizes"] == [4, 8, 3]
 
 
+def test_train_npz_with_string_labels_and_refusals(tmp_path):
+    """String labels train, numbered in sorted order; complex X, an empty X
+    and NaN labels are refused in one line before any training, and a
+    failed run leaves no --out folder behind."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = np.array(["eel", "cat", "dog"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0)]
+    np.savez(tmp_path / "words.npz", X=X, y=y, X_val=X[:20], y_val=y[:20])
+    out = fastnn("train", "--dataset", tmp_path / "words.npz", "--epochs", 3, "--batch-size", 5,
+                 "--eta", 1, "--out", tmp_path / "words", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "labels cat, dog, eel numbered 0..2" in out.stdout
+    from fastnn import MLP
+    assert MLP.load(str(tmp_path / "words" / "network.json")).sizes == [4, 30, 3]
+    for name, arrays, words in (("complex", dict(X=X + 1j, y=y), "complex"),
+                                ("empty", dict(X=X[:0], y=y[:0]), "not empty"),
+                                ("nan", dict(X=X, y=np.where(X[:, 0] > 1, np.nan, 1.0)), "NaN")):
+        np.savez(tmp_path / (name + ".npz"), **arrays)
+        result = fastnn("train", "--dataset", tmp_path / (name + ".npz"), "--out", tmp_path / name)
+        assert_one_line_error(result, "--dataset", words)
+        assert not (tmp_path / name).exists()
+
+
 def test_train_chapter6_preset(tmp_path):
     out = fastnn("train", "--preset", "one-conv", "--epochs", 1, "--train-size", 200,
                  "--out", tmp_path, "--quiet")

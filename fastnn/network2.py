@@ -140,6 +140,10 @@ class Network(BookNetwork):
         the book's, added once, so the costs differ from the port's where
         ``lmbda`` is not 0 while weights and accuracies agree.
 
+        The four lists are also ``self.history`` from the start of the
+        call, filled as the epochs finish: after Ctrl-C (KeyboardInterrupt)
+        or ``fastnn.TrainingDiverged`` it holds the finished epochs' figures.
+
         More training options (momentum, early stopping on a patience with
         the best epoch restored, learning-rate schedules, other activations)
         are in ``fastnn.MLP.fit``.
@@ -165,6 +169,7 @@ class Network(BookNetwork):
         spec = self._spec()
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
+        self.history = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
 
         def monitor(j, weights, biases, training):
             kernels = self._kernels()
@@ -211,6 +216,7 @@ class Network(BookNetwork):
             n_data = len(evaluation_data)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
+        self.history = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
 
         def monitor(j, data):
             print("Epoch %s training complete" % j)

@@ -130,3 +130,25 @@ def test_network2_loads_a_sigmoid_mlp_as_it_is(tmp_path, cost):
     x = np.random.default_rng(0).random((5, 7))
     np.testing.assert_allclose(net.feedforward(x).T, mlp.predict_proba(x.T), rtol=1e-12)
     assert network2.cost_class(net.cost) is mlp.cost
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_interrupted_sgd_keeps_the_finished_epochs_lists(backend, monkeypatch):
+    """Ctrl-C in the fourth epoch's monitor (standing in for one mid-epoch):
+    net.history holds the three finished epochs' figures."""
+    def interrupting_print(*args, **kwargs):
+        if args and args[0] == "Epoch 3 training complete":
+            raise KeyboardInterrupt
+    monkeypatch.setattr(network2, "print", interrupting_print, raising=False)
+    rng = np.random.default_rng(3)
+    training, evaluation = toy_data(rng, 20, 4, 2), toy_data(rng, 10, 4, 2, labels=True)
+    np.random.seed(0)
+    net = make_network([4, 3, 2], backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(KeyboardInterrupt):
+            net.SGD(training, 10, 5, 0.5, evaluation_data=evaluation,
+                    monitor_evaluation_cost=True, monitor_evaluation_accuracy=True)
+    evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = net.history
+    assert len(evaluation_cost) == len(evaluation_accuracy) == 3
+    assert training_cost == [] and training_accuracy == []

@@ -546,6 +546,8 @@ def train_into(args):
         hist.plot([(label, records)], os.path.join(args.out, "curves.png"), title=label)
         written.append("curves.png")
     print("wrote {} into {}".format(", ".join(os.path.basename(w) for w in written), args.out))
+    if getattr(args, "report", None):
+        print(args.report)
     if getattr(args, "interrupted", False):
         raise KeyboardInterrupt
 
@@ -586,7 +588,7 @@ def _previous_history(args, expect):
 
 def train_dense(args):
     from . import MLP, HalveOnPlateau
-    X, y, X_val, y_val, _, _ = load_training_data(
+    X, y, X_val, y_val, X_test, y_test = load_training_data(
         args, need_validation=args.early_stopping is not None or args.halve_on_plateau is not None)
     X = np.asarray(X)
     if X.ndim != 2:
@@ -642,6 +644,9 @@ def train_dense(args):
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         records = interrupted(args, net.history, len(net.history))
+    if X_test is not None:
+        args.report = "test accuracy {:.2%} on the {:,} test images (the network as saved)".format(
+            net.score(X_test, y_test), len(X_test))
     return previous + records, lambda: net.save(network_path), label
 
 
@@ -699,6 +704,10 @@ def train_preset(args):
         records = interrupted(args, net.history, len(net.history["validation_accuracy"]))
     if previous is not None:
         records = merge_network3(previous, records)
+    if records["test_accuracy_at_best"] is not None:
+        args.report = "test accuracy {:.2%} at the best validation accuracy ({:.2%}, iteration " \
+            "{})".format(records["test_accuracy_at_best"], records["best_validation_accuracy"],
+                         records["best_iteration"])
 
     def save():
         from ._files import atomic_write

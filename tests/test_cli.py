@@ -3,6 +3,7 @@
 files and exit status checked."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -78,6 +79,7 @@ def test_train_writes_network_history_and_plot(tmp_path):
                  "--plot", "--out", out_dir, "--progress", "always")
     assert out.returncode == 0, out.stderr
     assert "epoch 2/2" in out.stdout and "wrote" in out.stdout
+    assert re.search(r"test accuracy \d+\.\d\d% on the 10,000 test images", out.stdout), out.stdout
     assert "batch" in out.stderr          # the forced progress bars
     from fastnn import MLP, history
     net = MLP.load(str(out_dir / "network.json"))
@@ -230,6 +232,8 @@ def test_train_chapter6_preset(tmp_path):
     from fastnn import history
     records = history.load(str(tmp_path / "history.json"))
     assert len(records["validation_accuracy"]) == 1 and records["best_iteration"] == 19
+    assert "test accuracy {:.2%} at the best validation accuracy".format(
+        records["test_accuracy_at_best"]) in out.stdout
     with np.load(tmp_path / "network.npz") as saved:
         assert saved["w0"].shape == (20, 1, 5, 5)
 

@@ -25,7 +25,8 @@ def main(argv=None):
 
 def add_arguments(parser):
     """The demo's options (``fastnn demo``)."""
-    parser.add_argument("--epochs", type=int, default=30)
+    from .cli import positive_int
+    parser.add_argument("--epochs", type=positive_int, default=30)
     parser.add_argument("--data", default=None,
                         help="folder holding the MNIST files (default: $FASTNN_DATA, else the "
                              "per-user cache, downloading them if needed)")

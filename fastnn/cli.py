@@ -779,6 +779,8 @@ def run_plot(args):
             raise UserError("cannot read {}: {}".format(path, exc)) from None
         runs.append((labels[i] if labels else default_label(path), records))
     folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise UserError("--out {}: the folder {} does not exist".format(args.out, folder))
     check_out_dir(folder)
     hist.plot(runs, args.out, title=args.title)
     print("wrote {}".format(args.out))
@@ -883,6 +885,9 @@ def run_bench(args):
                 extra / compiled_s), flush=True)
     devnull.close()
     print()
+    if n < 1000:
+        print("({} images per run are too few for steady times: the ratios above may be far from "
+              "a full epoch's; take --train-size 1000 or more.)".format(n))
     print("(The README's table also times the book's per-example loop: "
           "pytest benchmarks/bench_dense.py.)")
 

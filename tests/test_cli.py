@@ -255,6 +255,7 @@ def test_bench_prints_the_table():
     assert out.returncode == 0, out.stderr
     rows = [l for l in out.stdout.splitlines() if l.startswith("| [784")]
     assert len(rows) == 4 and all(l.rstrip().endswith("%) |") and "x |" in l for l in rows)
+    assert "500 images per run are too few" in out.stdout
 
 
 # -- mistakes: one line, exit status 2 ------------------------------------------------
@@ -324,3 +325,13 @@ def test_plot_without_matplotlib_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-m", "fastnn.cli", "train", "--plot", "--out",
                           str(tmp_path / "o")], env=env, capture_output=True, text=True, timeout=120)
     assert_one_line_error(out, "pip install 'fastnn[plot]'")
+
+
+def test_demo_epochs_and_plot_folder_mistakes(tmp_path):
+    for epochs in ("-1", "0"):
+        assert_one_line_error(fastnn("demo", "--epochs", epochs), "--epochs", "positive integer")
+    from fastnn import history
+    history.save([{"epoch": 0, "val_accuracy": 0.5}], str(tmp_path / "h.json"))
+    missing = tmp_path / "missing" / "dir" / "x.png"
+    assert_one_line_error(fastnn("plot", tmp_path / "h.json", "--out", missing), "does not exist")
+    assert not (tmp_path / "missing").exists()

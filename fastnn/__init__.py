@@ -10,7 +10,22 @@ Learning*, on compiled kernels.
   instead of the compiled kernels (``"cython"``, the default).
 * ``fastnn.set_shuffle("python2")``: shuffle as Python 2.7 did, to retrace the
   book's published runs.
+* ``fastnn.network3``: the book's chapter 6 convolutional networks
+  (``load_data_shared``, ``ConvPoolLayer``, ``FullyConnectedLayer``,
+  ``SoftmaxLayer``); ``python -m fastnn.expand_mnist`` writes the expanded
+  training set.
+* ``fastnn.sklearn.MLPClassifier``: a scikit-learn estimator (needs
+  scikit-learn); ``fastnn.distributed.search``: hyper-parameter searches on
+  Dask (needs dask and distributed).
+* ``fastnn.history``: training histories as JSON or CSV files, and plots.
+* The ``fastnn`` command: ``fastnn demo``, ``fastnn train``, ``fastnn plot``,
+  ``fastnn figures``, ``fastnn bench`` (``fastnn --help``).
+
+Each module above is imported on first use as an attribute
+(``import fastnn; fastnn.network3``), or by ``import fastnn.network3``.
 """
+import importlib
+
 from ._book import BookPathWarning
 from ._config import get_backend, get_shuffle, set_backend, set_shuffle
 from . import _core  # noqa: F401  (fails with instructions when the extension is not built)
@@ -24,3 +39,14 @@ __version__ = "0.1.0"
 __all__ = ["MLP", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "HalveOnPlateau",
            "StopTraining", "TrainingDiverged", "BookPathWarning",
            "set_backend", "get_backend", "set_shuffle", "get_shuffle", "__version__"]
+
+#: Submodules reached as attributes of the package, imported on first use
+#: (scikit-learn and Dask only when their modules are asked for).
+_SUBMODULES = ("network", "network2", "network3", "mnist_loader", "datasets", "expand", "history",
+               "sklearn", "distributed", "reference", "reference3")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError("module 'fastnn' has no attribute {!r}".format(name))

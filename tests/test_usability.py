@@ -263,3 +263,26 @@ def test_the_readmes_retrace_claims(mnist_path):
         assert retrace_book.one_ulp_sensitivity(network2, data[0], 0.25) < 1e-12
     finally:
         fastnn.set_shuffle(previous)
+
+
+def test_help_and_attributes_lead_to_every_module():
+    """``help(fastnn)`` names network3, the estimator, the searches and the
+    command; ``fastnn.network3`` works after ``import fastnn`` alone (a fresh
+    interpreter, where nothing imported it before)."""
+    import subprocess
+    import sys
+    from helpers import fastnn_env
+    code = ("import pydoc, fastnn\n"
+            "text = pydoc.render_doc(fastnn)\n"
+            "print([w for w in ('fastnn.network3', 'MLPClassifier', 'distributed.search', "
+            "'fastnn train') if w not in text])\n"
+            "print(fastnn.network3.Network.__name__, fastnn.history.load.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=fastnn_env(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "Network load"]
+    import fastnn
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        fastnn.nope
+    import fastnn.network2
+    assert "fastnn.MLP.fit" in fastnn.network2.Network.SGD.__doc__     # momentum, schedules...

@@ -125,7 +125,9 @@ class MLP(object):
         raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
         called with the mini-batches done in the epoch, several times a
         second.  Ctrl-C stops training within about a second, leaving the
-        weights of the last finished chunk of mini-batches.
+        weights of the last finished chunk of mini-batches.  A RuntimeWarning,
+        once per call, says when the network gives every monitored example
+        the same class (accuracy at chance without any NaN).
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -155,6 +157,7 @@ class MLP(object):
         sample = slice(0, min(n, 1000))
         self.history = []
         started = [time.perf_counter()]
+        warned = []         # the at-chance warning, once per call
 
         def record(epoch, eta):
             entry = {"epoch": epoch, "eta": eta, "seconds": time.perf_counter() - started[0]}
@@ -163,11 +166,15 @@ class MLP(object):
                 entry["train_cost"] = self._cost_from(outputs, Y, step.l2, step.l1)
                 entry["train_accuracy"] = _accuracy_from(outputs, Y)
                 trainer.warn_if_saturated(outputs, epoch, "training data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y, axis=1), epoch, "training data",
+                                           warned)
             if validation_data is not None:
                 outputs = kernels.feedforward(self.weights, self.biases, X_val, self.spec)
                 entry["val_cost"] = self._cost_from(outputs, Y_val, step.l2, step.l1)
                 entry["val_accuracy"] = _accuracy_from(outputs, Y_val)
                 trainer.warn_if_saturated(outputs, epoch, "validation data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y_val, axis=1), epoch,
+                                           "validation data", warned)
             if monitor_gradients:
                 entry["gradient_norms"] = self._gradient_norms(kernels, X[sample], Y[sample])
             self.history.append(entry)

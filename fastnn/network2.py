@@ -170,6 +170,7 @@ class Network(BookNetwork):
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         self.history = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
+        warned = []         # the at-chance warning, once per call
 
         def monitor(j, weights, biases, training):
             kernels = self._kernels()
@@ -178,6 +179,7 @@ class Network(BookNetwork):
                 X, Y = training()
                 outputs = kernels.feedforward(weights, biases, X, spec)
                 trainer.warn_if_saturated(outputs, j, "training data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y, axis=1), j, "training data", warned)
             if monitor_training_cost:
                 cost_value = self._total_cost(outputs, Y, lmbda, cost)
                 training_cost.append(cost_value)
@@ -189,6 +191,7 @@ class Network(BookNetwork):
             if monitor_evaluation:
                 outputs = kernels.feedforward(weights, biases, X_eval, spec)
                 trainer.warn_if_saturated(outputs, j, "evaluation data")
+                trainer.warn_if_one_answer(outputs, y_eval, j, "evaluation data", warned)
             if monitor_evaluation_cost:
                 cost_value = self._total_cost(outputs, one_hot(y_eval, self.sizes[-1], np.float64), lmbda, cost)
                 evaluation_cost.append(cost_value)

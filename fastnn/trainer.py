@@ -179,6 +179,23 @@ def warn_if_saturated(outputs, epoch, what):
                       RuntimeWarning, stacklevel=3)
 
 
+def warn_if_one_answer(outputs, labels, epoch, what, warned):
+    """Warn when the network gives every example of ``what`` the same class
+    although ``labels`` hold several: its accuracy sits at chance and it
+    learns nothing more (dead ReLUs after too large a learning rate, say),
+    though nothing became NaN.  Once per training call: ``warned`` is a
+    list the call keeps, appended to when the warning is given.  Sets of
+    fewer than 100 examples are not judged."""
+    if warned or len(outputs) < 100 or outputs.ndim != 2 or outputs.shape[1] < 2:
+        return
+    answers = np.argmax(outputs, axis=1)
+    if np.all(answers == answers[0]) and np.any(labels != labels[0]):
+        warned.append(epoch)
+        warnings.warn("epoch {}: the network gives every example of the {} the same class ({}), "
+                      "so its accuracy is at chance; the learning rate is probably far too "
+                      "large".format(epoch, what, int(answers[0])), RuntimeWarning, stacklevel=3)
+
+
 def one_blas_thread():
     """Keep BLAS to one thread while training.
 

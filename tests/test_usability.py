@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fastnn import datasets
+from fastnn import MLP, datasets
 from helpers import find_mnist
 
 
@@ -286,3 +286,25 @@ def test_help_and_attributes_lead_to_every_module():
         fastnn.nope
     import fastnn.network2
     assert "fastnn.MLP.fit" in fastnn.network2.Network.SGD.__doc__     # momentum, schedules...
+
+
+def test_training_at_chance_warns_once(mnist_path):
+    """ReLU/softmax at learning rate 50 kills every hidden neuron: the
+    network then answers one class for every image, with no NaN.  One
+    RuntimeWarning says so; a sound run gives none."""
+    (X, y), (X_val, y_val), _ = datasets.load_mnist(mnist_path)
+    X, y, X_val, y_val = X[:2000], y[:2000], X_val[:500], y_val[:500]
+    net = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(X, y, epochs=4, learning_rate=50.0, validation_data=(X_val, y_val),
+                          monitor_training=True)
+    stuck = [w for w in caught if "same class" in str(w.message)]
+    assert len(stuck) == 1, [str(w.message) for w in caught]
+    assert "learning rate" in str(stuck[0].message)
+    assert all(np.isfinite(h["val_cost"]) for h in history) and history[-1]["val_accuracy"] < 0.2
+    sound = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sound.fit(X, y, epochs=2, learning_rate=0.1, validation_data=(X_val, y_val))
+    assert not [w for w in caught if "same class" in str(w.message)]

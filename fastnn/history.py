@@ -299,30 +299,68 @@ def curves(history):
 
 def plot(runs, path, title=None):
     """Draw one PNG comparing training runs: accuracy (left) and cost
-    (right) against epochs, one colour per run, validation solid and
-    training dashed.  ``runs`` is a list of ``(label, history)``; needs
-    matplotlib (``pip install 'fastnn[plot]'``), drawn headless."""
-    from .figures import COLORS, _save, new_figure
-    fig, (acc, cost) = new_figure((11, 4.5), 1, 2)
+    (right, when a run recorded one) against epochs, one colour per run,
+    validation solid and training dashed, the legend below the panels.
+    ``runs`` is a list of ``(label, history)``; needs matplotlib (``pip
+    install 'fastnn[plot]'``), drawn headless.
+
+    network2's accuracies are counts of correct examples, of the evaluation
+    data and of the training data, which differ in size: their training
+    counts get an axis of their own, on the right.  Epochs are whole
+    numbers, and every epoch is marked, so a run of one epoch shows."""
+    from .figures import _save
+    _save(draw(runs, title), path)
+
+
+def draw(runs, title=None):
+    """The matplotlib Figure that :func:`plot` saves."""
+    from matplotlib.ticker import MaxNLocator
+    from .figures import COLORS, new_figure
+    series = [(label, kind(history), curves(history)) for label, history in runs]
+    with_cost = any(name in c for _, _, c in series for name in ("val_cost", "train_cost"))
+    fig, axes = new_figure((11, 4.5), 1, 2 if with_cost else 1)
+    acc, cost = (axes[0], axes[1]) if with_cost else (axes, None)
+    counts = acc.twinx() if any(k == "network2" and "train_accuracy" in c
+                                for _, k, c in series) else None
     colors = COLORS + ["#8E44AD", "#555555", "#C0392B", "#16A085"]
-    for i, (label, history) in enumerate(runs):
-        c = curves(history)
+    for i, (label, k, c) in enumerate(series):
         color = colors[i % len(colors)]
         for ax, name, style, what in ((acc, "val_accuracy", "-", "validation"),
-                                      (acc, "train_accuracy", "--", "training"),
+                                      (counts if k == "network2" else acc, "train_accuracy", "--",
+                                       "training"),
                                       (cost, "val_cost", "-", "validation"),
                                       (cost, "train_cost", "--", "training")):
             values = c.get(name)
-            if values:
-                ax.plot(range(len(values)), values, style, color=color,
-                        label="{} ({})".format(label, what))
-    for ax, name in ((acc, "Accuracy"), (cost, "Cost")):
+            if values and ax is not None:
+                ax.plot(range(len(values)), values, style, color=color, marker="o",
+                        markersize=3 if len(values) > 1 else 6, label="{} ({})".format(label, what))
+    panels = [(acc, "Accuracy")] + ([(cost, "Cost")] if cost is not None else [])
+    for ax, name in panels:
         ax.set_xlabel("Epoch")
         ax.set_title(name)
         ax.grid(True)
-        if ax.lines:
-            ax.legend(fontsize="small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if max((len(line.get_xdata()) for line in ax.lines), default=0) == 1:
+            ax.set_xlim(-0.5, 0.5)
+    if any(k == "network2" for _, k, _ in series):
+        acc.set_ylabel("correct examples (evaluation data)" if counts is not None else
+                       "correct examples")
+    if counts is not None:
+        counts.set_ylabel("correct examples (training data, dashed)")
+    handles, labels = [], []
+    for ax in [acc, counts, cost]:
+        if ax is not None:
+            for handle, text in zip(*ax.get_legend_handles_labels()):
+                if text not in labels:      # a run's accuracy and cost lines share their styles
+                    handles.append(handle)
+                    labels.append(text)
+    rows = 0
+    if handles:
+        columns = min(len(handles), 4)
+        rows = -(-len(handles) // columns)
+        fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize="small",
+                   frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    _save(fig, path)
+    fig.tight_layout(rect=(0, min(0.45, 0.06 * rows), 1, 1))
+    return fig

@@ -184,3 +184,30 @@ def test_load_refuses_what_is_not_a_history(tmp_path):
         history.load(str(link))
     with pytest.raises(ValueError, match="cut short"):
         history.load(str(tmp_path / "cut.csv"))
+
+
+def test_plots_of_short_runs_and_of_network2_counts(tmp_path):
+    """One epoch shows as a marked point on whole-number epochs; no cost
+    monitored, no empty Cost panel; network2's training counts get their own
+    axis; the legend sits below the panels, not over the lines."""
+    pytest.importorskip("matplotlib")
+    fig = history.draw([("one", [{"epoch": 0, "val_accuracy": 0.9}])])
+    (acc,) = fig.axes
+    line = acc.lines[0]
+    assert line.get_marker() == "o" and line.get_markersize() >= 5
+    lo, hi = acc.get_xlim()
+    assert hi - lo >= 1 and all(float(t).is_integer() for t in acc.get_xticks() if lo <= t <= hi)
+    assert fig.legends and acc.get_legend() is None
+    three = [{"epoch": j, "val_accuracy": 0.8 + j / 100, "val_cost": 1.0 - j / 10} for j in range(3)]
+    fig = history.draw([("three", three)])
+    acc, cost = fig.axes
+    lo, hi = acc.get_xlim()
+    assert all(float(t).is_integer() for t in acc.get_xticks() if lo <= t <= hi)
+    assert cost.get_title() == "Cost" and cost.lines
+    fig = history.draw([("n2", ([], [9355, 9400], [], [46578, 47000]))])
+    acc, counts = fig.axes
+    assert [max(l.get_ydata()) for l in acc.lines] == [9400]
+    assert [max(l.get_ydata()) for l in counts.lines] == [47000]
+    assert "training" in counts.get_ylabel()
+    history.plot([("one", [{"epoch": 0, "val_accuracy": 0.9}])], str(tmp_path / "one.png"))
+    assert (tmp_path / "one.png").stat().st_size > 5000

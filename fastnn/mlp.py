@@ -127,7 +127,8 @@ class MLP(object):
         second.  Ctrl-C stops training within about a second, leaving the
         weights of the last finished chunk of mini-batches.  A RuntimeWarning,
         once per call, says when the network gives every monitored example
-        the same class (accuracy at chance without any NaN).
+        the same output (its output no longer depends on its input: accuracy
+        at chance without any NaN).
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")

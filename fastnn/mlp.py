@@ -87,6 +87,29 @@ class MLP(object):
     def output(self):
         return self.spec.output_name
 
+    def summary(self, file=None):
+        """Print a table of the network to ``file`` (default: standard
+        output): each layer's neurons, inputs, activation and parameters,
+        then the totals, the cost, the dtype, the backend that will run it
+        and, when the network has a ``num_threads`` setting, its threads."""
+        from ._config import get_backend
+        rows = [("layer", "neurons", "inputs", "activation", "weights", "biases")]
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), 1):
+            last = l == len(self.sizes) - 1
+            rows.append((str(l), "{:,}".format(n_out), "{:,}".format(n_in),
+                         self.output if last else self.activation,
+                         "{:,}".format(n_in * n_out), "{:,}".format(n_out)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+        total = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        backend = self.backend or "{} (fastnn.set_backend's)".format(get_backend())
+        threads = getattr(self, "num_threads", None)    # a setting not every version has
+        lines.append("{:,} parameters, {} inputs; cost {}; dtype {}; backend {}{}".format(
+            total, "{:,}".format(self.sizes[0]), self.cost.__name__, np.dtype(self.dtype).name,
+            backend, "" if threads is None else "; threads {}".format(threads)))
+        print("\n".join(lines), file=file)
+
     def __repr__(self):
         return "MLP(sizes={}, activation={!r}, output={!r}, cost={}, dtype={}, backend={!r})".format(
             self.sizes, self.activation, self.output, self.cost.__name__, np.dtype(self.dtype).name,

@@ -125,3 +125,20 @@ def test_fit_does_not_copy_a_contiguous_input(x_dtype):
     finally:
         tracemalloc.stop()
     assert peak < 2e6, "fit allocated {:.1f} MB".format(peak / 1e6)
+
+
+def test_summary_lists_layers_parameters_and_settings(capsys):
+    net = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood",
+              dtype="float32", backend="numpy", seed=0)
+    net.summary()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "neurons", "inputs", "activation", "weights", "biases"]
+    assert lines[1].split() == ["1", "30", "784", "relu", "23,520", "30"]
+    assert lines[2].split() == ["2", "10", "30", "softmax", "300", "10"]
+    total = sum(w.size + b.size for w, b in zip(net.weights, net.biases))
+    assert lines[3].startswith("{:,} parameters".format(total))
+    assert "LogLikelihoodCost" in lines[3] and "float32" in lines[3] and "backend numpy" in lines[3]
+    assert "threads" not in lines[3]
+    net.num_threads = 2             # read when the network has the setting
+    net.summary()
+    assert capsys.readouterr().out.splitlines()[-1].endswith("threads 2")

@@ -120,7 +120,7 @@ class MLP(object):
     def fit(self, X, y, epochs=30, batch_size=10, learning_rate=0.5, l2=0.0, l1=0.0,
             momentum=0.0, validation_data=None, early_stopping=None, restore_best=True,
             monitor_training=False, monitor_gradients=False, shuffle=True, verbose=False,
-            on_epoch=None, on_progress=None):
+            on_epoch=None, on_progress=None, validation_split=None):
         """Train by mini-batch SGD for up to ``epochs`` epochs; return ``self.history``.
 
         ``learning_rate`` is a number, a callable ``epoch -> eta``, or
@@ -147,7 +147,10 @@ class MLP(object):
         is called with each one and may stop training by returning False or
         raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
         called with the mini-batches done in the epoch, several times a
-        second.  Ctrl-C stops training within about a second, leaving the
+        second.  ``validation_split`` (a fraction in (0, 1), instead of
+        ``validation_data``) holds out the last rows of ``X`` and ``y``, in
+        the order given, as the validation data and trains on the others.
+        Ctrl-C stops training within about a second, leaving the
         weights of the last finished chunk of mini-batches.  A RuntimeWarning,
         once per call, says when the network gives every monitored example
         the same output (its output no longer depends on its input: accuracy
@@ -159,6 +162,8 @@ class MLP(object):
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
         kernels = self._kernels()
+        if validation_split is not None:
+            X, y, validation_data = _split_off(X, y, validation_split, validation_data)
         warn_if_unscaled(X, "X")
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
@@ -338,6 +343,27 @@ class MLP(object):
         if l1:
             total += (l1 / n) * sum(np.abs(w).sum() for w in self.weights)
         return float(total)
+
+
+def _split_off(X, y, fraction, validation_data):
+    """``(X, y, (X_val, y_val))``: the last ``fraction`` of the rows held out."""
+    if validation_data is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    fraction = check_real(fraction, "validation_split")
+    if not 0 < fraction < 1:
+        raise ValueError("validation_split must be a fraction between 0 and 1, not {}".format(
+            fraction))
+    X, y = as_array(X, "X"), as_array(y, "y")
+    if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
+        raise ValueError("validation_split needs X and y with one row per example, not shapes {} "
+                         "and {}".format(X.shape, y.shape))
+    held = int(round(len(X) * fraction))
+    if not 0 < held < len(X):
+        raise ValueError("validation_split={} of {} rows leaves {} for validation and {} for "
+                         "training; both need at least one".format(fraction, len(X), held,
+                                                                   len(X) - held))
+    cut = len(X) - held
+    return X[:cut], y[:cut], (X[cut:], y[cut:])
 
 
 def _accuracy_from(outputs, Y):

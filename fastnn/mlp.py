@@ -143,7 +143,9 @@ class MLP(object):
         training rows (chapter 5's speed of learning).  The order is
         reshuffled each epoch from the network's seeded generator unless
         ``shuffle=False``.  ``verbose`` prints each record and, on a terminal,
-        draws a progress bar per epoch (``fastnn.progress``); ``on_epoch(record)``
+        draws a progress bar per epoch (``fastnn.progress``), numbering the
+        epochs from 0 as the records' ``epoch`` does, with the count run so
+        far: ``epoch 0 (1/30)`` is the first of 30; ``on_epoch(record)``
         is called with each one and may stop training by returning False or
         raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
         called with the mini-batches done in the epoch, several times a
@@ -208,7 +210,8 @@ class MLP(object):
                 entry["gradient_norms"] = self._gradient_norms(kernels, X[sample], Y[sample])
             self.history.append(entry)
             if verbose:
-                print("epoch {}/{}: {:.2f} s".format(epoch + 1, epochs, entry["seconds"]) + "".join(
+                print("epoch {} ({}/{}): {:.2f} s".format(epoch, epoch + 1, epochs,
+                                                         entry["seconds"]) + "".join(
                     "  {} {:.4f}".format(k, v) for k, v in entry.items()
                     if k not in ("epoch", "seconds", "gradient_norms")))
             keep_going = on_epoch(entry) if on_epoch is not None else None

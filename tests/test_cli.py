@@ -78,7 +78,7 @@ def test_train_writes_network_history_and_plot(tmp_path):
                  "--eta", 0.5, "--lmbda", 1.0, "--monitor-training", "--monitor-gradients",
                  "--plot", "--out", out_dir, "--progress", "always")
     assert out.returncode == 0, out.stderr
-    assert "epoch 2/2" in out.stdout and "wrote" in out.stdout
+    assert "epoch 1 (2/2)" in out.stdout and "wrote" in out.stdout
     assert re.search(r"test accuracy \d+\.\d\d% on the 10,000 test images", out.stdout), out.stdout
     assert "batch" in out.stderr          # the forced progress bars
     from fastnn import MLP, history
@@ -111,7 +111,7 @@ def test_ctrl_c_saves_the_finished_epochs(tmp_path):
                               "--train-size", "20000", "--out", str(tmp_path)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:
-        if line.startswith("epoch 2/"):
+        if line.startswith("epoch 2 ("):
             child.send_signal(signal.SIGINT)
             break
     out, err = child.communicate(timeout=60)

@@ -110,7 +110,7 @@ def test_progress_bar_total_is_an_epochs_mini_batches():
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=3, batch_size=10, on_progress=bars)
     assert bars.totals == [11, 11, 11]             # ceil(105 / 10) mini-batches each epoch
     text = stream.getvalue()
-    assert "epoch 3/3" in text and "/11 [" in text
+    assert "epoch 2 (3/3)" in text and "/11 [" in text
 
 
 def test_progress_bar_changes_no_weight():
@@ -132,7 +132,7 @@ def test_verbose_draws_bars_only_when_asked(monkeypatch, capsys):
     monkeypatch.setenv("FASTNN_PROGRESS", "1")
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=1, verbose=True)
     err = capsys.readouterr().err
-    assert "epoch 1/1" in err and "batch" in err
+    assert "epoch 0 (1/1)" in err and "batch" in err
     monkeypatch.setenv("FASTNN_PROGRESS", "")      # stderr is not a terminal under pytest
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=1, verbose=True)
     assert "batch" not in capsys.readouterr().err
@@ -149,7 +149,7 @@ def test_network3_verbose_draws_bars(monkeypatch, capsys):
     np.random.seed(0)
     net = Network([FullyConnectedLayer(n_in=784, n_out=10), SoftmaxLayer(n_in=10, n_out=10)], 10)
     net.SGD((x, y), 1, 10, 0.1, (x, y), None)
-    assert "epoch 1/1" in capsys.readouterr().err
+    assert "epoch 0 (1/1)" in capsys.readouterr().err
     assert network3.size((x, y)) == 100
 
 

@@ -390,9 +390,12 @@ def given(data, name):
     """The book's ``if test_data:`` for optional data, with an error of ours
     for data whose truth is ambiguous (an array, say) rather than numpy's."""
     try:
-        return bool(data)
+        present = bool(data)
     except (TypeError, ValueError):
-        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__)) from None
+        present = None
+    if present is None or (present and not hasattr(data, "__len__")):   # an array; a number
+        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__))
+    return present
 
 
 def _split_pairs(data, name):

@@ -25,7 +25,7 @@ import numpy as np
 from . import activations, trainer
 from ._config import check_backend, get_num_threads
 from ._validation import (as_array, check_epochs, check_eta, check_finite, check_labels,
-                          check_positive_int, check_real, check_sizes, value_range,
+                          check_lmbda, check_positive_int, check_sizes, value_range,
                           warn_if_unscaled)
 from .optimizers import Step
 
@@ -204,8 +204,9 @@ class BookNetwork(object):
         (a list; another sequence is copied first), cut it into mini-batches,
         call ``update(mini_batch)`` on each (the drop-in calls
         ``self.update_mini_batch`` there), then ``after_epoch(j,
-        training_data)``.  Raises TrainingDiverged, naming the epoch, as soon
-        as a parameter stops being finite."""
+        training_data)``, which returns False to stop (as the trainer's
+        does).  Raises TrainingDiverged, naming the epoch, as soon as a
+        parameter stops being finite."""
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         _split_pairs(training_data, "training_data")
@@ -219,7 +220,8 @@ class BookNetwork(object):
                 for k in range(0, n, mini_batch_size):
                     update(training_data[k:k+mini_batch_size])
                     trainer.check_not_diverged(self.weights, self.biases, j)
-                after_epoch(j, training_data)
+                if after_epoch(j, training_data) is False:
+                    break
 
     # -- the book's lists, as arrays ------------------------------------------
 
@@ -335,7 +337,7 @@ class BookNetwork(object):
 
     def _update_mini_batch(self, mini_batch, eta, lmbda, n):
         eta = check_eta(eta)
-        lmbda = check_real(lmbda, "lmbda")
+        lmbda = check_lmbda(lmbda)
         X, Y = self._arrays(mini_batch, "mini_batch", "vector")
         weights, biases = self._parameters(fresh=True)
         step = Step(eta, n, l2=lmbda)
@@ -350,7 +352,7 @@ class BookNetwork(object):
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         eta = check_eta(eta)
-        lmbda = check_real(lmbda, "lmbda")
+        lmbda = check_lmbda(lmbda)
         X, Y, rows = self._arrays(training_data, "training_data", "vector", rows=True)
         weights, biases = self._parameters(fresh=True)
         spec = self._spec()
@@ -389,9 +391,12 @@ def given(data, name):
     """The book's ``if test_data:`` for optional data, with an error of ours
     for data whose truth is ambiguous (an array, say) rather than numpy's."""
     try:
-        return bool(data)
+        present = bool(data)
     except (TypeError, ValueError):
-        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__)) from None
+        present = None
+    if present is None or (present and not hasattr(data, "__len__")):   # an array; a number
+        raise TypeError("{} must be a list of (x, y) pairs, not {}".format(name, type(data).__name__))
+    return present
 
 
 def _split_pairs(data, name):

@@ -127,6 +127,16 @@ def check_eta(value, name="eta"):
     return value
 
 
+def check_lmbda(value, name="lmbda"):
+    """An L2 strength: finite and not negative (a negative one would grow
+    every weight at each step instead of shrinking it)."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError("{} must be >= 0, got {}: a negative L2 strength would grow the weights "
+                         "instead of shrinking them".format(name, value))
+    return value
+
+
 def check_finite(a, name):
     """Raise ValueError naming the first entry of ``a`` holding NaN or inf:
     its row (example) and, for arrays of more than one dimension, its

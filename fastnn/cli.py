@@ -12,6 +12,7 @@ bad option value, no MNIST) print one line saying what to do and exit with
 status 2; ``FASTNN_DEBUG=1`` shows the traceback instead.
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -175,7 +176,7 @@ def build_parser(prog="fastnn"):
 
 def add_demo_arguments(parser):
     """The demo's options (``fastnn demo``, ``fastnn-demo``)."""
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=positive_int, default=30)
     parser.add_argument("--data", default=None,
                         help="folder holding the MNIST files (default: $FASTNN_DATA, else the "
                              "per-user cache, downloading them if needed)")
@@ -243,8 +244,11 @@ extra-fc, dropout: the book's hyper-parameters unless given).
 Options may also come from a TOML file (--config run.toml) whose keys are the
 long option names (epochs = 30, batch_size = 10, sizes = [784, 30, 10], ...);
 flags on the command line win.  Writes into --out DIR: network.json (or
-network.npz for a preset), history.json and history.csv, and with --plot
-curves.png.  --resume continues from the network and history in DIR."""
+network.npz for a preset), history.json and history.csv, settings.json (every
+option of the run), and with --plot curves.png.  --resume continues from the
+network and history in DIR with the options recorded in settings.json, up to
+the epochs the run was started for (--epochs N: N more); options given with
+--resume replace the recorded ones, and each that differs is announced."""
 
 #: The options a TOML config may set, and the type each value must have.
 CONFIG_TYPES = {
@@ -339,6 +343,10 @@ def read_config(path, parser):
         raise UserError("config file {} does not exist".format(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError("config file {} is not valid TOML: {}".format(path, exc)) from None
+    except RecursionError:
+        raise UserError("config file {} nests its values too deeply to be a config".format(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError("config file {} cannot be read: {}".format(path, exc)) from None
     defaults = {}
     for key, value in config.items():
         name = key.replace("-", "_")
@@ -354,10 +362,12 @@ def read_config(path, parser):
                 path, key, {int: "an integer", float: "a number", str: "a string", bool: "true or false",
                             list: "a list of integers"}[want], type(value).__name__, value))
         if name == "sizes":
-            value = int_list(",".join(str(v) for v in value)) if all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value) else None
-            if value is None:
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
                 raise UserError("config file {}: sizes must be a list of integers".format(path))
+            try:
+                value = int_list(",".join(str(v) for v in value))
+            except argparse.ArgumentTypeError as exc:
+                raise UserError("config file {}: sizes: {}".format(path, exc)) from None
         for action in parser._actions:       # the same checks as the flags
             if action.dest == name and action.type is not None and not isinstance(value, (list, bool)):
                 try:
@@ -369,6 +379,104 @@ def read_config(path, parser):
                     path, key, ", ".join(action.choices), value))
         defaults[name] = value
     return defaults
+
+
+def given_options(parser, argv):
+    """The names (``dest``) of the ``train`` options that ``argv`` gives,
+    as opposed to those left at their defaults: argv parsed once more with
+    every default replaced by a marker."""
+    sub = parser._subparsers._group_actions[0].choices["train"]
+    marker = object()
+    saved = [(action, action.default) for action in sub._actions]
+    try:
+        for action, _ in saved:
+            action.default = marker
+        parsed = vars(parser.parse_args(argv))
+    finally:
+        for action, default in saved:
+            action.default = default
+    return {name for name, value in parsed.items() if value is not marker and name in CONFIG_TYPES}
+
+
+#: The file in --out that records a run's settings, for --resume.
+SETTINGS_FILE = "settings.json"
+
+#: Settings that make the saved network what it is: --resume cannot change them.
+ARCHITECTURE = ("sizes", "preset", "activation", "output", "cost", "init")
+
+
+def save_settings(args, epochs_planned):
+    """Record every option of the run (those of CONFIG_TYPES but --out) in
+    ``settings.json`` beside the network; ``epochs`` is the number of epochs
+    the run is to reach in all, counting those of the runs it resumed."""
+    import json
+    from ._files import atomic_write
+    settings = {name: getattr(args, name) for name in CONFIG_TYPES if name != "out"}
+    settings["epochs"] = epochs_planned
+    with atomic_write(os.path.join(args.out, SETTINGS_FILE), "w") as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def read_settings(args):
+    """The settings recorded in --out, checked as a config file is, or None
+    for a folder written before settings were recorded."""
+    import json
+    path = os.path.join(args.out, SETTINGS_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            text = f.read(1 << 20)
+        settings = json.loads(text)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserError("--resume: {} is not readable JSON ({}); fix or delete it".format(
+            path, type(exc).__name__)) from None
+    if not isinstance(settings, dict):
+        raise UserError("--resume: {} does not hold a JSON object of settings".format(path))
+    for name, value in settings.items():
+        want = CONFIG_TYPES.get(name)
+        ok = want is not None and name != "out" and (value is None or (
+            isinstance(value, want) and not (want is int and isinstance(value, bool))) or (
+            want is float and isinstance(value, int) and not isinstance(value, bool)))
+        if ok and name == "sizes" and value is not None:
+            ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        if not ok:
+            raise UserError("--resume: {}: the setting {!r} = {!r} is not one fastnn train "
+                            "writes; fix or delete the file".format(path, name, value))
+    return settings
+
+
+def resume_settings(args, finished):
+    """Take the recorded settings of the run in --out for every option not
+    given now; say which given ones differ from the record.  ``finished``
+    is the number of epochs in its history.  With no --epochs the run goes
+    on to the number of epochs it was started for."""
+    settings = read_settings(args)
+    if settings is None:
+        return
+    given = getattr(args, "given", set())
+    for name, recorded in sorted(settings.items()):
+        if name == "epochs":
+            continue
+        if name not in given:
+            setattr(args, name, recorded)
+            continue
+        now = getattr(args, name)
+        if now != recorded and not (isinstance(now, float) and isinstance(recorded, (int, float))
+                                    and float(recorded) == now):
+            if name in ARCHITECTURE:
+                raise UserError("--resume continues the network saved in {}, whose {} is {!r}: "
+                                "--{} cannot change it".format(args.out, name, recorded,
+                                                               name.replace("_", "-")))
+            print("resume: --{} {} replaces the recorded {}".format(
+                name.replace("_", "-"), now, recorded), file=sys.stderr, flush=True)
+    if "epochs" not in given and isinstance(settings.get("epochs"), int):
+        left = settings["epochs"] - finished
+        if left < 1:
+            raise UserError("--resume: the run in {} has finished its {} epochs; give --epochs N "
+                            "to train N more".format(args.out, settings["epochs"]))
+        args.epochs = left
 
 
 def check_out_dir(path):
@@ -392,24 +500,7 @@ def load_training_data(args, need_validation):
             from . import expand
             X, y = expand.load_expanded(args.data)
     else:
-        path = args.dataset
-        if not path.endswith(".npz"):
-            raise UserError("--dataset must be mnist, expanded or a .npz file, not {!r}".format(path))
-        if not os.path.isfile(path):
-            raise UserError("--dataset {}: no such file".format(path))
-        try:
-            arrays = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise UserError("--dataset {} is not a readable .npz file: {}".format(path, exc)) from None
-        missing = [k for k in ("X", "y") if k not in arrays.files]
-        if missing:
-            raise UserError("--dataset {} lacks the array(s) {}; it needs X (n, features) and y "
-                            "(labels), optionally X_val and y_val".format(path, ", ".join(missing)))
-        X, y = arrays["X"], arrays["y"]
-        X_val = arrays["X_val"] if "X_val" in arrays.files else None
-        y_val = arrays["y_val"] if "y_val" in arrays.files else None
-        if (X_val is None) != (y_val is None):
-            raise UserError("--dataset {}: give both X_val and y_val, or neither".format(path))
+        X, y, X_val, y_val = read_npz(args.dataset)
         X_test = y_test = None
     if need_validation and X_val is None:
         raise UserError("this run watches the validation accuracy: the .npz needs X_val and y_val")
@@ -418,9 +509,105 @@ def load_training_data(args, need_validation):
     return X, y, X_val, y_val, X_test, y_test
 
 
+def read_npz(path):
+    """``(X, y, X_val, y_val)`` from a .npz file, each checked: numbers, the
+    shapes a training set has, labels that are whole numbers >= 0 or strings
+    (numbered in sorted order).  Each array's header is read before the
+    array, so one declaring more than the file holds is refused unread."""
+    import zipfile
+    if not path.endswith(".npz"):
+        raise UserError("--dataset must be mnist, expanded or a .npz file, not {!r}".format(path))
+    if not os.path.isfile(path):
+        raise UserError("--dataset {}: no such file".format(path))
+
+    def bad(problem):
+        return UserError("--dataset {}: {}".format(path, problem))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                              np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = header(f)
+                if dtype.hasobject:
+                    raise bad("{} holds Python objects; save arrays of numbers (or of strings, for "
+                              "labels)".format(info.filename))
+                if math.prod(shape) * dtype.itemsize > info.file_size:
+                    raise bad("{} declares shape {} of {}, more than the file holds".format(
+                        info.filename, shape, dtype))
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [k for k in ("X", "y") if k not in arrays.files]
+            if missing:
+                raise bad("lacks the array(s) {}; it needs X (n, features) and y (labels), "
+                          "optionally X_val and y_val".format(", ".join(missing)))
+            X, y = arrays["X"], arrays["y"]
+            X_val = arrays["X_val"] if "X_val" in arrays.files else None
+            y_val = arrays["y_val"] if "y_val" in arrays.files else None
+    except UserError:
+        raise
+    except Exception as exc:          # BadZipFile, EOFError, a bad header: all one answer
+        raise bad("not a readable .npz file ({}: {})".format(type(exc).__name__, exc)) from None
+    if (X_val is None) != (y_val is None):
+        raise bad("give both X_val and y_val, or neither")
+    classes = None
+    for name, X_part, y_part in (("", X, y), ("_val", X_val, y_val)):
+        if X_part is None:
+            continue
+        if X_part.dtype.kind not in "biuf":
+            raise bad("X{} holds {} values; it must hold real numbers".format(name, X_part.dtype))
+        if X_part.ndim != 2 or 0 in X_part.shape:
+            raise bad("X{} must be 2-D (examples, features) and not empty, not of shape {}".format(
+                name, X_part.shape))
+        if not np.all(np.isfinite(X_part)):
+            raise bad("X{} holds NaN or infinite values".format(name))
+        if y_part.ndim not in (1, 2) or len(y_part) != len(X_part):
+            raise bad("y{} must hold one label (or target row) for each of the {} rows of X{}, "
+                      "not shape {}".format(name, len(X_part), name, y_part.shape))
+        if name and X_part.shape[1] != X.shape[1]:
+            raise bad("X_val has {} features, X {}".format(X_part.shape[1], X.shape[1]))
+    if y.dtype.kind in "US" and y.ndim == 1:
+        classes = np.unique(y)
+        unknown = np.setdiff1d(y_val, classes) if y_val is not None else []
+        if len(unknown):
+            raise bad("y_val holds labels that y does not, like {!r}".format(unknown[0]))
+        y = np.searchsorted(classes, y)
+        y_val = np.searchsorted(classes, y_val) if y_val is not None else None
+        print("labels {} numbered 0..{} in sorted order".format(
+            ", ".join(map(str, classes[:10])) + (", ..." if len(classes) > 10 else ""),
+            len(classes) - 1), flush=True)
+    for name, labels in (("y", y), ("y_val", y_val)):
+        if labels is None:
+            continue
+        if labels.dtype.kind not in "biuf":
+            raise bad("{} holds {} values; use whole numbers >= 0 or strings".format(name, labels.dtype))
+        if not np.all(np.isfinite(labels)):
+            raise bad("{} holds NaN or infinite values".format(name))
+        if labels.ndim == 1 and (np.any(labels < 0) or np.any(labels != np.round(labels))):
+            raise bad("{} labels must be whole numbers >= 0 (or strings)".format(name))
+    if y.ndim == 1:
+        y = y.astype(np.int64)
+        y_val = y_val.astype(np.int64) if y_val is not None else None
+    return X, y, X_val, y_val
+
+
 def run_train(args):
-    from . import history as hist
+    created = not os.path.exists(args.out)
     check_out_dir(args.out)
+    try:
+        train_into(args)
+    except BaseException:
+        # a run that failed before writing anything leaves no empty folder behind
+        if created and os.path.isdir(args.out) and not os.listdir(args.out):
+            os.rmdir(args.out)
+        raise
+
+
+def train_into(args):
+    """run_train's work, once --out exists."""
+    from . import history as hist
+    if args.resume:
+        resume_settings(args, finished_epochs(args))
     if args.plot:
         from .figures import require_matplotlib
         require_matplotlib()     # no matplotlib: say how to install it before training, not after
@@ -433,14 +620,17 @@ def run_train(args):
     else:
         records, save_network, label = train_dense(args)
     save_network()
+    save_settings(args, args.epochs_planned)
     json_path = os.path.join(args.out, "history.json")
     hist.save(records, json_path)
     hist.save(records, os.path.join(args.out, "history.csv"))
-    written = [os.path.basename(network_path_of(args)), json_path, "history.csv"]
+    written = [os.path.basename(network_path_of(args)), json_path, "history.csv", SETTINGS_FILE]
     if args.plot:
         hist.plot([(label, records)], os.path.join(args.out, "curves.png"), title=label)
         written.append("curves.png")
     print("wrote {} into {}".format(", ".join(os.path.basename(w) for w in written), args.out))
+    if getattr(args, "report", None):
+        print(args.report)
     if getattr(args, "interrupted", False):
         raise KeyboardInterrupt
 
@@ -449,13 +639,30 @@ def network_path_of(args):
     return os.path.join(args.out, "network.npz" if args.preset else "network.json")
 
 
+def finished_epochs(args):
+    """How many epochs the history in --out records (for --resume)."""
+    from . import history as hist
+    path = os.path.join(args.out, "history.json")
+    if not os.path.isfile(path):
+        raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
+            args.out))
+    try:
+        previous = hist.load(path)
+    except (ValueError, TypeError) as exc:
+        raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
+    return len(previous["validation_accuracy"]) if isinstance(previous, dict) else len(previous)
+
+
 def _previous_history(args, expect):
     from . import history as hist
     path = os.path.join(args.out, "history.json")
     if not os.path.isfile(path):
         raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
             args.out))
-    previous = hist.load(path)
+    try:
+        previous = hist.load(path)
+    except (ValueError, TypeError) as exc:
+        raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
     if hist.kind(previous) != expect:
         raise UserError("--resume: {} holds a {} history, not this run's {}".format(
             path, hist.kind(previous), expect))
@@ -485,7 +692,7 @@ def optimizer_of(args):
 
 def train_dense(args):
     from . import MLP, HalveOnPlateau
-    X, y, X_val, y_val, _, _ = load_training_data(
+    X, y, X_val, y_val, X_test, y_test = load_training_data(
         args, need_validation=args.early_stopping is not None or args.halve_on_plateau is not None)
     X = np.asarray(X)
     if X.ndim != 2:
@@ -531,6 +738,7 @@ def train_dense(args):
     # a network saved with its training state numbers its epochs on by itself
     offset = len(previous) - net.epochs_trained
     start = len(net.history)
+    args.epochs_planned = len(previous) + epochs
 
     def number(entry):
         entry["epoch"] += offset
@@ -546,13 +754,22 @@ def train_dense(args):
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
-        # Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
-        # finite; keep the finished epochs' history and the weights as they are
         records = net.history[start:]
-        args.interrupted = True
-        print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
-            len(records), "" if len(records) == 1 else "s"), file=sys.stderr, flush=True)
+        records = interrupted(args, records, len(records))
+    if X_test is not None:
+        args.report = "test accuracy {:.2%} on the {:,} test images (the network as saved)".format(
+            net.score(X_test, y_test), len(X_test))
     return previous + records, lambda: net.save(network_path), label
+
+
+def interrupted(args, records, finished):
+    """Ctrl-C: the trainer stopped between chunks of mini-batches, the weights
+    finite; the finished epochs' history (``records``) and the weights are
+    saved as they are, then the command exits with status 130."""
+    args.interrupted = True
+    print("\ninterrupted: saving the network as it is and the {} finished epoch{}".format(
+        finished, "" if finished == 1 else "s"), file=sys.stderr, flush=True)
+    return records
 
 
 def train_preset(args):
@@ -579,14 +796,12 @@ def train_preset(args):
         previous = _previous_history(args, "network3")
         if not os.path.isfile(network_path):
             raise UserError("--resume: no network.npz in {}".format(args.out))
-        saved = np.load(network_path)
-        for i, layer in enumerate(net.layers):
-            layer.w[...] = saved["w{}".format(i)]
-            layer.b[...] = saved["b{}".format(i)]
+        load_preset_weights(network_path, net)
     schedule = None
     if args.halve_on_plateau is not None:
         from . import HalveOnPlateau
         schedule = HalveOnPlateau(args.halve_on_plateau)
+    args.epochs_planned = epochs + (len(previous["validation_accuracy"]) if previous else 0)
     label = "{} (chapter 6), eta {}, lmbda {}".format(args.preset, eta, lmbda)
     test = (X_test, y_test) if X_test is not None else None
     try:
@@ -596,8 +811,16 @@ def train_preset(args):
                           learning_rate_schedule=schedule, verbose=not args.quiet)
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        if getattr(net, "history", None) is None:
+            raise           # stopped before training began: nothing to save
+        records = interrupted(args, net.history, len(net.history["validation_accuracy"]))
     if previous is not None:
         records = merge_network3(previous, records)
+    if records["test_accuracy_at_best"] is not None:
+        args.report = "test accuracy {:.2%} at the best validation accuracy ({:.2%}, iteration " \
+            "{})".format(records["test_accuracy_at_best"], records["best_validation_accuracy"],
+                         records["best_iteration"])
 
     def save():
         from ._files import atomic_write
@@ -607,6 +830,37 @@ def train_preset(args):
         with atomic_write(network_path, "wb", suffix=".npz") as f:
             np.savez(f, **arrays)
     return records, save, label
+
+
+def load_preset_weights(path, net):
+    """Put the weights and biases saved in ``path`` (network.npz) into the
+    layers of ``net``; a file that does not hold exactly them, of the
+    layers' shapes and finite, is refused before anything is changed."""
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            for i, layer in enumerate(net.layers):
+                for name, like in (("w{}".format(i), layer.w), ("b{}".format(i), layer.b)):
+                    if name not in saved.files:
+                        raise UserError("--resume: {} lacks {}: it is not this preset's "
+                                        "network".format(path, name))
+                    a = saved[name]
+                    if a.shape != like.shape or a.dtype.kind != "f":
+                        raise UserError("--resume: {}: {} is {} {}, this preset's layer needs "
+                                        "{} {}".format(path, name, a.dtype, a.shape, like.dtype,
+                                                       like.shape))
+                    if not np.all(np.isfinite(a)):
+                        raise UserError("--resume: {}: {} holds NaN or infinite values".format(
+                            path, name))
+                    arrays[name] = a
+    except UserError:
+        raise
+    except Exception as exc:          # BadZipFile, EOFError, object arrays, a bad header
+        raise UserError("--resume: {} is not a readable network.npz ({}: {})".format(
+            path, type(exc).__name__, exc)) from None
+    for i, layer in enumerate(net.layers):
+        layer.w[...] = arrays["w{}".format(i)]
+        layer.b[...] = arrays["b{}".format(i)]
 
 
 def merge_network3(before, after):
@@ -638,6 +892,8 @@ def run_plot(args):
             raise UserError("cannot read {}: {}".format(path, exc)) from None
         runs.append((labels[i] if labels else default_label(path), records))
     folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise UserError("--out {}: the folder {} does not exist".format(args.out, folder))
     check_out_dir(folder)
     hist.plot(runs, args.out, title=args.title)
     print("wrote {}".format(args.out))
@@ -742,6 +998,9 @@ def run_bench(args):
                 extra / compiled_s), flush=True)
     devnull.close()
     print()
+    if n < 1000:
+        print("({} images per run are too few for steady times: the ratios above may be far from "
+              "a full epoch's; take --train-size 1000 or more.)".format(n))
     print("(The README's table also times the book's per-example loop: "
           "pytest benchmarks/bench_dense.py.)")
 
@@ -771,10 +1030,14 @@ def main(argv=None, prog="fastnn"):
             parser.print_help()
             return EXIT_USAGE
         name = "{} {}".format(prog, args.command) if prog == "fastnn" else prog
+        config = {}
         if getattr(args, "config", None):
             sub = parser._subparsers._group_actions[0].choices[args.command]
-            sub.set_defaults(**read_config(args.config, sub))
+            config = read_config(args.config, sub)
+            sub.set_defaults(**config)
             args = parser.parse_args(argv)
+        if getattr(args, "command", None) == "train":
+            args.given = given_options(parser, argv) | set(config)
         args.run(args)
         return 0
     except UserError as exc:

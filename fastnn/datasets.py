@@ -38,7 +38,7 @@ from ._files import atomic_write
 __all__ = [
     "MNIST_FILES", "MIRRORS", "DownloadError", "DataLocation",
     "read_idx", "cache_dir", "find_data", "download_mnist",
-    "load_mnist", "load_mnist_raw", "clear_cache",
+    "load_mnist", "load_mnist_raw", "load_expanded_pickle", "clear_cache",
 ]
 
 #: The four files of the MNIST distribution: published md5 and size in bytes
@@ -400,6 +400,31 @@ def download_mnist(dest=None, mirrors=None):
 #: text, up to twice as long.
 MAX_PICKLE_BYTES = 512 << 20
 
+#: What a pickle may declare before anything it declares is allocated: the
+#: most bytes one array may hold, the most bytes the whole stream may
+#: decompress to, and what the pickle is said to be (for messages).
+PickleBudget = collections.namedtuple("PickleBudget", "array_bytes stream_bytes what")
+
+#: The book's mnist.pkl.gz, and copies of it.
+MNIST_PICKLE = PickleBudget(MAX_PICKLE_BYTES, MAX_PICKLE_BYTES, "an MNIST pickle")
+
+
+def _expanded_budget():
+    """The expanded set of ``python -m fastnn.expand_mnist``: 250,000 float32
+    training images (the largest array) and int64 labels, then the 10,000
+    of validation and of test; the stream may hold their bytes once (protocol
+    5, as fastnn writes it) or as UTF-8 text up to twice as long (protocol 2,
+    as fastnn wrote it before), plus a megabyte for the pickle's own
+    opcodes."""
+    rows = 5 * (60000 - _N_VALIDATION) + 2 * _N_VALIDATION
+    arrays = rows * (784 * 4 + 8)
+    return PickleBudget(5 * (60000 - _N_VALIDATION) * 784 * 4, 2 * arrays + (1 << 20),
+                        "an expanded MNIST pickle")
+
+
+#: fastnn's ``mnist_expanded.pkl.gz``: sized to what that file declares, no more.
+EXPANDED_PICKLE = _expanded_budget()
+
 
 class _NumpyUnpickler(pickle._Unpickler):
     """Unpickler that builds numpy arrays and nothing else, within a budget.
@@ -408,12 +433,12 @@ class _NumpyUnpickler(pickle._Unpickler):
     of callables numpy uses to rebuild arrays, so those are all we allow.
     A pickle also declares the sizes of what it builds, and the allowed
     callables allocate what they are told to: so every array's size is
-    checked against :data:`MAX_PICKLE_BYTES` before it is allocated, and the
-    opcodes the book's pickle never uses (objects built by ``cls(*args)``,
-    bytearrays sized before they are read) are refused.  This is the
-    pure-Python unpickler (``pickle._Unpickler``): the C one allocates a
-    declared string before reading it, and calls ``__setstate__`` where
-    nothing can check it first.
+    checked against the budget (:data:`MNIST_PICKLE` unless told otherwise)
+    before it is allocated, and the opcodes the book's pickle never uses
+    (objects built by ``cls(*args)``, bytearrays sized before they are read)
+    are refused.  This is the pure-Python unpickler (``pickle._Unpickler``):
+    the C one allocates a declared string before reading it, and calls
+    ``__setstate__`` where nothing can check it first.
     """
     _ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -422,6 +447,10 @@ class _NumpyUnpickler(pickle._Unpickler):
         ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
     }
     dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, f, budget=MNIST_PICKLE, **kwargs):
+        super().__init__(_Bounded(f, budget), **kwargs)
+        self.budget = budget
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:
@@ -438,7 +467,11 @@ class _NumpyUnpickler(pickle._Unpickler):
         if func is np.ndarray or func is np._core.multiarray._reconstruct:
             shape, dtype = (args[0], args[1] if len(args) > 1 else float) if func is np.ndarray \
                 else (args[1], args[2])
-            _check_array_size(shape, dtype)
+            _check_array_size(shape, dtype, self.budget)
+        elif func is np._core.numeric._frombuffer:     # (bytes already read, dtype, shape, order)
+            if not isinstance(args, tuple) or len(args) != 4:
+                raise pickle.UnpicklingError("not a numpy array's arguments")
+            _check_array_size(args[2], args[1], self.budget)
         super().load_reduce()
     dispatch[pickle.REDUCE[0]] = load_reduce
 
@@ -447,7 +480,7 @@ class _NumpyUnpickler(pickle._Unpickler):
         if isinstance(inst, np.ndarray):           # (version,) shape, dtype, fortran, data
             if not isinstance(state, tuple) or len(state) not in (4, 5):
                 raise pickle.UnpicklingError("not a numpy array's state")
-            _check_array_size(*state[-4:-2])
+            _check_array_size(*state[-4:-2], self.budget)
         super().load_build()
     dispatch[pickle.BUILD[0]] = load_build
 
@@ -458,8 +491,9 @@ class _NumpyUnpickler(pickle._Unpickler):
     del _op
 
 
-def _check_array_size(shape, dtype):
-    """Refuse an array of non-numbers or of more than MAX_PICKLE_BYTES, before numpy allocates it."""
+def _check_array_size(shape, dtype, budget=MNIST_PICKLE):
+    """Refuse an array of non-numbers or of more than the budget's
+    ``array_bytes``, before numpy allocates it."""
     try:
         dtype = np.dtype(dtype)
         shape = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
@@ -468,9 +502,9 @@ def _check_array_size(shape, dtype):
             shape, dtype, e)) from None
     if dtype.kind not in "biuf":
         raise pickle.UnpicklingError("an array of {}, not of numbers".format(dtype))
-    if any(d < 0 for d in shape) or math.prod(shape) * dtype.itemsize > MAX_PICKLE_BYTES:
-        raise pickle.UnpicklingError("an array of shape {} of {}: more than the {:,} bytes an "
-                                     "MNIST pickle holds".format(shape, dtype, MAX_PICKLE_BYTES))
+    if any(d < 0 for d in shape) or math.prod(shape) * dtype.itemsize > budget.array_bytes:
+        raise pickle.UnpicklingError("an array of shape {} of {}: more than the {:,} bytes {} "
+                                     "holds".format(shape, dtype, budget.array_bytes, budget.what))
 
 
 def _latin1_encode(text, encoding="utf-8"):
@@ -482,12 +516,12 @@ def _latin1_encode(text, encoding="utf-8"):
 
 
 class _Bounded:
-    """A binary stream that delivers at most ``limit`` bytes in all, and
-    refuses a request for more before reading it (so nothing of the
-    requested size is allocated)."""
+    """A binary stream that delivers at most ``budget.stream_bytes`` bytes
+    in all, and refuses a request for more before reading it (so nothing of
+    the requested size is allocated)."""
 
-    def __init__(self, f, limit):
-        self.f, self.left = f, limit
+    def __init__(self, f, budget):
+        self.f, self.left, self.budget = f, budget.stream_bytes, budget
 
     def _take(self, data):
         self.left -= len(data)
@@ -495,16 +529,17 @@ class _Bounded:
 
     def read(self, n=-1):
         if n is None or n < 0 or n > self.left:
-            raise pickle.UnpicklingError("it declares {} bytes, more than the {:,} an MNIST "
-                                         "pickle holds".format("more" if n is None or n < 0 else
-                                                               "{:,}".format(n), MAX_PICKLE_BYTES))
+            raise pickle.UnpicklingError("it declares {} bytes, more than the {:,} {} "
+                                         "holds".format("more" if n is None or n < 0 else
+                                                        "{:,}".format(n), self.budget.stream_bytes,
+                                                        self.budget.what))
         return self._take(self.f.read(n))
 
     def readline(self):
         line = self.f.readline(self.left + 1)
         if len(line) > self.left:
-            raise pickle.UnpicklingError("it holds more than the {:,} bytes of an MNIST "
-                                         "pickle".format(MAX_PICKLE_BYTES))
+            raise pickle.UnpicklingError("it holds more than the {:,} bytes of {}".format(
+                self.budget.stream_bytes, self.budget.what))
         return self._take(line)
 
 
@@ -540,20 +575,36 @@ def _check_labels(path, what, labels):
     return labels
 
 
-def _load_pickle(path):
-    """The book's mnist.pkl.gz as three validated (float32, int64) pairs."""
+def _load_pickle(path, budget=MNIST_PICKLE):
+    """The book's mnist.pkl.gz (or, with ``budget=EXPANDED_PICKLE``,
+    fastnn's mnist_expanded.pkl.gz) as three validated (float32, int64) pairs."""
     with _open_data(path) as f:      # a missing or unreadable file raises here, as itself
         try:
-            data = _NumpyUnpickler(_Bounded(f, MAX_PICKLE_BYTES), encoding="latin1").load()
+            data = _NumpyUnpickler(f, budget, encoding="latin1").load()
         except Exception as e:       # any way a damaged or hostile pickle can fail
-            raise ValueError("{}: cannot read the book's MNIST pickle ({}: {})".format(
-                path, type(e).__name__, e)) from None
+            raise ValueError("{}: cannot read {} ({}: {})".format(
+                path, "the book's MNIST pickle" if budget is MNIST_PICKLE else budget.what[3:],
+                type(e).__name__, e)) from None
     if not (isinstance(data, (tuple, list)) and len(data) == 3
             and all(isinstance(d, (tuple, list)) and len(d) == 2 for d in data)):
         raise ValueError("{}: expected a 3-tuple (training, validation, test) of "
                          "(images, labels) pairs, found {}".format(path, type(data).__name__))
     return tuple(_check_images_labels(path, what, *pair)
                  for what, pair in zip(("training data", "validation data", "test data"), data))
+
+
+def load_expanded_pickle(path):
+    """The file ``python -m fastnn.expand_mnist`` writes
+    (``mnist_expanded.pkl.gz``) as :func:`load_mnist` returns MNIST: three
+    validated ``(float32 images, int64 labels)`` pairs, the first holding the
+    250,000 expanded training images.
+
+    It is read by the same bounded unpickler as the book's ``mnist.pkl.gz``,
+    with a budget sized to the expanded set (:data:`EXPANDED_PICKLE`): nothing
+    larger than its arrays is allocated, and nothing but numpy arrays is
+    built.  Not kept in the in-process cache (it is 850 MB).
+    """
+    return _load_pickle(os.fspath(path), EXPANDED_PICKLE)
 
 
 # --------------------------------------------------------------------------

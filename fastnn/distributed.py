@@ -26,6 +26,7 @@ trained network's arrays).
 
 Needs the ``distributed`` extra: ``pip install 'fastnn[distributed]'``.
 """
+import ast
 import contextlib
 import hashlib
 import inspect
@@ -34,6 +35,7 @@ import logging
 import numbers
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -44,7 +46,7 @@ from ._extras import require
 require("dask", "distributed", "fastnn.distributed")
 distributed = require("distributed", "distributed", "fastnn.distributed")
 
-from . import _config, network3  # noqa: E402
+from . import _config, network3, progress  # noqa: E402
 from ._validation import check_positive_int  # noqa: E402
 from .mlp import MLP  # noqa: E402
 
@@ -126,10 +128,13 @@ def _combinations(param_grid, known):
             if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
                 raise TypeError("param_grid[{!r}] must be a list of values, not {!r}".format(
                     name, values))
-            if len(list(values)) == 0:
+        # each list read once: a generator (or any one-pass iterable) gives its values here
+        grid = {name: list(values) for name, values in grid.items()}
+        for name, values in grid.items():
+            if len(values) == 0:
                 raise ValueError("param_grid[{!r}] holds no values: the grid has no runs".format(name))
         names = list(grid)
-        for values in itertools.product(*(list(grid[name]) for name in names)):
+        for values in itertools.product(*(grid[name] for name in names)):
             combos.append(dict(zip(names, values)))
     return combos
 
@@ -219,16 +224,33 @@ class _Dask(object):
         return future
 
     def run(self, fn, calls):
+        """The results of ``fn(*args)`` for each of ``calls``; on a terminal
+        (or with FASTNN_PROGRESS=1: see fastnn.progress) the dashboard's
+        address and a bar over the finished runs on stderr."""
         futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES) for args in calls]
         position = {future.key: i for i, future in enumerate(futures)}
         results = [None] * len(futures)
+        bar = None
+        if progress.enabled():
+            try:
+                link = self.client.dashboard_link
+            except Exception:        # a scheduler without a dashboard
+                link = None
+            if link:
+                print("Dask dashboard: {}".format(link), file=sys.stderr, flush=True)
+            bar = progress.bar(len(futures), "runs", "run", leave=True)
         try:
             for future, result in distributed.as_completed(futures, loop=self.client.loop,
                                                            with_results=True):
                 results[position[future.key]] = result
+                if bar is not None:
+                    bar.update(1)
         except BaseException:   # a member that raised, or Ctrl-C: leave no task behind
             self.client.cancel(futures)
             raise
+        finally:
+            if bar is not None:
+                bar.close()
         return results
 
     def release(self):
@@ -250,12 +272,59 @@ def connect(address, timeout=CONNECT_TIMEOUT):
     the workers directly; where they cannot be reached from here (only the
     scheduler can), pass ``client=distributed.Client(address)`` instead."""
     try:
+        # the form first: a Client built on a malformed address fails, then
+        # spends 20 s closing itself when it is collected
+        distributed.comm.resolve_address(address)
+    except (ValueError, TypeError) as exc:    # no port, an unknown protocol...
+        raise ValueError("client {!r} is not a Dask scheduler address like 'tcp://host:8786' "
+                         "({}: {})".format(address, type(exc).__name__, exc)) from None
+    except OSError:
+        pass                 # a host that does not resolve: Client says so below
+    try:
         return distributed.Client(address, timeout=timeout, set_as_default=False,
                                   direct_to_workers=True)
     except OSError as exc:   # TimeoutError and refused connections alike
         raise ConnectionError("no Dask scheduler answered at {!r} within {:g} s; is `dask scheduler` "
                               "running there (and FASTNN_SCHEDULER right)? ({}: {})".format(
                                   address, timeout, type(exc).__name__, exc)) from None
+
+
+def _check_main_guard():
+    """Refuse, in one line, to start local worker processes from a script's
+    top-level code outside ``if __name__ == "__main__":``.  Each worker
+    starts by importing the script again, which would start workers of its
+    own: Python refuses that in every worker, each with a traceback.  The
+    script's source tells whether the line that called us sits inside such a
+    block; without a script file (a notebook, ``python -c``) nothing is checked."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>"
+                                     and frame.f_globals is getattr(main, "__dict__", None)):
+        frame = frame.f_back
+    if frame is None or not path:
+        return
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test) \
+                and node.lineno <= frame.f_lineno <= node.end_lineno:
+            return
+    raise RuntimeError("{}, line {}: a search on local worker processes must run under "
+                       "`if __name__ == \"__main__\":` (each worker imports the script again); "
+                       "indent the call there".format(path, frame.f_lineno))
+
+
+def _is_main_test(test):
+    """Is ``test`` the expression ``__name__ == "__main__"`` (either way round)?"""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(a, ast.Name) and a.id == "__name__" for a in sides) and \
+        any(isinstance(a, ast.Constant) and a.value == "__main__" for a in sides)
 
 
 @contextlib.contextmanager
@@ -271,6 +340,7 @@ def _runner(client, timeout):
             if address:
                 client = connect(address, timeout)
             else:
+                _check_main_guard()
                 # the scheduler's HTTP server on a free port of localhost, so
                 # that two searches at once never compete for Dask's 8787
                 cluster = distributed.LocalCluster(

@@ -53,26 +53,87 @@ def save(history, path):
         f.write(text)
 
 
+#: The largest history file ``load`` reads: a million epochs of every figure
+#: fastnn records fit in a tenth of it.
+MAX_BYTES = 256 << 20
+
+
 def load(path):
     """Read a history saved by ``save`` (or a book figure file in the
-    network2 layout); returns the object ``save`` was given."""
+    network2 layout); returns the object ``save`` was given.
+
+    Anything that is not such a history raises ValueError naming the file:
+    a file over :data:`MAX_BYTES` (read no further), text that is not UTF-8,
+    JSON nested deeper than a history is, a CSV cut short, and a history of
+    the wrong shape (an epoch that is not a whole number, a figure that is
+    not a number, a network3 dict without its best-epoch fields).
+    """
     fmt = _format(path)
-    with open(path) as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        raw = f.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise ValueError("{} holds more than the {:,} bytes of any training history".format(
+            path, MAX_BYTES))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("{} is not a history file: not UTF-8 text ({})".format(path, exc)) from None
     if fmt == "json":
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise ValueError("{} is not valid JSON: {}".format(path, exc)) from None
+        except RecursionError:
+            raise ValueError("{}: JSON nested too deeply to be a history".format(path)) from None
         if isinstance(data, list) and len(data) == 4 and all(isinstance(h, list) for h in data) \
                 and not any(isinstance(v, dict) for h in data for v in h):
             data = tuple(data)
-        try:
-            kind(data)
-        except TypeError as exc:
-            raise ValueError("{}: {}".format(path, exc)) from None
-        return data
-    return from_csv(text, path)
+    else:
+        data = from_csv(text, path)
+    try:
+        check(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("{}: {}".format(path, exc)) from None
+    return data
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check(history):
+    """Raise TypeError or ValueError unless ``history`` has the shape of one
+    of the three kinds, with numbers (or None: not measured) where figures go."""
+    k = kind(history)
+    if k == "network2":
+        for name, values in zip(NETWORK2_LISTS, history):
+            for j, v in enumerate(values):
+                if not _is_number(v):
+                    raise ValueError("{}[{}] is {!r}, not a number".format(name, j, v))
+    elif k == "network3":
+        for name, values in history.items():
+            if name in NETWORK3_SCALARS:
+                if values is not None and not _is_number(values):
+                    raise ValueError("{} is {!r}, not a number".format(name, values))
+            elif not isinstance(values, list):
+                raise ValueError("{} is {!r}, not a list with one figure per epoch".format(
+                    name, values))
+            else:
+                for j, v in enumerate(values):
+                    if v is not None and not _is_number(v):
+                        raise ValueError("{}[{}] is {!r}, not a number".format(name, j, v))
+        missing = [n for n in NETWORK3_SCALARS if n not in history]
+        if missing:
+            raise ValueError("a network3 history without {}".format(", ".join(missing)))
+    else:
+        for j, entry in enumerate(history):
+            epoch = entry.get("epoch", 0)
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise ValueError("entry {} has epoch {!r}, not a whole number >= 0".format(j, epoch))
+            for name, value in entry.items():
+                figures = value if isinstance(value, list) else [value]
+                if not all(v is None or _is_number(v) for v in figures):
+                    raise ValueError("entry {}: {} is {!r}, not a number".format(j, name, value))
 
 
 def _format(path):
@@ -161,9 +222,20 @@ def from_csv(text, path="<csv>"):
         raise ValueError("{} is not a history CSV written by fastnn (its first line should be "
                          "'# fastnn history: ...')".format(path))
     k, _, extra = lines[0][len("# fastnn history: "):].partition(" ")
-    extra = json.loads(extra or "{}")
+    try:
+        extra = json.loads(extra or "{}")
+    except (ValueError, RecursionError):
+        extra = None
+    if not isinstance(extra, dict):
+        raise ValueError("{}: the first line's fields after the kind are not a JSON "
+                         "object".format(path))
     reader = csv.DictReader(lines[1:])
-    table = [{c: _number(v) for c, v in row.items() if v != ""} for row in reader]
+    table = []
+    for row in reader:
+        if None in row or None in row.values():
+            raise ValueError("{}: row {} does not have the {} fields the header names: is the "
+                             "file cut short?".format(path, len(table) + 1, len(reader.fieldnames)))
+        table.append({c: _number(v) for c, v in row.items() if v != ""})
     if k == "network2":
         columns = reader.fieldnames or []
         return tuple([row[n] for row in table if n in row] if n in columns else []
@@ -227,30 +299,68 @@ def curves(history):
 
 def plot(runs, path, title=None):
     """Draw one PNG comparing training runs: accuracy (left) and cost
-    (right) against epochs, one colour per run, validation solid and
-    training dashed.  ``runs`` is a list of ``(label, history)``; needs
-    matplotlib (``pip install 'fastnn[plot]'``), drawn headless."""
-    from .figures import COLORS, _save, new_figure
-    fig, (acc, cost) = new_figure((11, 4.5), 1, 2)
+    (right, when a run recorded one) against epochs, one colour per run,
+    validation solid and training dashed, the legend below the panels.
+    ``runs`` is a list of ``(label, history)``; needs matplotlib (``pip
+    install 'fastnn[plot]'``), drawn headless.
+
+    network2's accuracies are counts of correct examples, of the evaluation
+    data and of the training data, which differ in size: their training
+    counts get an axis of their own, on the right.  Epochs are whole
+    numbers, and every epoch is marked, so a run of one epoch shows."""
+    from .figures import _save
+    _save(draw(runs, title), path)
+
+
+def draw(runs, title=None):
+    """The matplotlib Figure that :func:`plot` saves."""
+    from matplotlib.ticker import MaxNLocator
+    from .figures import COLORS, new_figure
+    series = [(label, kind(history), curves(history)) for label, history in runs]
+    with_cost = any(name in c for _, _, c in series for name in ("val_cost", "train_cost"))
+    fig, axes = new_figure((11, 4.5), 1, 2 if with_cost else 1)
+    acc, cost = (axes[0], axes[1]) if with_cost else (axes, None)
+    counts = acc.twinx() if any(k == "network2" and "train_accuracy" in c
+                                for _, k, c in series) else None
     colors = COLORS + ["#8E44AD", "#555555", "#C0392B", "#16A085"]
-    for i, (label, history) in enumerate(runs):
-        c = curves(history)
+    for i, (label, k, c) in enumerate(series):
         color = colors[i % len(colors)]
         for ax, name, style, what in ((acc, "val_accuracy", "-", "validation"),
-                                      (acc, "train_accuracy", "--", "training"),
+                                      (counts if k == "network2" else acc, "train_accuracy", "--",
+                                       "training"),
                                       (cost, "val_cost", "-", "validation"),
                                       (cost, "train_cost", "--", "training")):
             values = c.get(name)
-            if values:
-                ax.plot(range(len(values)), values, style, color=color,
-                        label="{} ({})".format(label, what))
-    for ax, name in ((acc, "Accuracy"), (cost, "Cost")):
+            if values and ax is not None:
+                ax.plot(range(len(values)), values, style, color=color, marker="o",
+                        markersize=3 if len(values) > 1 else 6, label="{} ({})".format(label, what))
+    panels = [(acc, "Accuracy")] + ([(cost, "Cost")] if cost is not None else [])
+    for ax, name in panels:
         ax.set_xlabel("Epoch")
         ax.set_title(name)
         ax.grid(True)
-        if ax.lines:
-            ax.legend(fontsize="small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if max((len(line.get_xdata()) for line in ax.lines), default=0) == 1:
+            ax.set_xlim(-0.5, 0.5)
+    if any(k == "network2" for _, k, _ in series):
+        acc.set_ylabel("correct examples (evaluation data)" if counts is not None else
+                       "correct examples")
+    if counts is not None:
+        counts.set_ylabel("correct examples (training data, dashed)")
+    handles, labels = [], []
+    for ax in [acc, counts, cost]:
+        if ax is not None:
+            for handle, text in zip(*ax.get_legend_handles_labels()):
+                if text not in labels:      # a run's accuracy and cost lines share their styles
+                    handles.append(handle)
+                    labels.append(text)
+    rows = 0
+    if handles:
+        columns = min(len(handles), 4)
+        rows = -(-len(handles) // columns)
+        fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize="small",
+                   frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    _save(fig, path)
+    fig.tight_layout(rect=(0, min(0.45, 0.06 * rows), 1, 1))
+    return fig

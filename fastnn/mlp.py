@@ -125,6 +125,29 @@ class MLP(object):
     def output(self):
         return self.spec.output_name
 
+    def summary(self, file=None):
+        """Print a table of the network to ``file`` (default: standard
+        output): each layer's neurons, inputs, activation and parameters,
+        then the totals, the cost, the dtype, the backend that will run it
+        and, when the network has a ``num_threads`` setting, its threads."""
+        from ._config import get_backend
+        rows = [("layer", "neurons", "inputs", "activation", "weights", "biases")]
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), 1):
+            last = l == len(self.sizes) - 1
+            rows.append((str(l), "{:,}".format(n_out), "{:,}".format(n_in),
+                         self.output if last else self.activation,
+                         "{:,}".format(n_in * n_out), "{:,}".format(n_out)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+        total = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        backend = self.backend or "{} (fastnn.set_backend's)".format(get_backend())
+        threads = getattr(self, "num_threads", None)    # a setting not every version has
+        lines.append("{:,} parameters, {} inputs; cost {}; dtype {}; backend {}{}".format(
+            total, "{:,}".format(self.sizes[0]), self.cost.__name__, np.dtype(self.dtype).name,
+            backend, "" if threads is None else "; threads {}".format(threads)))
+        print("\n".join(lines), file=file)
+
     def __repr__(self):
         return "MLP(sizes={}, activation={!r}, output={!r}, cost={}, dtype={}, backend={!r})".format(
             self.sizes, str(self.spec.hidden), self.output, self.cost.__name__, np.dtype(self.dtype).name,
@@ -135,7 +158,7 @@ class MLP(object):
     def fit(self, X, y, epochs=30, batch_size=10, learning_rate=None, l2=0.0, l1=0.0,
             momentum=0.0, optimizer=None, validation_data=None, early_stopping=None,
             restore_best=True, monitor_training=False, monitor_gradients=False, shuffle=True,
-            verbose=False, on_epoch=None, on_progress=None):
+            verbose=False, on_epoch=None, on_progress=None, validation_split=None):
         """Train for up to ``epochs`` more epochs; return ``self.history``.
 
         ``optimizer`` is ``"sgd"`` (the default: the book's mini-batch SGD),
@@ -174,12 +197,20 @@ class MLP(object):
         training rows (chapter 5's speed of learning).  The order is
         reshuffled each epoch from the network's seeded generator unless
         ``shuffle=False``.  ``verbose`` prints each record and, on a terminal,
-        draws a progress bar per epoch (``fastnn.progress``); ``on_epoch(record)``
+        draws a progress bar per epoch (``fastnn.progress``), numbering the
+        epochs from 0 as the records' ``epoch`` does, with the count run so
+        far: ``epoch 0 (1/30)`` is the first of 30; ``on_epoch(record)``
         is called with each one and may stop training by returning False or
         raising ``fastnn.StopTraining``; ``on_progress(done, total)`` is
         called with the mini-batches done in the epoch, several times a
-        second.  Ctrl-C stops training within about a second, leaving the
-        weights of the last finished chunk of mini-batches.
+        second.  ``validation_split`` (a fraction in (0, 1), instead of
+        ``validation_data``) holds out the last rows of ``X`` and ``y``, in
+        the order given, as the validation data and trains on the others.
+        Ctrl-C stops training within about a second, leaving the
+        weights of the last finished chunk of mini-batches.  A RuntimeWarning,
+        once per call, says when the network gives every monitored example
+        the same output (its output no longer depends on its input: accuracy
+        at chance without any NaN).
         """
         epochs = check_epochs(epochs)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -191,6 +222,8 @@ class MLP(object):
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
         kernels = self._kernels()
+        if validation_split is not None:
+            X, y, validation_data = _split_off(X, y, validation_split, validation_data)
         warn_if_unscaled(X, "X")
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
@@ -215,6 +248,7 @@ class MLP(object):
         first_epoch = self.epochs_trained
         last_epoch = first_epoch + epochs
         started = [time.perf_counter()]
+        warned = []         # the at-chance warning, once per call
 
         def record(epoch, eta):
             entry = {"epoch": epoch, "eta": eta, "seconds": time.perf_counter() - started[0]}
@@ -223,18 +257,23 @@ class MLP(object):
                 entry["train_cost"] = self._cost_from(outputs, Y, step.l2, step.l1)
                 entry["train_accuracy"] = _accuracy_from(outputs, Y)
                 trainer.warn_if_saturated(outputs, epoch, "training data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y, axis=1), epoch, "training data",
+                                           warned)
             if validation_data is not None:
                 outputs = kernels.feedforward(self.weights, self.biases, X_val, self.spec)
                 entry["val_cost"] = self._cost_from(outputs, Y_val, step.l2, step.l1)
                 entry["val_accuracy"] = _accuracy_from(outputs, Y_val)
                 trainer.warn_if_saturated(outputs, epoch, "validation data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y_val, axis=1), epoch,
+                                           "validation data", warned)
             if monitor_gradients:
                 entry["gradient_norms"] = self._gradient_norms(kernels, X[sample], Y[sample])
             self.history.append(entry)
             self.epochs_trained = epoch + 1
             self._schedule = schedule.state_dict()
             if verbose:
-                print("epoch {}/{}: {:.2f} s".format(epoch + 1, last_epoch, entry["seconds"]) + "".join(
+                print("epoch {} ({}/{}): {:.2f} s".format(epoch, epoch + 1, last_epoch,
+                                                         entry["seconds"]) + "".join(
                     "  {} {:.4f}".format(k, v) for k, v in entry.items()
                     if k not in ("epoch", "seconds", "gradient_norms")))
             keep_going = on_epoch(entry) if on_epoch is not None else None
@@ -293,9 +332,10 @@ class MLP(object):
 
     def save(self, filename):
         """Write the network to ``filename`` atomically, in the book's JSON
-        format (so ``fastnn.network2.load`` and the book's program read it),
-        with the dtype, the activations and, for an activation that has
-        them, its parameters (``"activation_params": {"slope": 0.01}``).
+        format (so ``fastnn.network2.load`` and the book's program read it
+        when every neuron is sigmoid), with the dtype, the activations and,
+        for an activation that has them, its parameters
+        (``"activation_params": {"slope": 0.01}``).
 
         A trained network's file also keeps, under the key ``"training"``
         (which the book's ``load`` ignores), what a later ``fit`` needs to go
@@ -417,6 +457,27 @@ class MLP(object):
         if l1:
             total += (l1 / n) * sum(np.abs(w).sum() for w in self.weights)
         return float(total)
+
+
+def _split_off(X, y, fraction, validation_data):
+    """``(X, y, (X_val, y_val))``: the last ``fraction`` of the rows held out."""
+    if validation_data is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    fraction = check_real(fraction, "validation_split")
+    if not 0 < fraction < 1:
+        raise ValueError("validation_split must be a fraction between 0 and 1, not {}".format(
+            fraction))
+    X, y = as_array(X, "X"), as_array(y, "y")
+    if X.ndim < 1 or y.ndim < 1 or len(X) != len(y):
+        raise ValueError("validation_split needs X and y with one row per example, not shapes {} "
+                         "and {}".format(X.shape, y.shape))
+    held = int(round(len(X) * fraction))
+    if not 0 < held < len(X):
+        raise ValueError("validation_split={} of {} rows leaves {} for validation and {} for "
+                         "training; both need at least one".format(fraction, len(X), held,
+                                                                   len(X) - held))
+    cut = len(X) - held
+    return X[:cut], y[:cut], (X[cut:], y[cut:])
 
 
 def _accuracy_from(outputs, Y):

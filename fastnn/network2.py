@@ -14,11 +14,14 @@ module's ``sigmoid`` or ``sigmoid_prime``, or giving the compiled backend a
 cost it lacks moves the network to the per-example book path of
 :mod:`fastnn._book`, announced once by a ``BookPathWarning``.
 """
+import numbers
+
 import numpy as np
 
 from . import _serialize, trainer
 from ._book import BookNetwork, given
-from ._validation import check_epochs, check_eta, check_flag, check_positive_int, check_real, one_hot
+from ._validation import (check_epochs, check_eta, check_flag, check_lmbda, check_positive_int,
+                          check_real, one_hot)
 # Exported under the book's names; rebinding sigmoid or sigmoid_prime here is
 # noticed (see _book), and programs name the costs as network2.QuadraticCost.
 from .activations import sigmoid, sigmoid_prime  # noqa: F401
@@ -99,7 +102,8 @@ class Network(BookNetwork):
             monitor_evaluation_cost=False,
             monitor_evaluation_accuracy=False,
             monitor_training_cost=False,
-            monitor_training_accuracy=False):
+            monitor_training_accuracy=False,
+            early_stopping_n=0):
         """Run ``epochs`` epochs of mini-batch gradient descent with rate
         ``eta`` and L2 strength ``lmbda``.  ``training_data`` is a list of
         ``(x, y)`` pairs, ``x`` a (sizes[0], 1) input column and ``y`` its
@@ -123,10 +127,33 @@ class Network(BookNetwork):
         many mini-batches per kernel call, and the monitors take one forward
         pass over each data set they measure.  A weight or bias that turns NaN or
         infinite raises ``fastnn.TrainingDiverged`` naming the epoch.
+
+        ``early_stopping_n`` is the argument of the widely read Python 3 port
+        of the book's code (DeepLearningPython), with its meaning: when it is
+        above 0, the accuracy measured last in an epoch (on the evaluation
+        data when ``monitor_evaluation_accuracy`` is set, else on the
+        training data) is compared with the best so far, and training stops,
+        returning the four lists, once it has failed to beat it
+        ``early_stopping_n`` epochs in a row.  It needs one of the two
+        accuracy monitors (ValueError otherwise).  The port's
+        ``total_cost`` adds the L2 term once per example; this module keeps
+        the book's, added once, so the costs differ from the port's where
+        ``lmbda`` is not 0 while weights and accuracies agree.
+
+        The four lists are also ``self.history`` from the start of the
+        call, filled as the epochs finish: after Ctrl-C (KeyboardInterrupt)
+        or ``fastnn.TrainingDiverged`` it holds the finished epochs' figures.
+
+        More training options (momentum, early stopping on a patience with
+        the best epoch restored, learning-rate schedules, other activations)
+        are in ``fastnn.MLP.fit``.
         """
         monitor_evaluation = monitor_evaluation_cost or monitor_evaluation_accuracy
         if monitor_evaluation and not given(evaluation_data, "evaluation_data"):
             raise ValueError("monitor_evaluation_cost/accuracy need evaluation_data")
+        lmbda = check_lmbda(lmbda)
+        stop = _PortEarlyStopping(early_stopping_n, monitor_evaluation_accuracy,
+                                  monitor_training_accuracy)
         # On the book path: update_mini_batch per slice, backprop per
         # example, total_cost and accuracy for the monitors, in the book's
         # order, through whatever the program changed.
@@ -134,7 +161,7 @@ class Network(BookNetwork):
             return self._book_sgd_monitored(
                 training_data, epochs, mini_batch_size, eta, lmbda, evaluation_data,
                 monitor_evaluation_cost, monitor_evaluation_accuracy,
-                monitor_training_cost, monitor_training_accuracy)
+                monitor_training_cost, monitor_training_accuracy, stop)
         cost = self._cost()
         if monitor_evaluation:
             n_data = len(evaluation_data)
@@ -142,6 +169,8 @@ class Network(BookNetwork):
         spec = self._spec()
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
+        self.history = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
+        warned = []         # the at-chance warning, once per call
 
         def monitor(j, weights, biases, training):
             kernels = self._kernels()
@@ -150,6 +179,7 @@ class Network(BookNetwork):
                 X, Y = training()
                 outputs = kernels.feedforward(weights, biases, X, spec)
                 trainer.warn_if_saturated(outputs, j, "training data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y, axis=1), j, "training data", warned)
             if monitor_training_cost:
                 cost_value = self._total_cost(outputs, Y, lmbda, cost)
                 training_cost.append(cost_value)
@@ -161,6 +191,7 @@ class Network(BookNetwork):
             if monitor_evaluation:
                 outputs = kernels.feedforward(weights, biases, X_eval, spec)
                 trainer.warn_if_saturated(outputs, j, "evaluation data")
+                trainer.warn_if_one_answer(outputs, y_eval, j, "evaluation data", warned)
             if monitor_evaluation_cost:
                 cost_value = self._total_cost(outputs, one_hot(y_eval, self.sizes[-1], np.float64), lmbda, cost)
                 evaluation_cost.append(cost_value)
@@ -170,6 +201,7 @@ class Network(BookNetwork):
                 evaluation_accuracy.append(accuracy)
                 print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
             print()
+            return stop.after_epoch(training_accuracy, evaluation_accuracy)
 
         self._train(training_data, epochs, mini_batch_size, eta, lmbda, monitor)
         return evaluation_cost, evaluation_accuracy, \
@@ -178,15 +210,16 @@ class Network(BookNetwork):
     def _book_sgd_monitored(self, training_data, epochs, mini_batch_size, eta, lmbda,
                             evaluation_data, monitor_evaluation_cost,
                             monitor_evaluation_accuracy, monitor_training_cost,
-                            monitor_training_accuracy):
+                            monitor_training_accuracy, stop):
         """SGD on the book path: the monitors call ``self.total_cost`` and
         ``self.accuracy`` with the book's arguments, in the book's order."""
         eta = check_eta(eta)
-        lmbda = check_real(lmbda, "lmbda")
+        lmbda = check_lmbda(lmbda)
         if given(evaluation_data, "evaluation_data"):
             n_data = len(evaluation_data)
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
+        self.history = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
 
         def monitor(j, data):
             print("Epoch %s training complete" % j)
@@ -209,6 +242,7 @@ class Network(BookNetwork):
                 print("Accuracy on evaluation data: {} / {}".format(
                     self.accuracy(evaluation_data), n_data))
             print()
+            return stop.after_epoch(training_accuracy, evaluation_accuracy)
 
         self._book_sgd(training_data, epochs, mini_batch_size,
                        lambda mini_batch: self.update_mini_batch(
@@ -226,7 +260,7 @@ class Network(BookNetwork):
         ``weights`` and ``biases`` become new arrays; those the caller held
         before keep their values."""
         if self._book_mode():
-            self._book_update_mini_batch(mini_batch, eta, lmbda, n)
+            self._book_update_mini_batch(mini_batch, eta, check_lmbda(lmbda), n)
             return
         n = check_positive_int(n, "n")
         self._update_mini_batch(mini_batch, eta, lmbda, n)
@@ -309,6 +343,36 @@ class Network(BookNetwork):
                         cost_class(self.cost).__name__)
 
 
+class _PortEarlyStopping:
+    """``early_stopping_n`` as the Python 3 port of the book's code reads it:
+    after each epoch, the accuracy it measured last (evaluation if monitored,
+    else training) against the best so far (starting from 0); ``n`` epochs
+    in a row without a strictly higher one stop training."""
+
+    def __init__(self, n, evaluation, training):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError("early_stopping_n must be a whole number >= 0 (0: no early "
+                             "stopping), not {!r}".format(n))
+        self.n = int(n)
+        if self.n and not (evaluation or training):
+            raise ValueError("early_stopping_n={} watches an accuracy: set "
+                             "monitor_evaluation_accuracy=True (or monitor_training_accuracy="
+                             "True) so that there is one to watch".format(self.n))
+        self.evaluation = evaluation
+        self.best, self.unchanged = 0, 0
+
+    def after_epoch(self, training_accuracy, evaluation_accuracy):
+        """None to go on, False (the trainer's stop) after ``n`` epochs without a new best."""
+        if not self.n:
+            return None
+        accuracy = (evaluation_accuracy if self.evaluation else training_accuracy)[-1]
+        if accuracy > self.best:
+            self.best, self.unchanged = accuracy, 0
+        else:
+            self.unchanged += 1
+        return False if self.unchanged == self.n else None
+
+
 def load(filename, backend=None, cost=None):
     """A ``Network`` rebuilt from a file written by ``save``, ours or the
     book's.  The file is checked before use: incomplete JSON, arrays that do
@@ -316,8 +380,24 @@ def load(filename, backend=None, cost=None):
     naming the problem.  A file saved with a cost class of the caller's own
     holds only its name; pass the class as ``cost=`` to load it.  ``backend``
     goes to the new network.
+
+    A file written by ``fastnn.MLP.save`` loads when its neurons are all
+    sigmoid, as network2's are; one with tanh, ReLU, linear or softmax
+    neurons raises ValueError naming the activation (``fastnn.MLP.load``
+    reads it).
     """
-    sizes, weights, biases, cost, _ = _serialize.load(filename, cost)
+    sizes, weights, biases, cost, data = _serialize.load(filename, cost)
+    # fastnn.MLP writes its layers' activations beside the book's keys; this
+    # Network is sigmoid throughout, so anything else would load as the wrong
+    # network and answer wrongly without a word
+    for key in ("activation", "output"):
+        name = data.get(key, "sigmoid")
+        if name != "sigmoid":
+            raise ValueError("{!r} holds a network with {} {} neurons; network2's Network has "
+                             "sigmoid neurons only, so it cannot represent it: load it with "
+                             "fastnn.MLP.load({!r})".format(
+                                 str(filename), name if isinstance(name, str) else repr(name),
+                                 "hidden" if key == "activation" else "output", str(filename)))
     # Like the book, build a network (which draws its random initial weights
     # from np.random, so seeded programs stay in step) and overwrite them.
     net = Network(sizes, cost=cost, backend=backend)

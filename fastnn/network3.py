@@ -132,17 +132,20 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
 
     ``filename`` is a directory holding the MNIST files or a
     ``mnist.pkl.gz``; by default the data are found as
-    :func:`fastnn.datasets.load_mnist` finds them.  With ``expanded=True``
-    (or a ``filename`` naming ``mnist_expanded.pkl.gz`` that does not exist)
-    the training set is the 250,000 images of the book's
+    :func:`fastnn.datasets.load_mnist` finds them.  A ``filename`` naming an
+    existing ``mnist_expanded.pkl.gz``, as ``python -m fastnn.expand_mnist``
+    writes it, is read as it is (:func:`fastnn.datasets.load_expanded_pickle`).
+    With ``expanded=True`` (or a ``filename`` naming ``mnist_expanded.pkl.gz``
+    that does not exist) the training set is the 250,000 images of the book's
     ``expand_mnist.py``, built once and cached (:mod:`fastnn.expand`) in
     ``cache_dir`` (default: the MNIST download cache); the call that builds
     it prints where the file went and its size.
     """
     from . import datasets
     path = filename
-    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded") \
-            and not os.path.exists(filename):
+    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded"):
+        if os.path.isfile(filename):      # written by python -m fastnn.expand_mnist
+            return list(datasets.load_expanded_pickle(filename))
         expanded, path = True, None
     tr, va, te = datasets.load_mnist(path)
     if expanded:
@@ -674,7 +677,9 @@ class Network(object):
         done, several times a second.  Training runs on fastnn's one loop
         (``fastnn.trainer``): Ctrl-C stops it within about a second, and
         weights that become NaN or infinite raise ``fastnn.TrainingDiverged``
-        naming the epoch.
+        naming the epoch.  The dict is also ``self.history`` from the start
+        of the call, so after Ctrl-C (KeyboardInterrupt) or divergence it
+        holds the epochs that finished.
         """
         from ._validation import check_epochs, check_positive_int
         epochs = check_epochs(epochs)
@@ -727,15 +732,18 @@ class Network(object):
             return {"val_accuracy": validation_accuracy}
 
         from . import progress   # a bar per epoch when verbose, on a terminal
-        trainer.run(engine, epochs, schedule, after_epoch, progress.attach(on_progress, verbose, epochs),
-                    early_stopping)
+        self.history = history
+        try:
+            trainer.run(engine, epochs, schedule, after_epoch,
+                        progress.attach(on_progress, verbose, epochs), early_stopping)
+        finally:        # also on Ctrl-C or divergence: self.history holds the finished epochs
+            history.update(best_validation_accuracy=best["accuracy"],
+                           best_iteration=best["iteration"], test_accuracy_at_best=best["test"])
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
             best["accuracy"], best["iteration"]))
         if has_test and best["test"] is not None:
             say("Corresponding test accuracy of {0:.2%}".format(best["test"]))
-        history.update(best_validation_accuracy=best["accuracy"], best_iteration=best["iteration"],
-                       test_accuracy_at_best=best["test"])
         return history
 
     def test_mb_predictions(self, i):

@@ -36,7 +36,9 @@ def enabled(stream=None, force=None):
 class EpochBars(object):
     """An ``on_progress(done, total)`` callable drawing one tqdm bar per epoch.
 
-    ``epochs`` (optional) numbers the bars "epoch k/epochs".  ``totals``
+    Epochs are numbered from 0, as the history records and the book's
+    programs number them; with ``epochs`` the bar also counts them, "epoch 0
+    (1/30)" being the first of 30.  ``totals``
     records each epoch's total, which is what the tests check.  When bars
     are disabled the callable only counts.
     """
@@ -64,8 +66,8 @@ class EpochBars(object):
         self.done, self.in_epoch = 0, True
         if not self.active:
             return
-        label = "{} {}".format(self.desc, self.epoch) if self.epochs is None else \
-            "{} {}/{}".format(self.desc, self.epoch, self.epochs)
+        label = "{} {}".format(self.desc, self.epoch - 1) if self.epochs is None else \
+            "{} {} ({}/{})".format(self.desc, self.epoch - 1, self.epoch, self.epochs)
         self.bar = bar(total, label, "batch", self.stream, self.leave)
 
     def close(self):

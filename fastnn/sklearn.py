@@ -121,8 +121,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train a new network on ``(X, y)`` for ``epochs`` epochs; return self."""
         X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES)
+        classes, labels = _unique(y, "y", return_inverse=True)    # before sklearn sorts them
         check_classification_targets(y)
-        classes, labels = np.unique(y, return_inverse=True)
         self._start(X.shape[1], classes)
         self._train(X, labels, self.epochs, self._patience())
         return self
@@ -138,13 +138,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES, reset=first)
+        _unique(y, "y")
         check_classification_targets(y)
         if first:
             if classes is None:
                 raise ValueError("the first call to partial_fit needs classes=, every label the "
                                  "calls will bring (the output layer has one neuron per class)")
-            self._start(X.shape[1], np.unique(classes))
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            self._start(X.shape[1], _unique(classes, "classes"))
+        elif classes is not None and not np.array_equal(_unique(classes, "classes"), self.classes_):
             raise ValueError("classes {} differ from those of the first call, {}".format(
                 np.unique(classes), self.classes_))
         known = np.isin(y, self.classes_)
@@ -245,3 +246,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class of each row."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _unique(labels, name, return_inverse=False):
+    """``np.unique`` of class labels, which sorts them: labels of types that
+    cannot be ordered together (a None among strings, say) raise ValueError
+    naming ``name`` instead of the TypeError of the sort."""
+    try:
+        return np.unique(labels, return_inverse=return_inverse)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in np.asarray(labels, dtype=object).ravel()})
+        raise ValueError("{} mixes labels of types that cannot be sorted together ({}): give "
+                         "every label the same type".format(name, ", ".join(kinds))) from None

@@ -187,6 +187,25 @@ def warn_if_saturated(outputs, epoch, what):
                       RuntimeWarning, stacklevel=3)
 
 
+def warn_if_one_answer(outputs, labels, epoch, what, warned):
+    """Warn when the network's output no longer depends on its input: every
+    example of ``what`` gets the same output (so the same class, although
+    ``labels`` hold several), its accuracy sits at chance and it learns
+    nothing more (every ReLU dead after too large a learning rate, say),
+    though nothing became NaN.  A network that is merely slow to start
+    still answers its inputs differently, so it is not warned about.  Once
+    per training call: ``warned`` is a list the call keeps, appended to
+    when the warning is given."""
+    if warned or len(outputs) < 2 or outputs.ndim != 2 or outputs.shape[1] < 2:
+        return
+    if np.all(np.abs(outputs - outputs[0]) <= 1e-12) and np.any(labels != labels[0]):
+        warned.append(epoch)
+        warnings.warn("epoch {}: the network gives every example of the {} the same output, so "
+                      "the same class ({}): it no longer depends on its input and its accuracy "
+                      "is at chance; the learning rate is probably far too large".format(
+                          epoch, what, int(np.argmax(outputs[0]))), RuntimeWarning, stacklevel=3)
+
+
 def one_blas_thread():
     """Keep BLAS to one thread while training.
 

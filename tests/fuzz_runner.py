@@ -262,6 +262,72 @@ def run_datasets(case, backend):
     return getattr(datasets, case["function"])(where)
 
 
+def write_files(folder, files):
+    os.makedirs(folder, exist_ok=True)
+    for name, content in files.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(content)
+
+
+def run_history_load(case, backend):
+    """``history.load`` of a file; what it returns must be a history the
+    rest of the module can use (its rows and curves)."""
+    from fastnn import history
+    write_files(case["tmp"], case["files"])
+    loaded = history.load(os.path.join(case["tmp"], case["path"]))
+    history.rows(loaded)
+    history.curves(loaded)
+    return history.to_csv(loaded)
+
+
+class NotOurs(Exception):
+    """A result that breaks the command's contract: classified as raw."""
+
+
+def run_cli(case, backend):
+    """``fastnn ARGV`` in this process ("{tmp}" in ARGV names the case's
+    folder, where ``files`` are written first): it must exit 0, or 2 with one
+    line on stderr, and a failed run must not leave the --out folder behind."""
+    import contextlib
+    import io
+    from fastnn import cli
+    write_files(case["tmp"], case["files"])
+    argv = [a.replace("{tmp}", case["tmp"]) for a in case["argv"]]
+    out_dir = os.path.join(case["tmp"], "out")
+    existed = os.path.exists(out_dir)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = cli.main(argv)
+    lines = [l for l in stderr.getvalue().splitlines() if "warning:" not in l]
+    if status == 2 and (len(lines) != 1 or "error:" not in lines[0]):
+        raise NotOurs("exit status 2 with stderr {!r}".format(stderr.getvalue()[-300:]))
+    if status not in (0, 2) or "Traceback" in stderr.getvalue():
+        raise NotOurs("exit status {} with stderr {!r}".format(status, stderr.getvalue()[-300:]))
+    if status and not existed and os.path.exists(out_dir):
+        raise NotOurs("a failed run left {} behind".format(os.listdir(out_dir)))
+    if status == 2:
+        raise ValueError(lines[0])     # judged as an error of ours naming its argument
+    return status
+
+
+def run_estimator(case, backend):
+    from fastnn.sklearn import MLPClassifier
+    model = MLPClassifier(**case["params"]).fit(case["X"], case["y"])
+    return model.predict(case["X"]).tolist()
+
+
+def run_search(case, backend):
+    from fastnn import distributed
+    grid = case["grid"]
+    if isinstance(grid, dict):      # "gen:" values become one-pass generators, which cannot be pickled
+        grid = {name: (v for v in values[1]) if isinstance(values, tuple) and values[:1] == ("gen",)
+                else values for name, values in grid.items()}
+    rows = distributed.search(grid, case["X"], case["y"], (case["X"], case["y"]), base=case["base"],
+                              client=case["client"], timeout=2)
+    return [(row["error"] is None, row.get("final_val_accuracy")) for row in rows]
+
+
 def run_selftest(case, backend):
     """The driver's own test: a case that returns, segfaults or hangs."""
     if case["do"] == "segfault":

@@ -3,6 +3,7 @@
 files and exit status checked."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -88,7 +89,8 @@ def test_train_writes_network_history_and_plot(tmp_path):
                  "--eta", 0.5, "--lmbda", 1.0, "--monitor-training", "--monitor-gradients",
                  "--plot", "--out", out_dir, "--progress", "always")
     assert out.returncode == 0, out.stderr
-    assert "epoch 2/2" in out.stdout and "wrote" in out.stdout
+    assert "epoch 1 (2/2)" in out.stdout and "wrote" in out.stdout
+    assert re.search(r"test accuracy \d+\.\d\d% on the 10,000 test images", out.stdout), out.stdout
     assert "batch" in out.stderr          # the forced progress bars
     from fastnn import MLP, history
     net = MLP.load(str(out_dir / "network.json"))
@@ -120,7 +122,7 @@ def test_ctrl_c_saves_the_finished_epochs(tmp_path):
                               "--train-size", "20000", "--out", str(tmp_path)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:
-        if line.startswith("epoch 2/"):
+        if line.startswith("epoch 2 ("):
             child.send_signal(signal.SIGINT)
             break
     out, err = child.communicate(timeout=60)
@@ -130,6 +132,69 @@ def test_ctrl_c_saves_the_finished_epochs(tmp_path):
     records = history.load(str(tmp_path / "history.json"))
     assert 2 <= len(records) < 1000 and [r["epoch"] for r in records] == list(range(len(records)))
     assert MLP.load(str(tmp_path / "network.json")).sizes == [784, 30, 10]
+
+
+def test_ctrl_c_in_a_preset_run_saves_like_the_dense_path(tmp_path):
+    """SIGINT during a chapter 6 run: network.npz, the finished epochs'
+    history and the settings are saved, exit status 130; --resume goes on."""
+    import signal
+    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    child = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "train", "--preset", "one-conv",
+                              "--epochs", "1000", "--train-size", "100", "--out", str(tmp_path)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("Epoch 1:"):
+            child.send_signal(signal.SIGINT)
+            break
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "interrupted: saving" in err and "Traceback" not in err
+    from fastnn import history
+    records = history.load(str(tmp_path / "history.json"))
+    finished = len(records["validation_accuracy"])
+    assert 2 <= finished < 1000 and records["best_iteration"] is not None
+    with np.load(tmp_path / "network.npz") as saved:
+        assert saved["w0"].shape == (20, 1, 5, 5) and np.all(np.isfinite(saved["w0"]))
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["preset"] == "one-conv" and settings["epochs"] == 1000
+    # the recorded preset and train size are used; --epochs 1 is one more
+    out = fastnn("train", "--epochs", 1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    resumed = history.load(str(tmp_path / "history.json"))
+    assert len(resumed["validation_accuracy"]) == finished + 1
+
+
+def test_resume_uses_the_recorded_settings(tmp_path):
+    """--resume trains with the first run's settings (here L2 with lmbda 5),
+    a flag given at resume replaces one and says so, and what makes the
+    network what it is cannot be changed."""
+    from fastnn import MLP, datasets, history
+    out = fastnn("train", "--sizes", "784,20,10", "--epochs", 2, "--train-size", 1000,
+                 "--eta", 0.5, "--lmbda", 5, "--out", tmp_path, "--quiet")
+    assert out.returncode == 0, out.stderr
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert (settings["lmbda"], settings["eta"], settings["epochs"], settings["train_size"]) == \
+        (5.0, 0.5, 2, 1000)
+    # the run is complete: --resume alone has nothing left to do
+    assert_one_line_error(fastnn("train", "--out", tmp_path, "--resume"), "finished its 2 epochs",
+                          "--epochs")
+    out = fastnn("train", "--epochs", 1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "replaces" not in out.stderr
+    records = history.load(str(tmp_path / "history.json"))
+    assert [r["epoch"] for r in records] == [0, 1, 2] and records[2]["eta"] == 0.5
+    # the validation cost of the resumed epoch carries the L2 term of lmbda 5
+    net = MLP.load(str(tmp_path / "network.json"))
+    _, (X_val, y_val), _ = datasets.load_mnist(mnist_dir())
+    assert records[2]["val_cost"] == pytest.approx(net.cost_of(X_val, y_val, l2=5.0), rel=1e-9)
+    assert records[2]["val_cost"] != pytest.approx(net.cost_of(X_val, y_val), rel=1e-3)
+    out = fastnn("train", "--epochs", 1, "--eta", 0.1, "--out", tmp_path, "--resume", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "--eta 0.1 replaces the recorded 0.5" in out.stderr
+    assert history.load(str(tmp_path / "history.json"))[3]["eta"] == 0.1
+    assert json.loads((tmp_path / "settings.json").read_text())["eta"] == 0.1
+    assert_one_line_error(fastnn("train", "--epochs", 1, "--sizes", "784,30,10", "--out", tmp_path,
+                                 "--resume"), "--sizes cannot change it")
 
 
 def test_train_from_config_and_npz(tmp_path):
@@ -176,6 +241,29 @@ def test_train_leaky_relu_with_a_slope(tmp_path):
                           "NAME=NUMBER")
 
 
+def test_train_npz_with_string_labels_and_refusals(tmp_path):
+    """String labels train, numbered in sorted order; complex X, an empty X
+    and NaN labels are refused in one line before any training, and a
+    failed run leaves no --out folder behind."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = np.array(["eel", "cat", "dog"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0)]
+    np.savez(tmp_path / "words.npz", X=X, y=y, X_val=X[:20], y_val=y[:20])
+    out = fastnn("train", "--dataset", tmp_path / "words.npz", "--epochs", 3, "--batch-size", 5,
+                 "--eta", 1, "--out", tmp_path / "words", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "labels cat, dog, eel numbered 0..2" in out.stdout
+    from fastnn import MLP
+    assert MLP.load(str(tmp_path / "words" / "network.json")).sizes == [4, 30, 3]
+    for name, arrays, words in (("complex", dict(X=X + 1j, y=y), "complex"),
+                                ("empty", dict(X=X[:0], y=y[:0]), "not empty"),
+                                ("nan", dict(X=X, y=np.where(X[:, 0] > 1, np.nan, 1.0)), "NaN")):
+        np.savez(tmp_path / (name + ".npz"), **arrays)
+        result = fastnn("train", "--dataset", tmp_path / (name + ".npz"), "--out", tmp_path / name)
+        assert_one_line_error(result, "--dataset", words)
+        assert not (tmp_path / name).exists()
+
+
 def test_train_chapter6_preset(tmp_path):
     out = fastnn("train", "--preset", "one-conv", "--epochs", 1, "--train-size", 200,
                  "--out", tmp_path, "--quiet")
@@ -183,6 +271,8 @@ def test_train_chapter6_preset(tmp_path):
     from fastnn import history
     records = history.load(str(tmp_path / "history.json"))
     assert len(records["validation_accuracy"]) == 1 and records["best_iteration"] == 19
+    assert "test accuracy {:.2%} at the best validation accuracy".format(
+        records["test_accuracy_at_best"]) in out.stdout
     with np.load(tmp_path / "network.npz") as saved:
         assert saved["w0"].shape == (20, 1, 5, 5)
 
@@ -204,6 +294,7 @@ def test_bench_prints_the_table():
     assert out.returncode == 0, out.stderr
     rows = [l for l in out.stdout.splitlines() if l.startswith("| [784")]
     assert len(rows) == 4 and all(l.rstrip().endswith("%) |") and "x |" in l for l in rows)
+    assert "500 images per run are too few" in out.stdout
 
 
 # -- mistakes: one line, exit status 2 ------------------------------------------------
@@ -274,3 +365,13 @@ def test_plot_without_matplotlib_says_how_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-m", "fastnn.cli", "train", "--plot", "--out",
                           str(tmp_path / "o")], env=env, capture_output=True, text=True, timeout=120)
     assert_one_line_error(out, "pip install 'fastnn[plot]'")
+
+
+def test_demo_epochs_and_plot_folder_mistakes(tmp_path):
+    for epochs in ("-1", "0"):
+        assert_one_line_error(fastnn("demo", "--epochs", epochs), "--epochs", "positive integer")
+    from fastnn import history
+    history.save([{"epoch": 0, "val_accuracy": 0.5}], str(tmp_path / "h.json"))
+    missing = tmp_path / "missing" / "dir" / "x.png"
+    assert_one_line_error(fastnn("plot", tmp_path / "h.json", "--out", missing), "does not exist")
+    assert not (tmp_path / "missing").exists()

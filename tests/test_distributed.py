@@ -371,3 +371,54 @@ def test_a_scheduler_that_does_not_answer_fails_within_the_timeout(data, monkeyp
     assert time.perf_counter() - started < 15
     with pytest.raises(TypeError, match="client must be"):
         search({"l2": [0.0]}, X, y, (X_val, y_val), base=BASE, client=42)
+
+
+def test_a_script_without_the_main_guard_is_told_in_one_line(tmp_path):
+    """Local workers import the script again: a search at its top level is
+    refused before any worker starts, naming the line; under the guard (or
+    in a function called from there) it is not."""
+    import subprocess
+    import sys
+    from helpers import fastnn_env
+    unguarded = tmp_path / "search_script.py"
+    unguarded.write_text(
+        "import numpy as np\n"
+        "from fastnn import distributed\n"
+        "X, y = np.random.rand(20, 4), np.arange(20) % 2\n"
+        "rows = distributed.search({'learning_rate': [0.1]}, X, y, (X, y),\n"
+        "                          base={'sizes': [4, 3, 2], 'epochs': 1})\n")
+    env = fastnn_env()
+    env.pop("FASTNN_SCHEDULER", None)
+    out = subprocess.run([sys.executable, str(unguarded)], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=str(tmp_path))
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert "search_script.py, line 4" in last and 'if __name__ == "__main__":' in last, out.stderr
+    assert len(out.stderr.splitlines()) < 15 and "bootstrapping" not in out.stderr
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        "from fastnn import distributed\n"
+        "def main():\n"
+        "    distributed._check_main_guard()\n"
+        "    print('allowed')\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n")
+    out = subprocess.run([sys.executable, str(guarded)], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=str(tmp_path))
+    assert out.returncode == 0 and out.stdout.strip() == "allowed", out.stderr
+
+
+def test_a_search_shows_its_progress_and_dashboard(data, client, monkeypatch, capsys):
+    """On a terminal (here forced by FASTNN_PROGRESS=1): the dashboard's
+    address, then a bar over the finished runs."""
+    X, y, X_val, y_val = data
+    monkeypatch.setenv("FASTNN_PROGRESS", "1")
+    search({"learning_rate": [0.5, 1.0, 2.0]}, X[:300], y[:300], (X_val[:100], y_val[:100]),
+           base=dict(BASE, epochs=1), client=client)
+    err = capsys.readouterr().err
+    assert "Dask dashboard: http://127.0.0.1:" in err
+    assert "runs: 100%" in err and "3/3" in err
+    monkeypatch.setenv("FASTNN_PROGRESS", "0")
+    search({"learning_rate": [0.5]}, X[:300], y[:300], (X_val[:100], y_val[:100]),
+           base=dict(BASE, epochs=1), client=client)
+    assert capsys.readouterr().err == ""

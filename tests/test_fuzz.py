@@ -536,6 +536,227 @@ def dataset_cases(draw):
     return case
 
 
+# -- strategies: the fastnn command, history files, the estimator, searches ----------
+
+def npz_bytes(**arrays):
+    import io
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def huge_header_npz():
+    """A .npz whose X.npy declares shape (1e11, 5) and holds a few bytes."""
+    import io
+    import zipfile
+    member = io.BytesIO()
+    np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**11, 5)})
+    member.write(b"\0" * 40)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("X.npy", member.getvalue())
+        z.writestr("y.npy", npz_member(np.zeros(5, np.int64)))
+    return buf.getvalue()
+
+
+def npz_member(a):
+    import io
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def damaged(draw, data):
+    how = draw(st.sampled_from(["none", "none", "none", "truncate", "flip", "empty"]))
+    if how == "truncate":
+        return data[:draw(st.integers(0, max(0, len(data) - 1)))]
+    if how == "flip" and data:
+        i = draw(st.integers(0, len(data) - 1))
+        return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+    if how == "empty":
+        return b""
+    return data
+
+
+@st.composite
+def label_arrays(draw, n, classes=3):
+    kind = draw(st.sampled_from(["int", "int", "str", "float", "nan", "negative", "scalar",
+                                 "empty", "short", "2d", "object", "complex"]))
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    y = rng.integers(0, classes, n)
+    if kind == "str":
+        return np.array(["cat", "dog", "eel"])[y]
+    if kind == "float":
+        return y.astype(np.float64)
+    if kind == "nan":
+        return np.where(np.arange(n) == 0, NAN, y)
+    if kind == "negative":
+        return y - 1
+    if kind == "scalar":
+        return np.array(3)
+    if kind == "empty":
+        return y[:0]
+    if kind == "short":
+        return y[:max(0, n - 1)]
+    if kind == "2d":
+        return np.eye(classes)[y]
+    if kind == "object":
+        return np.array(list(y), dtype=object)
+    if kind == "complex":
+        return y.astype(np.complex128)
+    return y
+
+
+@st.composite
+def feature_arrays(draw, n, features):
+    kind = draw(st.sampled_from(["float", "float", "float32", "int", "complex", "str", "object",
+                                 "nan", "1d", "3d", "empty", "no features"]))
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    X = rng.random((n, features))
+    return {"float32": lambda: X.astype(np.float32), "int": lambda: (X * 10).astype(np.int64),
+            "complex": lambda: X + 1j, "str": lambda: X.astype(str),
+            "object": lambda: X.astype(object), "nan": lambda: np.where(X > 0.9, NAN, X),
+            "1d": lambda: X[:, 0], "3d": lambda: X.reshape(n, features, 1), "empty": lambda: X[:0],
+            "no features": lambda: X[:, :0]}.get(kind, lambda: X)()
+
+
+TRAIN = ["train", "--epochs", "1", "--out", "{tmp}/out", "--quiet", "--batch-size", "5"]
+
+
+@st.composite
+def cli_cases(draw):
+    """``fastnn train`` on hostile .npz data sets, TOML configs and --resume folders."""
+    kind = draw(st.sampled_from(["npz", "npz", "npz", "config", "resume"]))
+    names = ["--dataset", "--config", "--resume", "config", "--early-stopping"]
+    if kind == "npz":
+        n = draw(st.sampled_from([5, 30]))
+        arrays = {"X": draw(feature_arrays(n, 4)), "y": draw(label_arrays(n))}
+        if draw(st.booleans()):
+            arrays.update(X_val=draw(feature_arrays(10, 4)), y_val=draw(label_arrays(10)))
+        data = huge_header_npz() if draw(st.integers(0, 9)) == 0 else damaged(draw, npz_bytes(**arrays))
+        extra = draw(st.sampled_from([[], [], ["--early-stopping", "1"], ["--sizes", "4,3,3"]]))
+        return {"target": "cli", "backends": ("cython",), "names": names,
+                "files": {"d.npz": data}, "argv": TRAIN + ["--dataset", "{tmp}/d.npz"] + extra}
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 20)
+    files = {"d.npz": npz_bytes(X=X, y=y, X_val=X[:10], y_val=y[:10])}
+    if kind == "config":
+        sizes = draw(st.sampled_from(["[784, 0, 10]", "[]", "[784]", "[784, -1, 10]", "[784, 5, 10]",
+                                      "[" * 5000 + "]" * 5000, "[784, 5.5, 10]", '"784,5,10"']))
+        files["run.toml"] = "sizes = {}\n".format(sizes).encode()
+        return {"target": "cli", "backends": ("cython",), "names": names, "files": files,
+                "argv": TRAIN + ["--dataset", "{tmp}/d.npz", "--config", "{tmp}/run.toml"]}
+    # --resume of a chapter 6 folder whose files may be damaged
+    good_history = json.dumps({"validation_accuracy": [0.5], "test_accuracy": [None],
+                               "training_cost": [1.0], "eta": [0.1],
+                               "best_validation_accuracy": 0.5, "best_iteration": 1,
+                               "test_accuracy_at_best": None}).encode()
+    history = draw(st.sampled_from([good_history, good_history, b"[" * 100000, b"\xff\xfe\x00",
+                                    good_history.replace(b', "best_validation_accuracy": 0.5', b""),
+                                    good_history[:40]]))
+    network = draw(st.sampled_from(["good", "good", "missing w0", "wrong shape", "object", "nan"]))
+    arrays = dict(ONE_CONV)
+    if network == "missing w0":
+        del arrays["w0"]
+    elif network == "wrong shape":
+        arrays["w1"] = arrays["w1"][:3]
+    elif network == "object":
+        arrays["b0"] = arrays["b0"].astype(object)
+    elif network == "nan":
+        arrays["b1"] = arrays["b1"] * NAN
+    files["out/history.json"] = history
+    files["out/network.npz"] = damaged(draw, npz_bytes(**arrays))
+    return {"target": "cli", "backends": ("cython",), "names": names, "files": files,
+            "argv": TRAIN[:-2] + ["--dataset", "{tmp}/d.npz", "--preset", "one-conv", "--resume"]}
+
+
+def _one_conv():
+    from fastnn import network3
+    from fastnn.ladder import LADDER
+    net = network3.Network(LADDER["one-conv"].layers(), 10, seed=0)
+    arrays = {}
+    for i, layer in enumerate(net.layers):
+        arrays["w{}".format(i)], arrays["b{}".format(i)] = np.array(layer.w), np.array(layer.b)
+    return arrays
+
+
+ONE_CONV = _one_conv()
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**12) | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(
+        st.sampled_from(["epoch", "val_accuracy", "val_cost", "gradient_norms", "eta",
+                         "validation_accuracy", "best_validation_accuracy", "best_iteration",
+                         "test_accuracy_at_best", "x"]), inner, max_size=5),
+    max_leaves=20)
+
+
+@st.composite
+def history_cases(draw):
+    """history.load of JSON and CSV files: generated values, damaged valid
+    files, bad CSV headers."""
+    from fastnn import history
+    valid = draw(st.sampled_from([
+        [{"epoch": 0, "val_accuracy": 0.5, "gradient_norms": [0.1, 0.2]}, {"epoch": 1, "eta": 0.5}],
+        ([1.0, 0.9], [50, 60], [], []),
+        {"validation_accuracy": [0.5, 0.6], "test_accuracy": [0.4, None], "eta": [0.1, 0.1],
+         "best_validation_accuracy": 0.6, "best_iteration": 9, "test_accuracy_at_best": None}]))
+    suffix = draw(st.sampled_from([".json", ".csv"]))
+    how = draw(st.sampled_from(["generated", "damaged", "damaged", "header"]))
+    if how == "generated":
+        data = json.dumps(draw(JSON_VALUES)).encode()
+        if suffix == ".csv":
+            data = b"# fastnn history: " + draw(st.sampled_from([b"mlp ", b"network3 ", b"network2 ",
+                                                                 b"x "])) + data + b"\nepoch\n0\n"
+    else:
+        text = (history._to_json(valid) if suffix == ".json" else history.to_csv(valid)).encode()
+        if how == "header" and suffix == ".csv":
+            first, _, rest = text.partition(b"\n")
+            text = first[:draw(st.integers(0, len(first)))] + b"\n" + rest
+        data = damaged(draw, text)
+    path = "history" + suffix
+    return {"target": "history_load", "backends": ("cython",), "names": [path],
+            "files": {path: data}, "path": path}
+
+
+@st.composite
+def estimator_cases(draw):
+    n = draw(st.integers(0, 8))
+    pool = st.sampled_from([0, 1, 2, "a", "b", None, 1.5, NAN, True, b"x"])
+    y = draw(st.lists(pool, min_size=n, max_size=n + draw(st.sampled_from([0, 0, 1]))))
+    X = np.random.default_rng(n).random((n, 3))
+    params = draw(st.fixed_dictionaries({}, optional={
+        "hidden_layer_sizes": st.sampled_from([(4,), (), (0,), 3, "4"]),
+        "epochs": st.sampled_from([1, 0, -1, 2.5]),
+        "learning_rate": st.sampled_from([0.1, -1.0, NAN])}))
+    params.setdefault("epochs", 1)
+    return {"target": "estimator", "backends": ("cython",), "X": X, "y": np.array(y, dtype=object),
+            "params": params,
+            # scikit-learn's own input checks name what they refuse in their words
+            "names": ["y", "X", "classes", "Input", "samples", "sample"] + list(params)}
+
+
+@st.composite
+def search_cases(draw):
+    values = st.sampled_from([[0.1, 0.5], (0.1,), ("gen", [0.1, 0.2]), ("gen", []), [], {0.1},
+                              "0.1", 0.1, [None], [-1.0]])
+    grid = draw(st.one_of(
+        st.dictionaries(st.sampled_from(["learning_rate", "l2", "epochs", "bogus", "seed"]),
+                        values, max_size=3),
+        st.sampled_from([[], None, "learning_rate", [{"learning_rate": [0.1]}, 3]])))
+    client = draw(st.sampled_from(["serial", "serial", "serial", "bogus", "foo://x:1", "tcp://",
+                                   "tcp://127.0.0.1", 3]))
+    rng = np.random.default_rng(0)
+    return {"target": "search", "backends": ("cython",), "grid": grid, "client": client,
+            "X": rng.random((12, 4)), "y": rng.integers(0, 2, 12),
+            "base": draw(st.sampled_from([{"sizes": [4, 3, 2], "epochs": 1}, {"epochs": 1},
+                                          {"sizes": [4, 3, 2], "bogus": 1}])),
+            "names": ["param_grid", "client", "base", "sizes", "bogus", "learning_rate", "l2",
+                      "epochs", "seed", "grid"]}
+
+
 # -- the tests ----------------------------------------------------------------------
 
 def test_mlp_constructor():
@@ -568,6 +789,24 @@ def test_compiled_kernels():
 
 def test_datasets_hostile_files():
     run_battery("datasets", generate(dataset_cases(), EXAMPLES))
+
+
+def test_the_fastnn_command():
+    run_battery("fastnn train", generate(cli_cases(), EXAMPLES // 4))
+
+
+def test_history_files():
+    run_battery("history.load", generate(history_cases(), EXAMPLES // 2))
+
+
+def test_the_estimator():
+    pytest.importorskip("sklearn")
+    run_battery("MLPClassifier", generate(estimator_cases(), EXAMPLES // 4))
+
+
+def test_searches():
+    pytest.importorskip("distributed")
+    run_battery("distributed.search", generate(search_cases(), EXAMPLES // 4))
 
 
 def test_the_driver_pins_crashes_and_hangs_on_their_cases(tmp_path, monkeypatch):

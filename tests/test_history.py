@@ -110,7 +110,7 @@ def test_progress_bar_total_is_an_epochs_mini_batches():
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=3, batch_size=10, on_progress=bars)
     assert bars.totals == [11, 11, 11]             # ceil(105 / 10) mini-batches each epoch
     text = stream.getvalue()
-    assert "epoch 3/3" in text and "/11 [" in text
+    assert "epoch 2 (3/3)" in text and "/11 [" in text
 
 
 def test_progress_bar_changes_no_weight():
@@ -132,7 +132,7 @@ def test_verbose_draws_bars_only_when_asked(monkeypatch, capsys):
     monkeypatch.setenv("FASTNN_PROGRESS", "1")
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=1, verbose=True)
     err = capsys.readouterr().err
-    assert "epoch 1/1" in err and "batch" in err
+    assert "epoch 0 (1/1)" in err and "batch" in err
     monkeypatch.setenv("FASTNN_PROGRESS", "")      # stderr is not a terminal under pytest
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=1, verbose=True)
     assert "batch" not in capsys.readouterr().err
@@ -149,5 +149,65 @@ def test_network3_verbose_draws_bars(monkeypatch, capsys):
     np.random.seed(0)
     net = Network([FullyConnectedLayer(n_in=784, n_out=10), SoftmaxLayer(n_in=10, n_out=10)], 10)
     net.SGD((x, y), 1, 10, 0.1, (x, y), None)
-    assert "epoch 1/1" in capsys.readouterr().err
+    assert "epoch 0 (1/1)" in capsys.readouterr().err
     assert network3.size((x, y)) == 100
+
+
+def test_load_refuses_what_is_not_a_history(tmp_path):
+    """Hostile or damaged files: a ValueError naming the file, never an
+    unbounded read, a RecursionError or a history of the wrong shape."""
+    import os
+    link = tmp_path / "endless.json"
+    os.symlink("/dev/zero", str(link))
+    cases = {
+        "endless.json": None,                                   # read no further than MAX_BYTES
+        "deep.json": "[" * 100000 + "]" * 100000,
+        "binary.json": b"\xff\xfe\x00\x81garbage",
+        "scalar.json": '{"validation_accuracy": 5, "best_validation_accuracy": 0.9, '
+                       '"best_iteration": 3, "test_accuracy_at_best": null}',
+        "no_best.json": '{"validation_accuracy": [0.9]}',
+        "word.json": '[{"epoch": "zero"}]',
+        "text_figure.json": '[{"epoch": 0, "val_accuracy": "high"}]',
+        "network2_text.json": '[[], ["a"], [], []]',
+        "bad_header.csv": "# fastnn history: mlp {not json\nepoch,val_accuracy\n0,0.5\n",
+        "deep_header.csv": "# fastnn history: mlp " + "[" * 100000 + "\nepoch\n0\n",
+        "cut.csv": "# fastnn history: mlp {}\nepoch,val_accuracy,val_cost\n0,0.5,1.0\n1,0.6\n",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            (path.write_bytes if isinstance(text, bytes) else path.write_text)(text)
+        with pytest.raises(ValueError) as info:
+            history.load(str(path))
+        assert name in str(info.value), (name, str(info.value))
+    with pytest.raises(ValueError, match="more than the"):
+        history.load(str(link))
+    with pytest.raises(ValueError, match="cut short"):
+        history.load(str(tmp_path / "cut.csv"))
+
+
+def test_plots_of_short_runs_and_of_network2_counts(tmp_path):
+    """One epoch shows as a marked point on whole-number epochs; no cost
+    monitored, no empty Cost panel; network2's training counts get their own
+    axis; the legend sits below the panels, not over the lines."""
+    pytest.importorskip("matplotlib")
+    fig = history.draw([("one", [{"epoch": 0, "val_accuracy": 0.9}])])
+    (acc,) = fig.axes
+    line = acc.lines[0]
+    assert line.get_marker() == "o" and line.get_markersize() >= 5
+    lo, hi = acc.get_xlim()
+    assert hi - lo >= 1 and all(float(t).is_integer() for t in acc.get_xticks() if lo <= t <= hi)
+    assert fig.legends and acc.get_legend() is None
+    three = [{"epoch": j, "val_accuracy": 0.8 + j / 100, "val_cost": 1.0 - j / 10} for j in range(3)]
+    fig = history.draw([("three", three)])
+    acc, cost = fig.axes
+    lo, hi = acc.get_xlim()
+    assert all(float(t).is_integer() for t in acc.get_xticks() if lo <= t <= hi)
+    assert cost.get_title() == "Cost" and cost.lines
+    fig = history.draw([("n2", ([], [9355, 9400], [], [46578, 47000]))])
+    acc, counts = fig.axes
+    assert [max(l.get_ydata()) for l in acc.lines] == [9400]
+    assert [max(l.get_ydata()) for l in counts.lines] == [47000]
+    assert "training" in counts.get_ylabel()
+    history.plot([("one", [{"epoch": 0, "val_accuracy": 0.9}])], str(tmp_path / "one.png"))
+    assert (tmp_path / "one.png").stat().st_size > 5000

@@ -125,3 +125,43 @@ def test_fit_does_not_copy_a_contiguous_input(x_dtype):
     finally:
         tracemalloc.stop()
     assert peak < 2e6, "fit allocated {:.1f} MB".format(peak / 1e6)
+
+
+def test_summary_lists_layers_parameters_and_settings(capsys):
+    net = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood",
+              dtype="float32", backend="numpy", seed=0)
+    net.summary()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "neurons", "inputs", "activation", "weights", "biases"]
+    assert lines[1].split() == ["1", "30", "784", "relu", "23,520", "30"]
+    assert lines[2].split() == ["2", "10", "30", "softmax", "300", "10"]
+    total = sum(w.size + b.size for w, b in zip(net.weights, net.biases))
+    assert lines[3].startswith("{:,} parameters".format(total))
+    assert "LogLikelihoodCost" in lines[3] and "float32" in lines[3] and "backend numpy" in lines[3]
+    assert "threads" not in lines[3]
+    net.num_threads = 2             # read when the network has the setting
+    net.summary()
+    assert capsys.readouterr().out.splitlines()[-1].endswith("threads 2")
+
+
+def test_validation_split_holds_out_the_last_rows():
+    rng = np.random.default_rng(4)
+    X = rng.random((50, 6))
+    y = rng.integers(0, 3, 50)
+    split = MLP([6, 5, 3], seed=2)
+    got = split.fit(X, y, epochs=3, validation_split=0.2)
+    given = MLP([6, 5, 3], seed=2)
+    want = given.fit(X[:40], y[:40], epochs=3, validation_data=(X[40:], y[40:]))
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in got] == \
+        [{k: v for k, v in h.items() if k != "seconds"} for h in want]
+    for a, b in zip(split.weights + split.biases, given.weights + given.biases):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not both"):
+        MLP([6, 5, 3]).fit(X, y, validation_split=0.2, validation_data=(X, y))
+    for bad in (0, 1, 1.5, -0.1):
+        with pytest.raises(ValueError, match="validation_split"):
+            MLP([6, 5, 3]).fit(X, y, validation_split=bad)
+    with pytest.raises(ValueError, match="validation_split=0.001 of 50 rows"):
+        MLP([6, 5, 3]).fit(X, y, validation_split=0.001)
+    with pytest.raises(TypeError, match="validation_split"):
+        MLP([6, 5, 3]).fit(X, y, validation_split="0.2")

@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from fastnn import datasets, expand, network3
 
@@ -52,3 +53,64 @@ def test_load_expanded_builds_then_reuses_the_cache(mnist_path, tmp_path, monkey
     assert np.array_equal(x, x2) and np.array_equal(y, y2)
     data = network3.load_data_shared(mnist_path, expanded=True)
     assert np.array_equal(data[0][0], x) and len(data[1][0]) == 10000
+
+
+def test_the_full_expanded_file_loads_back_as_the_book_reads_it(mnist_path, tmp_path, monkeypatch):
+    """``python -m fastnn.expand_mnist`` then the book's
+    ``load_data_shared("../data/mnist_expanded.pkl.gz")``, at the expanded
+    set's real size (images of zeros, so that writing is quick)."""
+    from fastnn import expand_mnist
+    n = 5 * 50000
+    work = tmp_path / "src"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with monkeypatch.context() as patch:
+        patch.setattr(expand, "load_expanded", lambda *a, **k: (
+            np.zeros((n, 784), np.float32), np.arange(n, dtype=np.int64) % 10))
+        expand_mnist.main(["--data", mnist_path])
+    assert (tmp_path / "data" / "mnist_expanded.pkl.gz").is_file()
+    training, validation, test = network3.load_data_shared("../data/mnist_expanded.pkl.gz")
+    assert training[0].shape == (n, 784) and training[0].dtype == np.float32
+    np.testing.assert_array_equal(training[1][:12], np.arange(12) % 10)
+    (_, _), (vx, vy), (tx, ty) = datasets.load_mnist(mnist_path)
+    np.testing.assert_array_equal(validation[0], vx)
+    np.testing.assert_array_equal(test[1], ty)
+
+
+def test_the_expanded_budget_is_the_expanded_sets_size(tmp_path):
+    """The bounded unpickler admits the expanded set's arrays and no more:
+    one row more, or a stream declaring more than the set, is refused
+    before anything of that size is allocated."""
+    import gzip
+    import pickle
+    import struct
+    budget = datasets.EXPANDED_PICKLE
+    datasets._check_array_size((250000, 784), np.float32, budget)
+    with pytest.raises(pickle.UnpicklingError, match="expanded MNIST pickle"):
+        datasets._check_array_size((250001, 784), np.float32, budget)
+    with pytest.raises(pickle.UnpicklingError, match="an MNIST pickle"):
+        datasets._check_array_size((250000, 784), np.float32)     # the book's file's budget
+    hostile = tmp_path / "mnist_expanded.pkl.gz"
+    with gzip.open(str(hostile), "wb") as f:      # PROTO 5, BINBYTES8 of a length past the budget
+        f.write(b"\x80\x05\x8e" + struct.pack("<Q", budget.stream_bytes + 1))
+    with pytest.raises(ValueError, match="more than the [0-9,]+ an expanded MNIST pickle holds"):
+        network3.load_data_shared(str(hostile))
+
+
+@pytest.mark.slow
+def test_expand_mnist_peaks_under_1_5_gb(mnist_path, tmp_path):
+    """The chapter 6 reader's machine may have 8 GB: the command's peak
+    resident memory, measured by a parent whose only child it is."""
+    import json
+    import subprocess
+    import sys
+    from helpers import fastnn_env
+    parent = ("import json, resource, subprocess, sys\n"
+              "done = subprocess.run([sys.executable, '-m', 'fastnn.expand_mnist', '--data', sys.argv[1],"
+              " '--out', sys.argv[2]])\n"
+              "print(json.dumps([done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n")
+    out = subprocess.run([sys.executable, "-c", parent, mnist_path, str(tmp_path / "x.pkl.gz")],
+                         env=fastnn_env(), capture_output=True, text=True, timeout=600)
+    status, peak_kb = json.loads(out.stdout.strip().splitlines()[-1])
+    assert status == 0, out.stderr
+    assert peak_kb * 1024 < 1.5e9, "expand_mnist peaked at {:.2f} GB".format(peak_kb * 1024 / 1e9)

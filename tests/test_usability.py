@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fastnn import datasets
+from fastnn import MLP, datasets
 from helpers import find_mnist
 
 
@@ -266,3 +266,48 @@ def test_the_readmes_retrace_claims(mnist_path):
         assert retrace_book.one_ulp_sensitivity(network2, data[0], 0.25) < 1e-12
     finally:
         fastnn.set_shuffle(previous)
+
+
+def test_help_and_attributes_lead_to_every_module():
+    """``help(fastnn)`` names network3, the estimator, the searches and the
+    command; ``fastnn.network3`` works after ``import fastnn`` alone (a fresh
+    interpreter, where nothing imported it before)."""
+    import subprocess
+    import sys
+    from helpers import fastnn_env
+    code = ("import pydoc, fastnn\n"
+            "text = pydoc.render_doc(fastnn)\n"
+            "print([w for w in ('fastnn.network3', 'MLPClassifier', 'distributed.search', "
+            "'fastnn train') if w not in text])\n"
+            "print(fastnn.network3.Network.__name__, fastnn.history.load.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=fastnn_env(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "Network load"]
+    import fastnn
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        fastnn.nope
+    import fastnn.network2
+    assert "fastnn.MLP.fit" in fastnn.network2.Network.SGD.__doc__     # momentum, schedules...
+
+
+def test_training_at_chance_warns_once(mnist_path):
+    """ReLU/softmax at learning rate 50 kills every hidden neuron: the
+    network then answers one class for every image, with no NaN.  One
+    RuntimeWarning says so; a sound run gives none."""
+    (X, y), (X_val, y_val), _ = datasets.load_mnist(mnist_path)
+    X, y, X_val, y_val = X[:2000], y[:2000], X_val[:500], y_val[:500]
+    net = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(X, y, epochs=4, learning_rate=50.0, validation_data=(X_val, y_val),
+                          monitor_training=True)
+    stuck = [w for w in caught if "same class" in str(w.message)]
+    assert len(stuck) == 1, [str(w.message) for w in caught]
+    assert "learning rate" in str(stuck[0].message)
+    assert all(np.isfinite(h["val_cost"]) for h in history) and history[-1]["val_accuracy"] < 0.2
+    sound = MLP([784, 30, 10], activation="relu", output="softmax", cost="log_likelihood", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sound.fit(X, y, epochs=2, learning_rate=0.1, validation_data=(X_val, y_val))
+    assert not [w for w in caught if "same class" in str(w.message)]

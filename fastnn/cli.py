@@ -12,6 +12,7 @@ bad option value, no MNIST) print one line saying what to do and exit with
 status 2; ``FASTNN_DEBUG=1`` shows the traceback instead.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -827,6 +828,9 @@ def train_preset(args):
         arrays = {}
         for i, layer in enumerate(net.layers):
             arrays["w{}".format(i)], arrays["b{}".format(i)] = layer.w, layer.b
+        # the optimizer's state and the dropout generator's, as JSON text, so
+        # that --resume goes on exactly where this run stopped
+        arrays["training"] = np.array(json.dumps(net.training_state()))
         with atomic_write(network_path, "wb", suffix=".npz") as f:
             np.savez(f, **arrays)
     return records, save, label
@@ -853,6 +857,8 @@ def load_preset_weights(path, net):
                         raise UserError("--resume: {}: {} holds NaN or infinite values".format(
                             path, name))
                     arrays[name] = a
+            # a file of an older fastnn has no training state: the optimizer starts afresh
+            training = str(saved["training"]) if "training" in saved.files else None
     except UserError:
         raise
     except Exception as exc:          # BadZipFile, EOFError, object arrays, a bad header
@@ -861,6 +867,11 @@ def load_preset_weights(path, net):
     for i, layer in enumerate(net.layers):
         layer.w[...] = arrays["w{}".format(i)]
         layer.b[...] = arrays["b{}".format(i)]
+    if training is not None:
+        try:
+            net.load_training_state(json.loads(training))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise UserError("--resume: {}: its training state: {}".format(path, exc)) from None
 
 
 def merge_network3(before, after):

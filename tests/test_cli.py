@@ -375,3 +375,27 @@ def test_demo_epochs_and_plot_folder_mistakes(tmp_path):
     missing = tmp_path / "missing" / "dir" / "x.png"
     assert_one_line_error(fastnn("plot", tmp_path / "h.json", "--out", missing), "does not exist")
     assert not (tmp_path / "missing").exists()
+
+
+def test_resume_goes_on_exactly_with_the_optimizers_state(tmp_path):
+    """fastnn train for 2 epochs with Adam, then --resume for 2 more, ends
+    with the weights of one 4-epoch run bit for bit: the optimizer's state,
+    the epoch count and the shuffling generator are saved with the network."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    np.savez(tmp_path / "data.npz", X=X, y=y, X_val=X[:50], y_val=y[:50])
+    common = ("--dataset", tmp_path / "data.npz", "--sizes", "4,8,2", "--optimizer", "adam",
+              "--batch-size", 16, "--quiet")
+    assert fastnn("train", *common, "--epochs", 4, "--out", tmp_path / "whole").returncode == 0
+    out = fastnn("train", *common, "--epochs", 2, "--out", tmp_path / "parts")
+    assert out.returncode == 0, out.stderr
+    out = fastnn("train", "--resume", "--epochs", 2, "--quiet", "--out", tmp_path / "parts")
+    assert out.returncode == 0, out.stderr
+    whole = json.loads((tmp_path / "whole" / "network.json").read_text())
+    parts = json.loads((tmp_path / "parts" / "network.json").read_text())
+    assert parts["weights"] == whole["weights"] and parts["biases"] == whole["biases"]
+    assert parts["training"]["epochs"] == 4 and parts["training"]["state"]["t"] == 4 * 19
+    history = json.loads((tmp_path / "parts" / "history.json").read_text())
+    records = history if isinstance(history, list) else history.get("records", history)
+    assert [r["epoch"] for r in records] == [0, 1, 2, 3]

@@ -403,7 +403,7 @@ def given_options(parser, argv):
 SETTINGS_FILE = "settings.json"
 
 #: Settings that make the saved network what it is: --resume cannot change them.
-ARCHITECTURE = ("sizes", "preset", "activation", "output", "cost", "init")
+ARCHITECTURE = ("sizes", "preset", "activation", "activation_params", "output", "cost", "init")
 
 
 def save_settings(args, epochs_planned):
@@ -414,6 +414,9 @@ def save_settings(args, epochs_planned):
     from ._files import atomic_write
     settings = {name: getattr(args, name) for name in CONFIG_TYPES if name != "out"}
     settings["epochs"] = epochs_planned
+    # as a config file writes them: NAME=VALUE pairs
+    settings["activation_params"] = ",".join(
+        "{}={!r}".format(k, v) for k, v in sorted((args.activation_params or {}).items()))
     with atomic_write(os.path.join(args.out, SETTINGS_FILE), "w") as f:
         json.dump(settings, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -460,6 +463,12 @@ def resume_settings(args, finished):
     for name, recorded in sorted(settings.items()):
         if name == "epochs":
             continue
+        if name == "activation_params" and recorded is not None:
+            try:
+                recorded = param_list(recorded)
+            except argparse.ArgumentTypeError as exc:
+                raise UserError("--resume: {}: activation_params: {}".format(
+                    os.path.join(args.out, SETTINGS_FILE), exc)) from None
         if name not in given:
             setattr(args, name, recorded)
             continue

@@ -138,7 +138,7 @@ def test_ctrl_c_in_a_preset_run_saves_like_the_dense_path(tmp_path):
     """SIGINT during a chapter 6 run: network.npz, the finished epochs'
     history and the settings are saved, exit status 130; --resume goes on."""
     import signal
-    env = fastnn_env(FASTNN_DATA=mnist_dir())
+    env = fastnn_env(FASTNN_DATA=require_mnist())
     child = subprocess.Popen([sys.executable, "-m", "fastnn.cli", "train", "--preset", "one-conv",
                               "--epochs", "1000", "--train-size", "100", "--out", str(tmp_path)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -185,7 +185,7 @@ def test_resume_uses_the_recorded_settings(tmp_path):
     assert [r["epoch"] for r in records] == [0, 1, 2] and records[2]["eta"] == 0.5
     # the validation cost of the resumed epoch carries the L2 term of lmbda 5
     net = MLP.load(str(tmp_path / "network.json"))
-    _, (X_val, y_val), _ = datasets.load_mnist(mnist_dir())
+    _, (X_val, y_val), _ = datasets.load_mnist(require_mnist())
     assert records[2]["val_cost"] == pytest.approx(net.cost_of(X_val, y_val, l2=5.0), rel=1e-9)
     assert records[2]["val_cost"] != pytest.approx(net.cost_of(X_val, y_val), rel=1e-3)
     out = fastnn("train", "--epochs", 1, "--eta", 0.1, "--out", tmp_path, "--resume", "--quiet")

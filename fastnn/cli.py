@@ -651,31 +651,29 @@ def network_path_of(args):
 
 def finished_epochs(args):
     """How many epochs the history in --out records (for --resume)."""
+    previous = _saved_history(args)
+    return len(previous["validation_accuracy"]) if isinstance(previous, dict) else len(previous)
+
+
+def _saved_history(args):
+    """The history in --out, read and checked, or a UserError."""
     from . import history as hist
     path = os.path.join(args.out, "history.json")
     if not os.path.isfile(path):
         raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
             args.out))
     try:
-        previous = hist.load(path)
+        return hist.load(path)
     except (ValueError, TypeError) as exc:
         raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
-    return len(previous["validation_accuracy"]) if isinstance(previous, dict) else len(previous)
 
 
 def _previous_history(args, expect):
     from . import history as hist
-    path = os.path.join(args.out, "history.json")
-    if not os.path.isfile(path):
-        raise UserError("--resume: no history.json in {} (train there first, without --resume)".format(
-            args.out))
-    try:
-        previous = hist.load(path)
-    except (ValueError, TypeError) as exc:
-        raise UserError("--resume: cannot read {}: {}".format(path, exc)) from None
+    previous = _saved_history(args)
     if hist.kind(previous) != expect:
         raise UserError("--resume: {} holds a {} history, not this run's {}".format(
-            path, hist.kind(previous), expect))
+            os.path.join(args.out, "history.json"), hist.kind(previous), expect))
     return previous
 
 

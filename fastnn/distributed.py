@@ -27,6 +27,7 @@ trained network's arrays).
 Needs the ``distributed`` extra: ``pip install 'fastnn[distributed]'``.
 """
 import ast
+import concurrent.futures
 import contextlib
 import hashlib
 import inspect
@@ -227,6 +228,7 @@ class _Dask(object):
         """The results of ``fn(*args)`` for each of ``calls``; on a terminal
         (or with FASTNN_PROGRESS=1: see fastnn.progress) the dashboard's
         address and a bar over the finished runs on stderr."""
+        calls = list(calls)
         futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES) for args in calls]
         position = {future.key: i for i, future in enumerate(futures)}
         results = [None] * len(futures)
@@ -239,10 +241,24 @@ class _Dask(object):
             if link:
                 print("Dask dashboard: {}".format(link), file=sys.stderr, flush=True)
             bar = progress.bar(len(futures), "runs", "run", leave=True)
+        resubmitted = [0] * len(futures)
         try:
-            for future, result in distributed.as_completed(futures, loop=self.client.loop,
-                                                           with_results=True):
-                results[position[future.key]] = result
+            pending = distributed.as_completed(futures, loop=self.client.loop)
+            for future in pending:
+                i = position[future.key]
+                try:
+                    results[i] = future.result()
+                except concurrent.futures.CancelledError:
+                    # the cluster gave the task up (its worker died mid-run and
+                    # dask's own retries did not take): run it again, a few times
+                    if resubmitted[i] >= RETRIES:
+                        raise
+                    resubmitted[i] += 1
+                    again = self.client.submit(fn, *calls[i], pure=False, retries=RETRIES)
+                    position[again.key] = i
+                    futures.append(again)
+                    pending.add(again)
+                    continue
                 if bar is not None:
                     bar.update(1)
         except BaseException:   # a member that raised, or Ctrl-C: leave no task behind

@@ -109,7 +109,7 @@ def _info(benchmark, backend, threads, dtype, images, seconds, cpu_seconds=None)
         eta=ETA, lmbda=LMBDA, images_timed=images,
         seconds_per_epoch=seconds * N_TRAIN / images,
         scaled_from_fraction=images != N_TRAIN, cpu_count=os.cpu_count(),
-        openmp=bool(getattr(__import__("fastnn._core._conv", fromlist=["OPENMP"]), "OPENMP")))
+        openmp=bool(getattr(__import__("fastnn._core._dense", fromlist=["OPENMP"]), "OPENMP")))
 
 
 @pytest.mark.benchmark(group="network3-epoch")

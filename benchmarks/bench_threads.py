@@ -123,7 +123,9 @@ def main():
                     busiest[threads].append(most)
             one, two = statistics.median(times[1]), statistics.median(times[2])
             diff = max(float(np.max(np.abs(p2 - p1))) for p1, p2 in zip(params[1], params[2]))
-            share = statistics.median(busiest[2]) / statistics.median(busiest[1])
+            # CPU seconds come in scheduler ticks: a run shorter than one reads 0
+            one_cpu = statistics.median(busiest[1])
+            share = statistics.median(busiest[2]) / one_cpu if one_cpu > 0 else float("nan")
             print("| {} | {} | {} | {} | {:.3f} | {:.3f} | {:.2f} | {:.2f}, {:.2f} | {:.2f} | {:.2g} "
                   "| {}, {} |".format(sizes, mb, dtype, _dense.threads_for(sizes, mb, 2), one, two,
                                       one / two, statistics.median(cores[1]),

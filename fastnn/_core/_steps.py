@@ -36,7 +36,7 @@ def read(step, shapes, dtype):
     Returns ``(settings, state)``: ``settings`` is the dict ``_optim.make_step``
     reads (the common settings, then the optimizer's ``kernel_scalars``, every
     value a finite float or a bool); ``state`` is None or one tuple per layer
-    of ``_optim.MAX_STATE`` arrays or None: ``(w_0, b_0, w_1, b_1)``.
+    of ``MAX_STATE`` arrays or None: ``(w_0, b_0, w_1, b_1)``.
     """
     settings = {}
     for name, default in (("eta", None), ("n", None), ("l2", 0.0), ("l1", 0.0), ("alpha", 0.0)):

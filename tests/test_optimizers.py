@@ -290,7 +290,7 @@ def _small_problem():
     return X, y
 
 
-def _net(optimizer_name):
+def _net():
     return MLP([12, 9, 4], activation="relu", output="softmax", cost="log_likelihood", seed=3)
 
 
@@ -308,11 +308,11 @@ def test_two_fits_are_one(name, tmp_path):
         return rate / (1 + epoch)
 
     opt = OPTIMIZERS[name]
-    whole = _net(name)
+    whole = _net()
     whole.fit(X, y, epochs=4, batch_size=16, optimizer=opt, learning_rate=learning_rate, l2=0.5)
     assert seen[1:] == [0, 1, 2, 3]     # (the first call checks the rate before training)
     del seen[:]
-    twice = _net(name)
+    twice = _net()
     twice.fit(X, y, epochs=2, batch_size=16, optimizer=opt, learning_rate=learning_rate, l2=0.5)
     path = str(tmp_path / "net.json")
     twice.save(path)
@@ -333,7 +333,7 @@ def test_two_fits_are_one(name, tmp_path):
 def test_plateau_schedule_state_carries_over(tmp_path):
     """A HalveOnPlateau schedule goes on from its halvings in the next fit."""
     X, y = _small_problem()
-    whole, parts = _net("sgd"), _net("sgd")
+    whole, parts = _net(), _net()
     plateau = fastnn.HalveOnPlateau(patience=1, eta=0.5)
     whole.fit(X, y, epochs=6, batch_size=16, learning_rate=plateau, validation_data=(X, y))
     parts.fit(X, y, epochs=3, batch_size=16, learning_rate=plateau, validation_data=(X, y))
@@ -350,7 +350,7 @@ def test_plateau_schedule_state_carries_over(tmp_path):
 def test_another_optimizer_starts_afresh():
     """Changing the optimizer between fits starts its state at zero."""
     X, y = _small_problem()
-    net = _net("adam")
+    net = _net()
     net.fit(X, y, epochs=1, batch_size=16, optimizer="adam")
     assert net._step.t == 10
     net.fit(X, y, epochs=1, batch_size=16, optimizer=SGD(momentum=0.5))
@@ -361,7 +361,7 @@ def test_old_files_still_load(tmp_path):
     """A file without the training state (the book's format) loads, and the
     next fit starts at epoch 0."""
     X, y = _small_problem()
-    net = _net("sgd")
+    net = _net()
     path = tmp_path / "old.json"
     net.save(str(path))
     assert "training" not in json.loads(path.read_text())
@@ -382,7 +382,7 @@ def test_old_files_still_load(tmp_path):
 ])
 def test_damaged_training_state_is_refused(tmp_path, damage, message):
     X, y = _small_problem()
-    net = _net("adam")
+    net = _net()
     net.fit(X, y, epochs=1, batch_size=16, optimizer="adam")
     path = tmp_path / "net.json"
     net.save(str(path))
@@ -417,7 +417,7 @@ def test_bad_settings_are_refused(make, error, message):
 
 def test_fit_refuses_momentum_with_an_optimizer_and_foreign_optimizers():
     X, y = _small_problem()
-    net = _net("sgd")
+    net = _net()
     with pytest.raises(ValueError, match="momentum=0.5 goes with the default optimizer"):
         net.fit(X, y, epochs=1, optimizer="adam", momentum=0.5)
     with pytest.raises(TypeError, match="fastnn optimizer"):
@@ -429,7 +429,7 @@ def test_fit_refuses_momentum_with_an_optimizer_and_foreign_optimizers():
 def test_default_learning_rate_is_the_optimizers():
     X, y = _small_problem()
     for name, rate in (("sgd", 0.5), ("adam", 1e-3), ("adamw", 1e-3)):
-        net = _net(name)
+        net = _net()
         net.fit(X, y, epochs=1, batch_size=16, optimizer=name)
         assert net.history[0]["eta"] == rate
 

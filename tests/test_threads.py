@@ -147,15 +147,21 @@ def test_two_threads_with_every_product_through_blas(dtype):
 
 # -- the one thread setting -----------------------------------------------------------
 
-def test_one_thread_by_default_for_mlp_and_the_drop_ins(monkeypatch):
-    asked = []
+@pytest.fixture
+def asked(monkeypatch):
+    """The thread counts the dense kernels are asked for, call by call."""
+    calls = []
     real_train = _dense.train
 
     def spy(*args, **kwargs):
-        asked.append(kwargs.get("num_threads"))
+        calls.append(kwargs.get("num_threads"))
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(_dense, "train", spy)
+    return calls
+
+
+def test_one_thread_by_default_for_mlp_and_the_drop_ins(asked):
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 6)), rng.integers(0, 3, 40)
     MLP([6, 5, 3], seed=0).fit(X, y, epochs=1, batch_size=10)
@@ -166,18 +172,10 @@ def test_one_thread_by_default_for_mlp_and_the_drop_ins(monkeypatch):
     assert asked and set(asked) == {1}
 
 
-def test_mlp_num_threads_reaches_the_kernels(monkeypatch):
+def test_mlp_num_threads_reaches_the_kernels(asked, monkeypatch):
     """MLP(num_threads=2), fastnn.set_num_threads(2), FASTNN_NUM_THREADS=2 and
     network3.set_num_threads(2) all ask the kernels for two threads; the
     network's own setting wins over the process's."""
-    asked = []
-    real_train = _dense.train
-
-    def spy(*args, **kwargs):
-        asked.append(kwargs.get("num_threads"))
-        return real_train(*args, **kwargs)
-
-    monkeypatch.setattr(_dense, "train", spy)
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 6)), rng.integers(0, 3, 40)
 

@@ -25,8 +25,8 @@ import numpy as np
 from . import activations, trainer
 from ._config import check_backend, get_num_threads
 from ._validation import (as_array, check_epochs, check_eta, check_finite, check_labels,
-                          check_lmbda, check_positive_int, check_sizes, value_range,
-                          warn_if_unscaled)
+                          check_lmbda, check_positive_int, check_sizes, merge_ranges, value_range,
+                          warn_if_off_scale, warn_if_unscaled)
 from .optimizers import Step
 
 
@@ -243,16 +243,38 @@ class BookNetwork(object):
         """
         found = self._rows_in_place(data, name, targets)
         if found is not None:
-            X, Y, where = found
+            X, Y, where, bounds = found
+            self._check_scale(name, bounds)
             identity = where is None or np.array_equal(where, np.arange(len(where)))
             if rows:
                 return X, Y, None if identity else where
             return (X, Y) if identity else (X[where], Y[where])
-        X, Y = self._stacked(data, name, targets)
+        X, Y, bounds = self._stacked(data, name, targets)
+        self._check_scale(name, bounds)
         return (X, Y, None) if rows else (X, Y)
 
+    def _check_scale(self, name, bounds):
+        """Remember the range of the training inputs; warn when test or
+        evaluation inputs reach far beyond it (``warn_if_off_scale``).  The
+        book's ``SGD`` converts its test data before its training data, so
+        inputs met before any training are compared when training starts."""
+        if name == "training_data":
+            trained = merge_ranges(getattr(self, "_trained_range", None), bounds)
+            self._trained_range = trained
+            for other, seen in getattr(self, "_unchecked_ranges", ()):
+                warn_if_off_scale(seen, trained, other)
+            self._unchecked_ranges = []
+        elif name in ("test_data", "evaluation_data", "data"):
+            trained = getattr(self, "_trained_range", None)
+            if trained is not None:
+                warn_if_off_scale(bounds, trained, name + " inputs")
+            else:
+                self._unchecked_ranges = (getattr(self, "_unchecked_ranges", [])
+                                          + [(name + " inputs", bounds)])[-4:]
+
     def _rows_in_place(self, data, name, targets):
-        """``(X, Y, rows)`` read from the blocks the pairs live in, checked as
+        """``(X, Y, rows, bounds)`` read from the blocks the pairs live in (and
+        the inputs' ``value_range``), checked as
         ``_stacked`` checks them, or None when they do not (then stack)."""
         if not isinstance(data, list) or targets == "argmax":
             return None
@@ -281,27 +303,28 @@ class BookNetwork(object):
         if not (np.isfinite(bounds).all() and _all_finite(Y)):
             return None     # stacking finds the first bad example in the list's order
         warn_if_unscaled(X, name + " inputs", bounds)
-        return X, Y, where
+        return X, Y, where, bounds
 
     def _stacked(self, data, name, targets):
-        """``_arrays`` by stacking the columns into new arrays."""
+        """``_arrays`` by stacking the columns into new arrays; also returns
+        the inputs' range (``value_range``)."""
         xs, ys = _split_pairs(data, name)
         n_in, n_out = self.sizes[0], self.sizes[-1]
         X = _stack(xs, n_in, name + " inputs", "({}, 1)".format(n_in))
         check_finite(X, name + " inputs")
-        warn_if_unscaled(X, name + " inputs")
+        bounds = warn_if_unscaled(X, name + " inputs")
         if targets == "label":
             for i, y in enumerate(ys):
                 if np.ndim(y) != 0:
                     raise ValueError("{}[{}] has a label of shape {}; expected an integer class "
                                      "label here".format(name, i, np.shape(y)))
-            return X, check_labels(np.array(ys), len(ys), n_out, name + " labels")
+            return X, check_labels(np.array(ys), len(ys), n_out, name + " labels"), bounds
         Y = _stack(ys, n_out, name + " targets", "({}, 1) (a vectorized result)".format(n_out))
         Y = Y.astype(np.float64, copy=False)        # targets have the network's dtype
         check_finite(Y, name + " targets")
         if targets == "argmax":
-            return X, np.argmax(Y, axis=1)
-        return X, Y
+            return X, np.argmax(Y, axis=1), bounds
+        return X, Y, bounds
 
     # -- shared steps ------------------------------------------------------------
 

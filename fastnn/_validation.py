@@ -206,6 +206,9 @@ def as_float_matrix(a, width, dtype, name, inputs=False):
 #: Inputs larger than this in magnitude saturate sigmoid neurons from the first step.
 UNSCALED_LIMIT = 20.0
 
+#: Inputs reaching this many times further from zero than the training inputs
+#: did are taken to be on another scale (``warn_if_off_scale``).
+OFF_SCALE_FACTOR = 4.0
 
 def outside_fastnn():
     """The ``stacklevel`` that points a warning at the first caller outside
@@ -219,31 +222,94 @@ def outside_fastnn():
     return level
 
 
-def warn_if_unscaled(X, name, bounds=None):
-    """Warn when ``X`` looks like raw pixel values rather than inputs in [0, 1].
+def looks_like_pixels(X, bounds):
+    """True when ``X`` (with ``bounds = (least, greatest)``) looks like raw
+    8-bit pixel values: whole numbers in [0, 255], some above 1.  For float
+    arrays the whole-number test reads only the first rows."""
+    lo, hi = bounds
+    if not (lo >= 0 and 1 < hi <= 255):
+        return False
+    if X.dtype.kind in "biu":
+        return True
+    first = X[:64]
+    return bool(np.all(first == np.round(first)))
 
-    Training still goes ahead (the data may be meant that way), but raw 0-255
-    pixels saturate every first-layer neuron and the network learns next to
-    nothing, silently.  Integer inputs above 1 and any input beyond
-    ``UNSCALED_LIMIT`` in magnitude are flagged.  The warning points at the
-    first caller outside fastnn.  ``bounds``: ``value_range(X)``, when the
-    caller has it already.
+
+def warn_if_unscaled(X, name, bounds=None, activation="sigmoid"):
+    """Warn when the scale of ``X`` keeps a network from learning; return
+    ``value_range(X)`` (None for data that is not numeric).
+
+    Training still goes ahead (the data may be meant that way).  Two cases
+    are flagged, each with its fix:
+
+    - raw 8-bit pixels (whole numbers in [0, 255]): whatever the
+      activation, inputs two hundred times larger than the [0, 1] the
+      initial weights are scaled for make the first steps huge;
+    - for sigmoid hidden neurons (``activation``), any input beyond
+      ``UNSCALED_LIMIT`` in magnitude: those neurons saturate and learn
+      next to nothing.  Standardized inputs that reach that far on a few
+      rows are harmless for tanh and ReLU neurons, so they are not flagged.
+
+    The warning points at the first caller outside fastnn.  ``bounds``:
+    ``value_range(X)``, when the caller has it already.
     """
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
         except ValueError:      # ragged: the shape check that follows says so
-            return
-    if X.size == 0 or X.dtype.kind not in "iuf":
-        return
-    lo, hi = value_range(X) if bounds is None else bounds     # no temporary copy of X
-    biggest = max(abs(lo), abs(hi))
-    if biggest > (1 if X.dtype.kind in "iu" else UNSCALED_LIMIT):
-        warnings.warn("{}: values up to {:g}{}; sigmoid neurons saturate on inputs this large "
-                      "and training learns little. Scale the inputs to [0, 1] first (8-bit "
-                      "pixels: divide by 255).".format(
-                          name, biggest, " (integers)" if X.dtype.kind in "iu" else ""),
+            return None
+    if X.size == 0 or X.dtype.kind not in "biuf":
+        return None
+    bounds = value_range(X) if bounds is None else bounds     # no temporary copy of X
+    lo, hi = bounds
+    if looks_like_pixels(X, bounds):
+        warnings.warn("{}: values up to {:g} look like raw 8-bit pixels. Scale the inputs to "
+                      "[0, 1] first: divide them by 255.".format(name, hi),
                       UserWarning, stacklevel=outside_fastnn())
+    elif activation == "sigmoid" and max(abs(lo), abs(hi)) > UNSCALED_LIMIT:
+        warnings.warn("{}: values up to {:g}; sigmoid neurons saturate on inputs this large and "
+                      "training learns little. Scale the inputs to [0, 1] first (for example "
+                      "with scikit-learn's MinMaxScaler), or train tanh or ReLU neurons on "
+                      "standardized inputs.".format(name, max(abs(lo), abs(hi))),
+                      UserWarning, stacklevel=outside_fastnn())
+    return float(lo), float(hi)
+
+
+def merge_ranges(a, b):
+    """The smallest range holding ranges ``a`` and ``b`` (either may be None)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def warn_if_off_scale(bounds, trained, name):
+    """Warn when inputs with ``bounds`` reach far beyond ``trained``, the
+    range of the inputs the network was trained on (more than
+    ``OFF_SCALE_FACTOR`` times further from zero): typically 0..255 pixels
+    scored on a network trained on [0, 1], which silently loses accuracy.
+    Nothing to compare (either None, or training inputs all 0): silent."""
+    if bounds is None or trained is None:
+        return
+    reach = max(abs(bounds[0]), abs(bounds[1]))
+    trained_reach = max(abs(trained[0]), abs(trained[1]))
+    if trained_reach > 0 and reach > OFF_SCALE_FACTOR * trained_reach:
+        warnings.warn("{}: values reach {:g}, but the network was trained on inputs in "
+                      "[{:.3g}, {:.3g}]: scale them as the training inputs were scaled (pixels "
+                      "trained on [0, 1]: divide by 255).".format(
+                          name, reach, trained[0], trained[1]),
+                      UserWarning, stacklevel=outside_fastnn())
+
+
+def check_input_range(value, name):
+    """A saved training-input range: None or two finite numbers, least first."""
+    if value is None:
+        return None
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            or not all(np.isfinite(value)) or value[0] > value[1]):
+        raise ValueError("{} must be two finite numbers [least, greatest], not {!r}".format(
+            name, value))
+    return float(value[0]), float(value[1])
 
 
 def check_labels(y, n, n_classes, name):

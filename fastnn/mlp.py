@@ -23,7 +23,8 @@ import numpy as np
 from . import _serialize, activations, optimizers, progress, trainer
 from ._config import check_backend, check_num_threads, get_num_threads
 from ._validation import (as_array, as_float_matrix, check_dtype, check_epochs, check_labels,
-                          check_positive_int, check_real, check_sizes, check_finite, one_hot,
+                          check_input_range, check_positive_int, check_real, check_sizes,
+                          check_finite, merge_ranges, one_hot, value_range, warn_if_off_scale,
                           warn_if_unscaled)
 from .optimizers import Schedule, Step
 
@@ -89,6 +90,7 @@ class MLP(object):
             raise ValueError("init must be one of {}, not {!r}".format(
                 ", ".join(repr(k) for k in INITS), init))
         self.init = init
+        self.input_range = None         # (least, greatest) input seen by fit
         self.dtype = check_dtype(dtype)
         self.backend = None if backend is None else check_backend(backend)
         try:
@@ -224,15 +226,16 @@ class MLP(object):
         kernels = self._kernels()
         if validation_split is not None:
             X, y, validation_data = _split_off(X, y, validation_split, validation_data)
-        warn_if_unscaled(X, "X")
+        bounds = warn_if_unscaled(X, "X", activation=self.activation)
         X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
         Y = self._targets(y, len(X), "y")
+        self.input_range = merge_ranges(self.input_range, bounds)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a pair (X_val, y_val), not {}".format(
                     type(validation_data).__name__))
             X_val, Y_val = validation_data
-            X_val = as_float_matrix(X_val, self.sizes[0], self.dtype, "validation X", inputs=True)
+            X_val = self._inputs(X_val, "validation X")
             Y_val = self._targets(Y_val, len(X_val), "validation y")
         elif early_stopping is not None or schedule.needs_validation:
             raise ValueError("early_stopping and HalveOnPlateau watch the validation accuracy: "
@@ -304,7 +307,7 @@ class MLP(object):
 
     def predict_proba(self, X):
         """The output layer's activations, ``(n, sizes[-1])``."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
+        X = self._inputs(X)
         self._check_parameters()
         return self._kernels().feedforward(self.weights, self.biases, X, self.spec)
 
@@ -314,7 +317,7 @@ class MLP(object):
 
     def score(self, X, y):
         """The fraction of rows classified correctly (``y``: labels or one-hot)."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
+        X = self._inputs(X)
         self._check_parameters()
         outputs = self._kernels().feedforward(self.weights, self.biases, X, self.spec)
         return _accuracy_from(outputs, self._targets(y, len(X), "y"))
@@ -322,7 +325,7 @@ class MLP(object):
     def cost_of(self, X, y, l2=0.0, l1=0.0):
         """The book's total cost on ``(X, y)``: the mean cost plus the L2 term
         ``0.5*(l2/n)*sum(w**2)`` and the L1 term ``(l1/n)*sum(|w|)``."""
-        X = as_float_matrix(X, self.sizes[0], self.dtype, "X", inputs=True)
+        X = self._inputs(X)
         self._check_parameters()
         outputs = self._kernels().feedforward(self.weights, self.biases, X, self.spec)
         return self._cost_from(outputs, self._targets(y, len(X), "y"), check_real(l2, "l2"),
@@ -345,6 +348,8 @@ class MLP(object):
         extra = {}
         if self.spec.hidden.params:
             extra["activation_params"] = self.spec.hidden.to_dict()
+        if self.input_range is not None:
+            extra["input_range"] = list(self.input_range)
         if self.epochs_trained or self._step is not None:
             extra["training"] = dict(optimizers.training_state(self._step, self.rng),
                                      epochs=self.epochs_trained, history=self.history,
@@ -377,6 +382,10 @@ class MLP(object):
                                     data.get("output", "sigmoid"), cost)
         except (TypeError, ValueError) as exc:
             raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
+        try:
+            net.input_range = check_input_range(data.get("input_range"), "input_range")
+        except ValueError as exc:
+            raise ValueError("{!r} is not a valid saved network: {}".format(str(filename), exc)) from None
         net.sizes, net.init, net.dtype = sizes, "default", dtype
         net.backend = None if backend is None else check_backend(backend)
         net.rng = np.random.default_rng()
@@ -408,6 +417,14 @@ class MLP(object):
         self._step, self._schedule = step, schedule
 
     # -- helpers -------------------------------------------------------------
+
+    def _inputs(self, X, name="X"):
+        """``X`` as the kernels read it, with a warning when it reaches far
+        beyond the inputs ``fit`` saw (``input_range``): another scale."""
+        X = as_float_matrix(X, self.sizes[0], self.dtype, name, inputs=True)
+        if self.input_range is not None:
+            warn_if_off_scale(value_range(X), self.input_range, name)
+        return X
 
     def _threads(self):
         """The thread count to train with: ``num_threads``, else the process's."""

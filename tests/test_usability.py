@@ -311,3 +311,110 @@ def test_training_at_chance_warns_once(mnist_path):
         warnings.simplefilter("always")
         sound.fit(X, y, epochs=2, learning_rate=0.1, validation_data=(X_val, y_val))
     assert not [w for w in caught if "same class" in str(w.message)]
+
+
+# -- scale warnings only where scale matters (issue: rough edges, items 7 and 8) ------
+
+def _standardized(rng, n):
+    """Standardized columns with a few rows far out (values up to about 80),
+    as StandardScaler leaves a nearly constant column."""
+    X = rng.standard_normal((n, 6))
+    X[0, 0] = 80.0
+    return X
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "leaky_relu"])
+def test_standardized_inputs_are_not_flagged_for_non_sigmoid_neurons(activation):
+    from fastnn import MLP
+    rng = np.random.default_rng(2)
+    X, y = _standardized(rng, 40), rng.integers(0, 3, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MLP([6, 4, 3], activation=activation, seed=0).fit(X, y, epochs=1)
+
+
+def test_standardized_inputs_are_flagged_for_sigmoid_neurons_with_the_fix():
+    from fastnn import MLP
+    rng = np.random.default_rng(2)
+    X, y = _standardized(rng, 40), rng.integers(0, 3, 40)
+    with pytest.warns(UserWarning, match=r"X: values up to 80; sigmoid neurons saturate.*"
+                                         r"tanh or ReLU neurons on standardized inputs"):
+        MLP([6, 4, 3], seed=0).fit(X, y, epochs=1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_raw_pixels_are_flagged_whatever_the_activation(activation):
+    from fastnn import MLP
+    rng = np.random.default_rng(3)
+    X, y = (rng.random((30, 6)) * 255).astype(np.uint8), rng.integers(0, 3, 30)
+    with pytest.warns(UserWarning, match=r"look like raw 8-bit pixels.*divide them by 255"):
+        MLP([6, 4, 3], activation=activation, seed=0).fit(X, y, epochs=1)
+    # whole-number floats in [0, 255] are pixels too; fractional ones with ReLU are not
+    with pytest.warns(UserWarning, match="raw 8-bit pixels"):
+        MLP([6, 4, 3], activation=activation, seed=0).fit(X.astype(np.float64), y, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MLP([6, 4, 3], activation=activation, seed=0).fit(X + 0.5, y, epochs=1)
+
+
+def test_mlp_warns_when_scored_on_inputs_of_another_scale(tmp_path):
+    from fastnn import MLP
+    rng = np.random.default_rng(4)
+    pixels = (rng.random((40, 6)) * 255).astype(np.uint8)
+    y = rng.integers(0, 3, 40)
+    net = MLP([6, 4, 3], seed=0)
+    net.fit(pixels / 255.0, y, epochs=1)
+    assert net.input_range == (pixels.min() / 255.0, pixels.max() / 255.0)
+    for call in (net.predict, net.predict_proba, lambda X: net.score(X, y)):
+        with pytest.warns(UserWarning, match=r"X: values reach 2\d\d, but the network was "
+                                             r"trained on inputs in \[0\.00784, 0\.996\].*divide by 255"):
+            call(pixels)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            call(pixels / 255.0)
+    path = tmp_path / "net.json"
+    net.save(path)
+    loaded = MLP.load(path)
+    assert loaded.input_range == net.input_range
+    with pytest.warns(UserWarning, match="values reach"):
+        loaded.predict(pixels)
+
+
+def test_mlp_load_refuses_a_bad_input_range(tmp_path):
+    import json
+    from fastnn import MLP
+    net = MLP([3, 2], seed=0)
+    net.fit(np.eye(3)[:2], [0, 1], epochs=1)
+    path = tmp_path / "net.json"
+    net.save(path)
+    data = json.loads(path.read_text())
+    for bad in ([1.0], [2.0, 1.0], ["a", 1.0], 5):
+        data["input_range"] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match="input_range"):
+            MLP.load(path)
+
+
+@pytest.mark.parametrize("module", ["network", "network2"])
+def test_dropins_warn_when_tested_on_inputs_of_another_scale(module, capsys):
+    from fastnn import network, network2
+    rng = np.random.default_rng(5)
+    X = rng.random((20, 6))
+    data = [(x.reshape(6, 1), np.eye(3)[:, [k % 3]]) for k, x in enumerate(X)]
+    test = [(x.reshape(6, 1) * 255, k % 3) for k, x in enumerate(X)]
+    net = (network if module == "network" else network2).Network([6, 4, 3])
+    # the test data is converted before the training data: still compared
+    with pytest.warns(UserWarning, match=r"test_data inputs: values reach .*trained on inputs in") \
+            if module == "network" else \
+            pytest.warns(UserWarning, match=r"evaluation_data inputs: values reach"):
+        if module == "network":
+            net.SGD(data, 1, 5, 0.5, test_data=test)
+        else:
+            net.SGD(data, 1, 5, 0.5, evaluation_data=test, monitor_evaluation_accuracy=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same_scale = [(x / 255, y) for x, y in test]
+        if module == "network":
+            net.evaluate(same_scale)
+        else:
+            net.accuracy(same_scale)

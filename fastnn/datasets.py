@@ -324,12 +324,14 @@ def _fetch(url, target, md5, size):
     interrupted or corrupt download never leaves a file that looks complete.
     """
     name = os.path.basename(target)
+    # Connect before saying anything: a machine without a network gets one
+    # error at the end (download_mnist), not a "failed" line per file and mirror.
+    response = urllib.request.urlopen(url, timeout=60)
     progress = _Progress(name, url, size)
     ok = False
     try:
         h, done = hashlib.md5(), 0
-        with atomic_write(target, suffix=".part") as out, \
-                urllib.request.urlopen(url, timeout=60) as response:
+        with atomic_write(target, suffix=".part") as out, response:
             while True:
                 block = response.read(1 << 16)
                 if not block:
@@ -364,11 +366,15 @@ def download_mnist(dest=None, mirrors=None):
         mirrors = [mirrors]
     os.makedirs(dest, exist_ok=True)
     failures = {}
+    unreachable = None      # the first file no mirror could even be reached for
     for name, info in MNIST_FILES.items():
         target = os.path.join(dest, name)
         if os.path.isfile(target) and _md5(target) == info["md5"]:
             continue
-        errors = []
+        if unreachable is not None:
+            failures[name] = ["not tried: no mirror could be reached for {}".format(unreachable)]
+            continue
+        errors, offline = [], True
         for base in mirrors:
             url = urllib.parse.urljoin(base.rstrip("/") + "/", name)
             try:
@@ -376,8 +382,11 @@ def download_mnist(dest=None, mirrors=None):
                 break
             except Exception as e:   # any failure of one mirror: try the next
                 errors.append("{}: {}: {}".format(url, type(e).__name__, e))
+                offline = offline and isinstance(e, OSError)
         else:
             failures[name] = errors
+            if offline and errors:
+                unreachable = name
     if failures:
         lines = ["could not download MNIST into the cache directory {} (no path argument "
                  "and FASTNN_DATA not set, so fastnn looked there). Missing: {}.".format(

@@ -351,6 +351,20 @@ def test_all_mirrors_fail(tmp_path):
     assert isinstance(e.value, RuntimeError)
 
 
+def test_unreachable_mirrors_give_one_error_and_no_failed_lines(tmp_path, capsys):
+    """Offline: nothing is printed per file and mirror; the first file's
+    errors are kept and the other files are not tried."""
+    gone = [(tmp_path / "gone1").as_uri(), (tmp_path / "gone2").as_uri()]
+    with pytest.raises(datasets.DownloadError) as e:
+        datasets.download_mnist(tmp_path / "dest", mirrors=gone)
+    assert capsys.readouterr().err == ""
+    msg = str(e.value)
+    first, *others = list(datasets.MNIST_FILES)
+    assert gone[0] in msg and gone[1] in msg
+    for name in others:
+        assert "{}:\n    not tried: no mirror could be reached for {}".format(name, first) in msg
+
+
 # --------------------------------------------------------------------------
 # The book's mnist.pkl.gz
 # --------------------------------------------------------------------------

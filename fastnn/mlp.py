@@ -262,6 +262,14 @@ class MLP(object):
                 trainer.warn_if_saturated(outputs, epoch, "training data")
                 trainer.warn_if_one_answer(outputs, np.argmax(Y, axis=1), epoch, "training data",
                                            warned)
+            elif validation_data is None:
+                # nothing monitored: a sample of the training rows still shows
+                # a network that diverged without a NaN (every output saturated,
+                # or one answer for every input)
+                outputs = kernels.feedforward(self.weights, self.biases, X[sample], self.spec)
+                trainer.warn_if_saturated(outputs, epoch, "training data")
+                trainer.warn_if_one_answer(outputs, np.argmax(Y[sample], axis=1), epoch,
+                                           "training data", warned)
             if validation_data is not None:
                 outputs = kernels.feedforward(self.weights, self.biases, X_val, self.spec)
                 entry["val_cost"] = self._cost_from(outputs, Y_val, step.l2, step.l1)

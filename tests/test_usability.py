@@ -313,6 +313,28 @@ def test_training_at_chance_warns_once(mnist_path):
     assert not [w for w in caught if "same class" in str(w.message)]
 
 
+@pytest.mark.parametrize("eta", [1e3, 1e30])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_divergence_without_nan_warns_when_nothing_is_monitored(mnist_path, activation, eta):
+    """MLP at a learning rate of 1e3 or 1e30 ends at chance with finite
+    weights; with no monitoring asked for, a sample of the training rows
+    still shows it (saturated outputs, one answer for every image)."""
+    (X, y), (X_val, y_val), _ = datasets.load_mnist(mnist_path)
+    kind = dict(output="softmax", cost="log_likelihood") if activation == "relu" else {}
+    net = MLP([784, 30, 10], activation=activation, seed=0, **kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X[:3000], y[:3000], epochs=1, learning_rate=eta)
+    assert net.score(X_val[:1000], y_val[:1000]) < 0.3
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert any("learning rate is probably far too large" in m for m in messages), messages
+    sound = MLP([784, 30, 10], activation=activation, seed=0, **kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sound.fit(X[:3000], y[:3000], epochs=1, learning_rate=0.1)
+    assert not [w for w in caught if "far too large" in str(w.message)]
+
+
 # -- scale warnings only where scale matters (issue: rough edges, items 7 and 8) ------
 
 def _standardized(rng, n):

@@ -1,4 +1,4 @@
-"""fastnn.sklearn.MLPClassifier under scikit-learn's own checks and tools.
+"""fastnn.sklearn.BookMLPClassifier under scikit-learn's own checks and tools.
 
 The data are scikit-learn's bundled 8x8 digits (1,797 images, no download),
 small enough that every fit here takes a fraction of a second.
@@ -20,14 +20,14 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from fastnn import MLP  # noqa: E402
-from fastnn.sklearn import MLPClassifier  # noqa: E402
+from fastnn.sklearn import BookMLPClassifier  # noqa: E402
 from helpers import fastnn_env  # noqa: E402
 
 # Two configurations through every estimator check: the defaults (softmax,
 # float64) and the other branches (sigmoid outputs normalised into
 # probabilities, float32, two hidden layers, early stopping on a held-out split).
-CHECKED = [MLPClassifier(random_state=0),
-           MLPClassifier(output="sigmoid", dtype="float32", hidden_layer_sizes=(20, 10),
+CHECKED = [BookMLPClassifier(random_state=0),
+           BookMLPClassifier(output="sigmoid", dtype="float32", hidden_layer_sizes=(20, 10),
                          early_stopping=5, random_state=1)]
 
 FLOAT32_ORDER = ("asks predict_proba of rows taken in another order or subset to agree to "
@@ -60,7 +60,7 @@ def digits():
 def test_pipeline_after_scalers(digits):
     X_train, X_test, y_train, y_test = digits
     for scaler in (StandardScaler(), MinMaxScaler()):
-        pipe = make_pipeline(scaler, MLPClassifier(epochs=15, learning_rate=0.5, random_state=0))
+        pipe = make_pipeline(scaler, BookMLPClassifier(epochs=15, learning_rate=0.5, random_state=0))
         score = pipe.fit(X_train, y_train).score(X_test, y_test)
         assert score > 0.93, (type(scaler).__name__, score)
         assert pipe[-1].n_features_in_ == 64 and list(pipe[-1].classes_) == list(range(10))
@@ -68,26 +68,26 @@ def test_pipeline_after_scalers(digits):
 
 def test_grid_search(digits):
     X_train, X_test, y_train, y_test = digits
-    grid = {"mlpclassifier__learning_rate": [0.1, 1.0], "mlpclassifier__hidden_layer_sizes": [(10,), (30,)]}
-    search = GridSearchCV(make_pipeline(MinMaxScaler(), MLPClassifier(epochs=8, random_state=0)),
+    grid = {"bookmlpclassifier__learning_rate": [0.1, 1.0], "bookmlpclassifier__hidden_layer_sizes": [(10,), (30,)]}
+    search = GridSearchCV(make_pipeline(MinMaxScaler(), BookMLPClassifier(epochs=8, random_state=0)),
                           grid, cv=3)
     search.fit(X_train, y_train)
     assert len(search.cv_results_["params"]) == 4
-    assert search.best_params_["mlpclassifier__learning_rate"] in (0.1, 1.0)
+    assert search.best_params_["bookmlpclassifier__learning_rate"] in (0.1, 1.0)
     assert search.best_score_ > 0.9
     assert search.score(X_test, y_test) > 0.9
 
 
 def test_cross_val_score(digits):
     X_train, _, y_train, _ = digits
-    scores = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(epochs=10, random_state=0)),
+    scores = cross_val_score(make_pipeline(StandardScaler(), BookMLPClassifier(epochs=10, random_state=0)),
                              X_train, y_train, cv=3)
     assert scores.shape == (3,) and scores.min() > 0.9, scores
 
 
 def test_clone_is_an_unfitted_twin(digits):
     X_train, X_test, y_train, _ = digits
-    clf = MLPClassifier(hidden_layer_sizes=(16,), epochs=3, l2=1.0, random_state=3).fit(X_train / 16, y_train)
+    clf = BookMLPClassifier(hidden_layer_sizes=(16,), epochs=3, l2=1.0, random_state=3).fit(X_train / 16, y_train)
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()
     assert not hasattr(twin, "network_") and not hasattr(twin, "classes_")
@@ -98,7 +98,7 @@ def test_clone_is_an_unfitted_twin(digits):
 def test_pickle_round_trip_with_string_labels(digits):
     X_train, X_test, y_train, _ = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    clf = MLPClassifier(epochs=3, random_state=0).fit(X_train / 16, names[y_train])
+    clf = BookMLPClassifier(epochs=3, random_state=0).fit(X_train / 16, names[y_train])
     copy = pickle.loads(pickle.dumps(clf))
     assert list(copy.classes_) == sorted(names)
     np.testing.assert_array_equal(copy.predict(X_test / 16), clf.predict(X_test / 16))
@@ -117,7 +117,7 @@ def test_trains_exactly_as_mlp_with_the_same_seed(digits):
     """An int random_state is MLP's seed: same sizes, same draws, same weights."""
     X_train, _, y_train, _ = digits
     X = X_train / 16
-    clf = MLPClassifier(hidden_layer_sizes=(12,), epochs=2, batch_size=20, learning_rate=0.3,
+    clf = BookMLPClassifier(hidden_layer_sizes=(12,), epochs=2, batch_size=20, learning_rate=0.3,
                         l2=2.0, random_state=7).fit(X, y_train)
     net = MLP([64, 12, 10], output="softmax", cost="log_likelihood", seed=7)
     net.fit(X, y_train, epochs=2, batch_size=20, learning_rate=0.3, l2=2.0)
@@ -128,7 +128,7 @@ def test_trains_exactly_as_mlp_with_the_same_seed(digits):
 
 def test_momentum_trains_alike_on_both_backends(digits):
     X_train, _, y_train, _ = digits
-    fitted = [MLPClassifier(hidden_layer_sizes=(12,), epochs=2, learning_rate=0.3, momentum=0.5,
+    fitted = [BookMLPClassifier(hidden_layer_sizes=(12,), epochs=2, learning_rate=0.3, momentum=0.5,
                             backend=backend, random_state=2).fit(X_train / 16, y_train)
               for backend in ("numpy", "cython")]
     for a, b in zip(fitted[0].network_.weights, fitted[1].network_.weights):
@@ -138,10 +138,10 @@ def test_momentum_trains_alike_on_both_backends(digits):
 def test_partial_fit_trains_one_epoch_at_a_time(digits):
     X_train, X_test, y_train, y_test = digits
     X = X_train / 16
-    clf = MLPClassifier(random_state=0)
+    clf = BookMLPClassifier(random_state=0)
     with pytest.raises(ValueError, match="classes"):
         clf.partial_fit(X[:5], y_train[:5])          # five rows need not show all ten classes
-    clf = MLPClassifier(random_state=0)
+    clf = BookMLPClassifier(random_state=0)
     half = len(X) // 2
     clf.partial_fit(X[:half], y_train[:half], classes=np.arange(10))
     for _ in range(4):
@@ -156,7 +156,7 @@ def test_partial_fit_trains_one_epoch_at_a_time(digits):
 
 def test_early_stopping_holds_out_a_split(digits):
     X_train, _, y_train, _ = digits
-    clf = MLPClassifier(epochs=200, early_stopping=3, validation_fraction=0.2, random_state=0)
+    clf = BookMLPClassifier(epochs=200, early_stopping=3, validation_fraction=0.2, random_state=0)
     clf.fit(X_train / 16, y_train)
     assert clf.n_iter_ < 200
     assert all("val_accuracy" in r for r in clf.history_)
@@ -173,7 +173,7 @@ def test_early_stopping_holds_out_a_split(digits):
     ({"momentum": 1.0}, "momentum"),
 ])
 def test_bad_parameters_fail_in_fit_not_in_init(params, match):
-    clf = MLPClassifier(**params)                     # storing never fails
+    clf = BookMLPClassifier(**params)                     # storing never fails
     assert clf.get_params()[next(iter(params))] == params[next(iter(params))]
     X = np.random.default_rng(0).random((20, 3))
     with pytest.raises((ValueError, TypeError), match=match):
@@ -182,7 +182,7 @@ def test_bad_parameters_fail_in_fit_not_in_init(params, match):
 
 def test_one_class_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="at least 2 classes"):
-        MLPClassifier().fit(np.ones((4, 2)), ["a"] * 4)
+        BookMLPClassifier().fit(np.ones((4, 2)), ["a"] * 4)
 
 
 BLOCKED = "import sys; sys.modules.update({{m: None for m in {!r}}}); "

@@ -282,6 +282,7 @@ def _unique(labels, name, return_inverse=False):
 
 # -- scikit-learn's MLPClassifier and MLPRegressor, trained by fastnn ---------------
 
+import inspect  # noqa: E402
 import pickle  # noqa: E402
 import warnings  # noqa: E402
 from numbers import Integral, Real  # noqa: E402
@@ -317,15 +318,25 @@ _OLD_KEYWORDS = {"epochs": "max_iter", "l2": "alpha", "lmbda": "alpha", "eta": "
                  "cost": "loss (MLPRegressor) or none (MLPClassifier: log_loss)"}
 
 
-def _refuse_old_keywords(cls, old):
-    """A TypeError for keywords scikit-learn's MLPs do not take, naming
-    scikit-learn's counterpart of the book-style ones."""
-    for name in old:
-        if name in _OLD_KEYWORDS:
-            raise TypeError("{}() takes scikit-learn's parameters: {}= is {}= here (the book's "
-                            "parameters are BookMLPClassifier's)".format(
-                                cls.__name__, name, _OLD_KEYWORDS[name]))
-        raise TypeError("{}() got an unexpected keyword argument {!r}".format(cls.__name__, name))
+class _RefuseBookKeywords(type(_sk.MLPClassifier)):
+    """Makes a book-style keyword (``epochs=``, ``l2=``, ...) a TypeError
+    naming scikit-learn's counterpart, before ``__init__`` (whose signature
+    scikit-learn reads, and which must take its parameters only) would
+    refuse it without saying more."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        # what inspect.signature shows for the class: __init__'s, not __call__'s
+        init = inspect.signature(cls.__init__)
+        cls.__signature__ = init.replace(parameters=list(init.parameters.values())[1:])
+
+    def __call__(cls, *args, **kwargs):
+        for name in kwargs:
+            if name in _OLD_KEYWORDS:
+                raise TypeError("{}() takes scikit-learn's parameters: {}= is {}= here (the "
+                                "book's parameters are BookMLPClassifier's)".format(
+                                    cls.__name__, name, _OLD_KEYWORDS[name]))
+        return super().__call__(*args, **kwargs)
 
 
 class _Rate(object):
@@ -594,7 +605,7 @@ def _check_optimize_result(solver, result, max_iter):
     return check(solver, result, max_iter)
 
 
-class MLPClassifier(_FastnnSolvers, _sk.MLPClassifier):
+class MLPClassifier(_FastnnSolvers, _sk.MLPClassifier, metaclass=_RefuseBookKeywords):
     """scikit-learn's ``sklearn.neural_network.MLPClassifier``, trained by fastnn.
 
     Every parameter before ``dtype`` is scikit-learn's, with its default and
@@ -625,9 +636,7 @@ class MLPClassifier(_FastnnSolvers, _sk.MLPClassifier):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, l1=0.0, backend=None, num_threads=1, **book_keywords):
-        if book_keywords:
-            _refuse_old_keywords(type(self), book_keywords)
+                 dtype=None, l1=0.0, backend=None, num_threads=1):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -643,7 +652,7 @@ class MLPClassifier(_FastnnSolvers, _sk.MLPClassifier):
         self.num_threads = num_threads
 
 
-class MLPRegressor(_FastnnSolvers, _sk.MLPRegressor):
+class MLPRegressor(_FastnnSolvers, _sk.MLPRegressor, metaclass=_RefuseBookKeywords):
     """scikit-learn's ``sklearn.neural_network.MLPRegressor``, trained by fastnn.
 
     Every parameter before ``dtype`` is scikit-learn's, with its default and
@@ -661,9 +670,7 @@ class MLPRegressor(_FastnnSolvers, _sk.MLPRegressor):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, l1=0.0, backend=None, num_threads=1, **book_keywords):
-        if book_keywords:
-            _refuse_old_keywords(type(self), book_keywords)
+                 dtype=None, l1=0.0, backend=None, num_threads=1):
         super().__init__(
             loss=loss, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,

@@ -299,6 +299,10 @@ from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402
 from . import _version, costs, optimizers, trainer  # noqa: E402
 from .optimizers import Schedule  # noqa: E402
 
+#: The oldest scikit-learn whose MLPs these follow: they replace its solvers
+#: and call the methods around them (written against 1.9's).
+SKLEARN_MINIMUM = (1, 9)
+
 #: The version of the pickled form of ``MLPClassifier``/``MLPRegressor``:
 #: a fastnn that reads another refuses it with a clear error.
 PICKLE_FORMAT = 1
@@ -393,6 +397,7 @@ class _FastnnSolvers(object):
         return np.dtype(self.dtype) if self.dtype is not None else X.dtype
 
     def _validate_input(self, X, y, incremental, reset):
+        _check_sklearn_version(type(self).__name__)
         X, y = super()._validate_input(X, y, incremental, reset)
         if self.dtype is not None and X.dtype != np.dtype(self.dtype):
             X = X.astype(self.dtype)
@@ -596,6 +601,18 @@ class _FastnnSolvers(object):
                 "only: load it with that fastnn, or train it again".format(
                     type(self).__name__, version, fmt, _version.__version__, PICKLE_FORMAT))
         super().__setstate__(state)
+
+
+def _check_sklearn_version(name):
+    """An ImportError, before training, under a scikit-learn older than the
+    one whose MLP internals these estimators follow."""
+    import sklearn
+    found = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit())
+    if found < SKLEARN_MINIMUM:
+        raise ImportError("fastnn.sklearn.{} needs scikit-learn >= {}.{} (it trains scikit-learn's "
+                          "own estimator, following that version's solvers); found {}: upgrade "
+                          "scikit-learn, or use BookMLPClassifier".format(
+                              name, SKLEARN_MINIMUM[0], SKLEARN_MINIMUM[1], sklearn.__version__))
 
 
 def _check_optimize_result(solver, result, max_iter):

@@ -293,3 +293,10 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_older_scikit_learn_is_refused(digits, monkeypatch):
+    X, y = digits
+    monkeypatch.setattr(fs, "SKLEARN_MINIMUM", (99, 0))
+    with pytest.raises(ImportError, match="needs scikit-learn >= 99.0"):
+        fs.MLPRegressor().fit(X, y)

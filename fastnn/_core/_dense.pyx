@@ -31,7 +31,8 @@ A mini-batch step follows the book's backpropagation equations:
 * forward:  ``Z = A_prev W^T + b`` (one gemm), ``A = act(Z)`` (softmax on
   whole rows for a softmax output);
 * (BP1) output error: quadratic cost ``(a-y) * a(1-a)``; cross-entropy with
-  sigmoid outputs and log-likelihood with softmax outputs ``a-y``;
+  sigmoid outputs, log-likelihood with softmax outputs, squared error with
+  linear outputs and Poisson with exponential outputs ``a-y``;
 * (BP2) ``delta_prev = (delta W) * act'(a_prev)``, with the *old* ``W``;
 * (BP3) ``nabla_b = delta`` summed over the rows (in row order, as numpy);
 * (BP4) ``nabla_w = delta^T A_prev``; plain SGD fuses it with the step into
@@ -280,8 +281,9 @@ cdef void forward(Work* wk, const floating* A0, int m) noexcept nogil:
 cdef void output_error(int cost, const floating* a, const floating* y,
                        floating* delta, Py_ssize_t size) noexcept nogil:
     """(BP1) The output layer's error: quadratic cost (sigmoid outputs)
-    ``(a-y) * a(1-a)``; cross-entropy (sigmoid) and log-likelihood (softmax)
-    ``a-y``, the activation's derivative having cancelled."""
+    ``(a-y) * a(1-a)``; cross-entropy (sigmoid), log-likelihood (softmax),
+    squared error (linear) and Poisson (exponential) ``a-y``, the
+    activation's derivative having cancelled."""
     cdef Py_ssize_t i
     cdef floating one = 1     # a literal 1 would make the float32 path compute in double
     if cost == COST_QUADRATIC:

@@ -392,12 +392,25 @@ cdef double weights_square_norm(Work* wk, const floating* dtype_of) noexcept nog
     cdef int l
     cdef Py_ssize_t i, n
     cdef double total = 0
+    # four running sums: one sum would wait on each addition before the next
+    # (this runs once per mini-batch, over every weight)
+    cdef double s0, s1, s2, s3
     cdef const floating* w
     for l in range(wk.L):
         w = (<floating**>wk.W)[l]
         n = <Py_ssize_t>wk.sizes[l] * wk.sizes[l + 1]
-        for i in range(n):
-            total += <double>w[i] * w[i]
+        s0 = s1 = s2 = s3 = 0
+        i = 0
+        while i + 4 <= n:
+            s0 += <double>w[i] * w[i]
+            s1 += <double>w[i + 1] * w[i + 1]
+            s2 += <double>w[i + 2] * w[i + 2]
+            s3 += <double>w[i + 3] * w[i + 3]
+            i += 4
+        while i < n:
+            s0 += <double>w[i] * w[i]
+            i += 1
+        total += (s0 + s1) + (s2 + s3)
     return total
 
 

@@ -19,7 +19,7 @@ does not always have them.
   wait for its result), a search of trivial runs (epochs=0 on 100 rows)
   per task, broadcasting MNIST to both workers, and starting and closing
   the embedded LocalCluster.
-* sklearn: ``fastnn.sklearn.MLPClassifier`` against
+* sklearn: ``fastnn.sklearn.BookMLPClassifier`` against
   ``sklearn.neural_network.MLPClassifier(solver="sgd")``, same network
   (784 inputs, 30 sigmoid hidden, 10 softmax outputs, log-loss), mini-batch
   10, learning rate 0.5, L2 matched (the book's lambda 5 over n = 50,000 is
@@ -159,18 +159,18 @@ def bench_sklearn(data, epochs):
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
     from sklearn.neural_network import MLPClassifier as SkMLP
-    from fastnn.sklearn import MLPClassifier
+    from fastnn.sklearn import BookMLPClassifier
     (X, y), (X_val, y_val), (X_test, y_test) = data
     X, X_val, X_test = (np.ascontiguousarray(a, dtype=np.float64) for a in (X, X_val, X_test))
     n, batch, eta, lmbda = len(X), 10, 0.5, 5.0
-    ours = MLPClassifier(hidden_layer_sizes=(30,), activation="sigmoid", output="softmax", epochs=epochs,
+    ours = BookMLPClassifier(hidden_layer_sizes=(30,), activation="sigmoid", output="softmax", epochs=epochs,
                          batch_size=batch, learning_rate=eta, l2=lmbda, random_state=0)
     theirs = SkMLP(hidden_layer_sizes=(30,), activation="logistic", solver="sgd", batch_size=batch,
                    learning_rate_init=eta, learning_rate="constant", momentum=0.0, alpha=lmbda * batch / n,
                    max_iter=epochs, shuffle=True, tol=0.0, n_iter_no_change=epochs + 1, random_state=0)
     print("sklearn: [784, 30, 10], {} epochs, mini-batch {}, float64; {}".format(epochs, batch, load_average()))
     results = {}
-    runs = (("fastnn.sklearn.MLPClassifier", ours, None),
+    runs = (("fastnn.sklearn.BookMLPClassifier", ours, None),
             ("sklearn MLPClassifier(sgd)", theirs, None),
             ("sklearn MLPClassifier(sgd), 1 BLAS thread", clone(theirs), 1))
     for name, clf, blas in runs:

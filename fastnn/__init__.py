@@ -17,8 +17,9 @@ Learning*, on compiled kernels.
   (``load_data_shared``, ``ConvPoolLayer``, ``FullyConnectedLayer``,
   ``SoftmaxLayer``); ``python -m fastnn.expand_mnist`` writes the expanded
   training set.
-* ``fastnn.sklearn.MLPClassifier``: a scikit-learn estimator (needs
-  scikit-learn); ``fastnn.distributed.search``: hyper-parameter searches on
+* ``fastnn.sklearn.MLPClassifier`` and ``MLPRegressor``: scikit-learn's
+  estimators of those names, trained by fastnn (``BookMLPClassifier``: one
+  with the book's parameters; needs scikit-learn); ``fastnn.distributed.search``: hyper-parameter searches on
   Dask (needs dask and distributed).
 * ``fastnn.history``: training histories as JSON or CSV files, and plots.
 * The ``fastnn`` command: ``fastnn demo``, ``fastnn train``, ``fastnn plot``,

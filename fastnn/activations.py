@@ -84,6 +84,12 @@ def softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def exp(z):
+    """The exponential: an output layer predicting a positive rate (Poisson
+    regression, scikit-learn's ``loss='poisson'``)."""
+    return np.exp(z)
+
+
 def _ones(a):
     return np.ones_like(a)
 
@@ -132,12 +138,13 @@ REGISTRY = {row.name: row for row in [
     Row("sigmoid", 0, sigmoid, lambda a: a*(1-a), output=True),
     Row("tanh", 1, tanh, lambda a: 1-a*a),
     Row("relu", 2, relu, lambda a: _step(a, 0)),
-    Row("linear", 3, linear, _ones),
+    Row("linear", 3, linear, _ones, output=True),
     Row("softmax", 4, softmax, None, hidden=False, output=True),
     Row("leaky_relu", 5, leaky_relu, lambda a, slope: _step(a, slope),
         params=[Parameter("slope", 0.01, _sign_keeping)]),
     Row("elu", 6, elu, lambda a, alpha: np.where(a > 0, a.dtype.type(1), a + a.dtype.type(alpha)),
         params=[Parameter("alpha", 1.0, _sign_keeping)]),
+    Row("exp", 7, exp, lambda a: a, hidden=False, output=True),
 ]}
 
 #: Activations a hidden layer may have, and those an output layer may have.

@@ -79,15 +79,54 @@ class LogLikelihoodCost(object):
         return (a-y)
 
 
+class SquaredErrorCost(object):
+    """Half the squared distance, at a linear output layer: the cost of
+    regression (scikit-learn's ``loss='squared_error'``).  Its value is
+    QuadraticCost's; its ``delta`` lacks the sigmoid's slope, since the
+    output neurons are linear."""
+
+    @staticmethod
+    def fn(a, y):
+        """0.5 * ||a - y||^2, summed over every entry given."""
+        return 0.5*np.sum((a-y)**2)
+
+    @staticmethod
+    def delta(z, a, y):
+        """dC/dz at a linear output layer: ``a - y``."""
+        return (a-y)
+
+
+class PoissonCost(object):
+    """The Poisson deviance's half, at an exponential output layer
+    (scikit-learn's ``loss='poisson'``): ``a - y ln a`` per entry, plus
+    ``y ln y - y``, which does not depend on the network."""
+
+    @staticmethod
+    def fn(a, y):
+        """sum(y ln(y/a) - y + a) over every entry given (0 ln 0 = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ylog = np.where(y > 0, y*np.log(np.where(y > 0, y, 1)/a), 0.0)
+        return np.sum(ylog - y + a)
+
+    @staticmethod
+    def delta(z, a, y):
+        """dC/dz at an exponential output layer: ``a - y`` (the derivative
+        of ``a - y ln a`` in ``a``, 1 - y/a, times the slope ``a``)."""
+        return (a-y)
+
+
 #: Costs the compiled kernels implement, by the code they know them by
 #: (``fastnn/_core/_layers.pxd`` has the same table).
-CODES = {QuadraticCost: 0, CrossEntropyCost: 1, LogLikelihoodCost: 2}
+CODES = {QuadraticCost: 0, CrossEntropyCost: 1, LogLikelihoodCost: 2, SquaredErrorCost: 3,
+         PoissonCost: 4}
 #: The cost classes by the name saved files use.
 CLASSES = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost,
-           "LogLikelihoodCost": LogLikelihoodCost}
+           "LogLikelihoodCost": LogLikelihoodCost, "SquaredErrorCost": SquaredErrorCost,
+           "PoissonCost": PoissonCost}
 #: Names the array API accepts for ``cost=``.
 BY_NAME = dict(CLASSES, quadratic=QuadraticCost, cross_entropy=CrossEntropyCost,
-               log_likelihood=LogLikelihoodCost)
+               log_likelihood=LogLikelihoodCost, squared_error=SquaredErrorCost,
+               poisson=PoissonCost)
 
 
 def cost_class(cost):
@@ -113,7 +152,7 @@ def kernel_code(cost):
         return CODES[cost]
     except KeyError:
         raise ValueError(
-            "the compiled backend implements QuadraticCost, CrossEntropyCost and "
-            "LogLikelihoodCost only; "
+            "the compiled backend implements QuadraticCost, CrossEntropyCost, "
+            "LogLikelihoodCost, SquaredErrorCost and PoissonCost only; "
             "to train with {} pass backend='numpy' (or call "
             "fastnn.set_backend('numpy'))".format(getattr(cost, "__name__", cost))) from None

@@ -61,7 +61,9 @@ class Spec(object):
     codes and the parameter the compiled kernels take (``cost_class`` too,
     for the numpy path, which calls its ``fn`` and ``delta``).
 
-    A softmax output goes with the log-likelihood cost, and only with it.
+    A softmax output goes with the log-likelihood cost, and only with it; a
+    linear output with ``SquaredErrorCost`` and an exponential one with
+    ``PoissonCost`` likewise (each error is then ``a - y``).
     """
 
     def __init__(self, activation="sigmoid", output="sigmoid", cost=costs.CrossEntropyCost):
@@ -77,6 +79,13 @@ class Spec(object):
                              "trained on their log-likelihood), not {}".format(self.cost_class.__name__))
         if log_likelihood and not softmax:
             raise ValueError("cost='log_likelihood' needs output='softmax', not {!r}".format(output))
+        # a linear or exponential output layer has the one cost whose delta is a - y for it
+        paired = {"linear": costs.SquaredErrorCost, "exp": costs.PoissonCost}
+        for out_name, cost_cls in paired.items():
+            if (self.output_name == out_name) != (self.cost_class is cost_cls):
+                raise ValueError("output={!r} goes with cost={} and only with it (got output={!r}, "
+                                 "cost={})".format(out_name, cost_cls.__name__, self.output_name,
+                                                   self.cost_class.__name__))
         self.activation = self.hidden.code
         self.activation_param = self.hidden.param
         self.output = self.out.code
@@ -244,6 +253,12 @@ class DenseEngine(_DenseParameters):
     after its kernels ran with threads (``fastnn._threads``)."""
 
     num_threads = 1
+    #: scikit-learn's bookkeeping, passed to the kernels when set: ``losses``,
+    #: a float64 array with an entry per mini-batch of the epoch, receives
+    #: each one's loss (scikit-learn's, from the kernels' own forward pass);
+    #: ``sample_weight``, float64 with one weight per row of ``X``.
+    losses = None
+    sample_weight = None
 
     def __init__(self, kernels, weights, biases, X, Y, batch_size, spec, step, next_order):
         _DenseParameters.__init__(self, weights, biases)
@@ -258,9 +273,14 @@ class DenseEngine(_DenseParameters):
 
     def train(self, first, count, eta):
         self.step.eta = eta
+        extra = {}
+        if self.losses is not None:
+            extra["losses"] = self.losses[first:first + count]
+        if self.sample_weight is not None:
+            extra["sample_weight"] = self.sample_weight
         self.kernels.train(self.weights, self.biases, self.X, self.Y, self.order,
                            self.batch_size, self.spec, self.step, first, count,
-                           num_threads=_threads.effective_threads(self.num_threads))
+                           num_threads=_threads.effective_threads(self.num_threads), **extra)
 
 
 

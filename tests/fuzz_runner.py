@@ -312,8 +312,8 @@ def run_cli(case, backend):
 
 
 def run_estimator(case, backend):
-    from fastnn.sklearn import MLPClassifier
-    model = MLPClassifier(**case["params"]).fit(case["X"], case["y"])
+    from fastnn.sklearn import BookMLPClassifier
+    model = BookMLPClassifier(**case["params"]).fit(case["X"], case["y"])
     return model.predict(case["X"]).tolist()
 
 

@@ -332,13 +332,13 @@ def test_grid_search_cv_under_the_dask_joblib_backend(client):
     import joblib
     from sklearn.datasets import load_digits
     from sklearn.model_selection import GridSearchCV
-    from fastnn.sklearn import MLPClassifier
+    from fastnn.sklearn import BookMLPClassifier
     X, y = load_digits(return_X_y=True)
     X = X / 16
     grid = {"learning_rate": [0.2, 1.0], "l2": [0.0, 1.0]}
-    local = GridSearchCV(MLPClassifier(epochs=3, random_state=0), grid, cv=3).fit(X, y)
+    local = GridSearchCV(BookMLPClassifier(epochs=3, random_state=0), grid, cv=3).fit(X, y)
     with joblib.parallel_backend("dask", client=client):
-        on_dask = GridSearchCV(MLPClassifier(epochs=3, random_state=0), grid, cv=3, n_jobs=-1).fit(X, y)
+        on_dask = GridSearchCV(BookMLPClassifier(epochs=3, random_state=0), grid, cv=3, n_jobs=-1).fit(X, y)
     np.testing.assert_array_equal(on_dask.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
     assert on_dask.best_params_ == local.best_params_
 

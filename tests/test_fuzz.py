@@ -801,7 +801,7 @@ def test_history_files():
 
 def test_the_estimator():
     pytest.importorskip("sklearn")
-    run_battery("MLPClassifier", generate(estimator_cases(), EXAMPLES // 4))
+    run_battery("BookMLPClassifier", generate(estimator_cases(), EXAMPLES // 4))
 
 
 def test_searches():

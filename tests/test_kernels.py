@@ -548,9 +548,9 @@ def test_guard_cost(net):
         def delta(z, a, y):
             return a - y
 
-    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy and log-likelihood costs only"):
+    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy, log-likelihood, squared-error and Poisson costs only"):
         epoch(weights, biases, X, Y, cost=LogCost)
-    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy and log-likelihood costs only"):
+    with pytest.raises(ValueError, match="implement the quadratic, cross-entropy, log-likelihood, squared-error and Poisson costs only"):
         _dense.backprop(weights, biases, X, Y, spec_of(LogCost))
 
 

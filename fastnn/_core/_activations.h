@@ -16,7 +16,8 @@
     X(2, relu,       z > 0 ? z : ZERO,         a > 0 ? ONE : ZERO)              \
     X(3, linear,     z,                        ONE)                             \
     X(5, leaky_relu, z > 0 ? z : p * z,        a > 0 ? ONE : p)                 \
-    X(6, elu,        z > 0 ? z : p * EXPM1(z), a > 0 ? ONE : a + p)
+    X(6, elu,        z > 0 ? z : p * EXPM1(z), a > 0 ? ONE : a + p)           \
+    X(7, exp,        EXP(z),                   a)
 
 #ifndef FASTNN_ACTIVATIONS_H
 #define FASTNN_ACTIVATIONS_H

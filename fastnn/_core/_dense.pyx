@@ -31,7 +31,8 @@ A mini-batch step follows the book's backpropagation equations:
 * forward:  ``Z = A_prev W^T + b`` (one gemm), ``A = act(Z)`` (softmax on
   whole rows for a softmax output);
 * (BP1) output error: quadratic cost ``(a-y) * a(1-a)``; cross-entropy with
-  sigmoid outputs and log-likelihood with softmax outputs ``a-y``;
+  sigmoid outputs, log-likelihood with softmax outputs, squared error with
+  linear outputs and Poisson with exponential outputs ``a-y``;
 * (BP2) ``delta_prev = (delta W) * act'(a_prev)``, with the *old* ``W``;
 * (BP3) ``nabla_b = delta`` summed over the rows (in row order, as numpy);
 * (BP4) ``nabla_w = delta^T A_prev``; plain SGD fuses it with the step into
@@ -77,13 +78,16 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport parallel
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport log
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
 from . import _steps
 from ._blas cimport fastnn_smallmm_route, gemm
-from ._layers cimport (ACT_SIGMOID, ACT_SOFTMAX, COST_CROSS_ENTROPY, COST_LOG_LIKELIHOOD,
-                       COST_QUADRATIC, Activation, act_known, act_name, make_activation,
+from ._layers cimport (ACT_EXP, ACT_LINEAR, ACT_SIGMOID, ACT_SOFTMAX, COST_CROSS_ENTROPY,
+                       COST_LOG_LIKELIHOOD, COST_POISSON, COST_QUADRATIC, COST_SQUARED_ERROR,
+                       Activation, act_known, act_name, make_activation,
                        times_act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
 from ._optim cimport Step, make_step, param_step, step_begin
 from ._simd cimport FASTNN_SIMD_BLAS, fastnn_simd, fastnn_simd_share, level_ref
@@ -233,6 +237,19 @@ cdef struct Work:
     intp stop
     bint fuse
     bint fuse_allowed
+    # scikit-learn's bookkeeping (train's losses= and sample_weight=): how
+    # to measure a mini-batch's loss (LOSS_*), where to write it (NULL: not
+    # asked for; entry i is the run's i-th mini-batch, the run starting at
+    # position start), the rows' weights (NULL: each weighs 1) and the
+    # step's own alpha, which weights rescale per mini-batch; the order
+    # (NULL: in place), to find a row's weight
+    int loss_kind
+    double* losses
+    const double* sw
+    double alpha
+    intp start
+    int mbs
+    const intp* order
 
 
 cdef inline Activation layer_act(Work* wk, int l) noexcept nogil:
@@ -264,8 +281,9 @@ cdef void forward(Work* wk, const floating* A0, int m) noexcept nogil:
 cdef void output_error(int cost, const floating* a, const floating* y,
                        floating* delta, Py_ssize_t size) noexcept nogil:
     """(BP1) The output layer's error: quadratic cost (sigmoid outputs)
-    ``(a-y) * a(1-a)``; cross-entropy (sigmoid) and log-likelihood (softmax)
-    ``a-y``, the activation's derivative having cancelled."""
+    ``(a-y) * a(1-a)``; cross-entropy (sigmoid), log-likelihood (softmax),
+    squared error (linear) and Poisson (exponential) ``a-y``, the
+    activation's derivative having cancelled."""
     cdef Py_ssize_t i
     cdef floating one = 1     # a literal 1 would make the float32 path compute in double
     if cost == COST_QUADRATIC:
@@ -330,7 +348,120 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
                    NULL if sb1 == NULL else sb1 + (j - j0), st, False)
 
 
-cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noexcept nogil:
+cdef enum:
+    # the losses train can record, scikit-learn's by its names (``LOSS_KINDS``)
+    LOSS_NONE = 0
+    LOSS_LOG = 1            # softmax outputs: log_loss
+    LOSS_BINARY_LOG = 2     # sigmoid outputs: binary_log_loss (binary and multilabel)
+    LOSS_SQUARED = 3        # linear outputs: squared_error
+    LOSS_POISSON = 4        # exponential outputs: poisson
+
+# (output activation code, cost code) -> the loss train records for it
+LOSS_KINDS = {(ACT_SOFTMAX, COST_LOG_LIKELIHOOD): LOSS_LOG,
+              (ACT_SIGMOID, COST_CROSS_ENTROPY): LOSS_BINARY_LOG,
+              (ACT_LINEAR, COST_SQUARED_ERROR): LOSS_SQUARED,
+              (ACT_EXP, COST_POISSON): LOSS_POISSON}
+
+
+cdef inline double xlogy(double x, double y) noexcept nogil:
+    """``x ln y``, 0 where ``x`` is 0 (whatever ``y``), as scipy's xlogy."""
+    return 0.0 if x == 0 else x * log(y)
+
+
+cdef inline double row_weight(const double* sw, const intp* order, intp k, int i) noexcept nogil:
+    """The weight of the ``i``-th row of the mini-batch at position ``k``."""
+    if sw == NULL:
+        return 1.0
+    return sw[order[k + i]] if order != NULL else sw[k + i]
+
+
+cdef double batch_weight(const double* sw, const intp* order, intp k, int m) noexcept nogil:
+    """The summed weight of the ``m`` rows at position ``k`` (``m`` without weights)."""
+    cdef int i
+    cdef double total = 0
+    if sw == NULL:
+        return m
+    for i in range(m):
+        total += row_weight(sw, order, k, i)
+    return total
+
+
+cdef double weights_square_norm(Work* wk, const floating* dtype_of) noexcept nogil:
+    """The sum of every weight's square (not the biases'), in double
+    (``dtype_of``: any pointer of the network's dtype, which it names)."""
+    cdef int l
+    cdef Py_ssize_t i, n
+    cdef double total = 0
+    # four running sums: one sum would wait on each addition before the next
+    # (this runs once per mini-batch, over every weight)
+    cdef double s0, s1, s2, s3
+    cdef const floating* w
+    for l in range(wk.L):
+        w = (<floating**>wk.W)[l]
+        n = <Py_ssize_t>wk.sizes[l] * wk.sizes[l + 1]
+        s0 = s1 = s2 = s3 = 0
+        i = 0
+        while i + 4 <= n:
+            s0 += <double>w[i] * w[i]
+            s1 += <double>w[i + 1] * w[i + 1]
+            s2 += <double>w[i + 2] * w[i + 2]
+            s3 += <double>w[i + 3] * w[i + 3]
+            i += 4
+        while i < n:
+            s0 += <double>w[i] * w[i]
+            i += 1
+        total += (s0 + s1) + (s2 + s3)
+    return total
+
+
+cdef double row_loss(int kind, int n, const floating* a, const floating* y) noexcept nogil:
+    """One row's loss, scikit-learn's: the log losses clip the outputs to
+    ``[eps, 1-eps]`` (eps of the dtype) first; squared_error is half the mean
+    over the outputs, poisson ``y ln(y/a) - y + a`` summed over them."""
+    cdef int j
+    cdef double total = 0
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating one = 1, p
+    for j in range(n):
+        if kind == LOSS_SQUARED:
+            total += (<double>y[j] - a[j]) * (<double>y[j] - a[j])
+        elif kind == LOSS_POISSON:
+            total += xlogy(y[j], y[j] / a[j]) - y[j] + a[j]
+        else:
+            p = min(max(a[j], eps), one - eps)
+            total -= xlogy(y[j], p)
+            if kind == LOSS_BINARY_LOG:
+                total -= xlogy(one - y[j], one - p)
+    if kind == LOSS_SQUARED:
+        total = 0.5 * total / n
+    return total
+
+
+cdef double minibatch_loss(Work* wk, const floating* a, const floating* y, intp k, int m,
+                           double sw_sum) noexcept nogil:
+    """The loss of the ``m`` rows at position ``k`` with outputs ``a`` and
+    targets ``y``, as scikit-learn's ``_backprop`` reports it: the rows'
+    (weighted) mean loss plus ``alpha/2`` times the weights' squared norm,
+    divided by the rows' summed weight."""
+    cdef int i, n = wk.sizes[wk.L]
+    cdef double total = 0
+    for i in range(m):
+        total += row_weight(wk.sw, wk.order, k, i) * row_loss(
+            wk.loss_kind, n, a + <Py_ssize_t>i * n, y + <Py_ssize_t>i * n)
+    return total / sw_sum + 0.5 * wk.alpha * weights_square_norm(wk, a) / sw_sum
+
+
+cdef void weigh_rows(Work* wk, floating* delta, intp k, int m, double scale) noexcept nogil:
+    """Multiply each row of the output error by its weight times ``scale``."""
+    cdef int i, j, n = wk.sizes[wk.L]
+    cdef floating f
+    for i in range(m):
+        f = <floating>(row_weight(wk.sw, wk.order, k, i) * scale)
+        for j in range(n):
+            delta[<Py_ssize_t>i * n + j] *= f
+
+
+cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st, intp k) noexcept nogil:
     """Thread 0's part of a step: forward through layers 1..L-1, (BP1), and
     backwards (BP2)-(BP4) down to the first layer's error ``deltas[0]``, each
     layer's error computed from the old ``W`` before the layer steps."""
@@ -339,9 +470,16 @@ cdef void upper_layers(Work* wk, const floating* Yb, int m, const Step* st) noex
     cdef floating** W = <floating**>wk.W
     cdef floating** acts = <floating**>wk.acts
     cdef floating** deltas = <floating**>wk.deltas
+    cdef double sw_sum = batch_weight(wk.sw, wk.order, k, m)
     for l in range(1, L):
         layer_forward(wk, l, m, 0, sizes[l + 1], acts[l], acts[l + 1])
+    if wk.losses != NULL:       # before any layer steps: the weights the outputs came from
+        wk.losses[(k - wk.start) // wk.mbs] = minibatch_loss(wk, acts[L], Yb, k, m, sw_sum)
     output_error(wk.cost, acts[L], Yb, deltas[L - 1], <Py_ssize_t>m * sizes[L])
+    if wk.sw != NULL:
+        # the steps divide the summed gradient by m: scaled by w_i m / sum(w),
+        # it becomes scikit-learn's weighted mean
+        weigh_rows(wk, deltas[L - 1], k, m, m / sw_sum)
     for l in range(L - 1, 0, -1):
         hidden_error(m, sizes[l + 1], sizes[l], deltas[l], W[l], acts[l], wk.act, deltas[l - 1])
         layer_step(wk, l, m, 0, sizes[l + 1], deltas[l], acts[l], st)
@@ -436,6 +574,9 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
     cdef bint ready = False         # the forward pass of mini-batch k is done
     while k < stop:
         m = <int>min(<intp>mini_batch_size, stop - k)
+        if wk.sw != NULL:
+            # scikit-learn divides alpha's term by the summed weight, the step by m
+            st.alpha = wk.alpha * m / batch_weight(wk.sw, wk.order, k, m)
         step_begin(&st, m)
         if not ready:
             Xb = gather(wk, &T, X, Y, order, k, m, parity, &Yb)
@@ -446,7 +587,7 @@ cdef void train_worker(Work* wk, const xfloating* X, const floating* Y,
         sync(&T)
         # the layers above, and the first layer's error deltas[0]
         if T.tid == 0:
-            upper_layers(wk, Yb, m, &st)
+            upper_layers(wk, Yb, m, &st, k)
         nxt = k + m
         ready = wk.fuse and nxt < stop
         if ready:
@@ -475,6 +616,9 @@ cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp*
     wk.bar.count = 0
     wk.bar.sense = 0
     wk.stop = stop
+    wk.start = start
+    wk.mbs = mini_batch_size
+    wk.order = order
     # Fuse the first layer's step with the next forward pass only when our
     # small-matrix kernels make both products (see first_layer_step_forward),
     # and the first layer is not the (perhaps softmax) output layer.
@@ -511,22 +655,37 @@ cdef void feedforward_kernel(Work* wk, const xfloating* X, intp n_rows, floating
 
 
 cdef void backprop_kernel(Work* wk, const floating* X, const floating* Y, int m,
-                          floating** nabla_w, floating** nabla_b) noexcept nogil:
+                          floating** nabla_w, floating** nabla_b,
+                          double* loss) noexcept nogil:
     """The reference's ``backprop``: (BP1)-(BP4) summed over the ``m`` rows,
-    into ``nabla_w[l]`` and ``nabla_b[l]``."""
+    into ``nabla_w[l]`` and ``nabla_b[l]``.  With ``loss`` (not NULL),
+    ``loss_gradient``'s instead: scikit-learn's loss into ``*loss``, and
+    its gradient, the rows' weighted mean plus ``alpha/sum(w)`` times the
+    weights."""
     cdef int l, n_in, n_out, L = wk.L
     cdef int* sizes = wk.sizes
     cdef floating** acts = <floating**>wk.acts
     cdef floating** deltas = <floating**>wk.deltas
+    cdef double sw_sum = 0
+    cdef Py_ssize_t i
+    cdef floating decay
     acts[0] = <floating*>X
     forward(wk, X, m)
     output_error(wk.cost, acts[L], Y, deltas[L - 1], <Py_ssize_t>m * sizes[L])    # (BP1)
+    if loss != NULL:
+        sw_sum = batch_weight(wk.sw, NULL, 0, m)
+        loss[0] = minibatch_loss(wk, acts[L], Y, 0, m, sw_sum)
+        weigh_rows(wk, deltas[L - 1], 0, m, 1.0 / sw_sum)
     for l in range(L - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         column_sums(m, n_out, deltas[l], nabla_b[l])                           # (BP3)
         gemm(True, False, n_out, n_in, m, 1.0, deltas[l], n_out, acts[l], n_in,
              0.0, nabla_w[l], n_in)                                             # (BP4)
+        if loss != NULL and wk.alpha != 0:
+            decay = <floating>(wk.alpha / sw_sum)
+            for i in range(<Py_ssize_t>n_out * n_in):
+                nabla_w[l][i] += decay * (<floating**>wk.W)[l][i]
         if l > 0:
             hidden_error(m, n_out, n_in, deltas[l], (<floating**>wk.W)[l], acts[l], wk.act,
                          deltas[l - 1])                                         # (BP2)
@@ -573,7 +732,8 @@ cdef inline char* aligned(char* p) noexcept:
 
 
 _OUTPUT_COST = {(ACT_SIGMOID, COST_QUADRATIC), (ACT_SIGMOID, COST_CROSS_ENTROPY),
-                (ACT_SOFTMAX, COST_LOG_LIKELIHOOD)}
+                (ACT_SOFTMAX, COST_LOG_LIKELIHOOD), (ACT_LINEAR, COST_SQUARED_ERROR),
+                (ACT_EXP, COST_POISSON)}
 
 
 cdef class _Net:
@@ -614,6 +774,13 @@ cdef class _Net:
         self.wk.acts = self.wk.B + (L + 1)
         self.wk.deltas = self.wk.acts + (L + 1)
         self.wk.SW0 = self.wk.SB0 = self.wk.SW1 = self.wk.SB1 = self.wk.G = NULL
+        self.wk.loss_kind = LOSS_NONE
+        self.wk.losses = NULL
+        self.wk.sw = NULL
+        self.wk.alpha = 0
+        self.wk.order = NULL
+        self.wk.start = 0
+        self.wk.mbs = 1
         for l in range(L):
             _check_array(weights[l], "weights[{}]".format(l), 2, self.dtype, writeable, True)
             _check_array(biases[l], "biases[{}]".format(l), 1, self.dtype, writeable)
@@ -747,6 +914,36 @@ cdef class _Net:
         return not self.wk.st.plain
 
 
+    cdef set_losses(self, losses, intp batches):
+        """Record each mini-batch's loss into ``losses`` (float64, at least
+        ``batches`` long), scikit-learn's loss of the network's output layer
+        and cost."""
+        kind = LOSS_KINDS.get((self.wk.out_act.code, self.wk.cost))
+        if kind is None:
+            raise ValueError("losses: the kernels record scikit-learn's losses for softmax outputs "
+                             "with the log-likelihood, sigmoid outputs with the cross-entropy, "
+                             "linear outputs with SquaredErrorCost and exponential outputs with "
+                             "PoissonCost only")
+        _check_array(losses, "losses", 1, np.float64, True)
+        if losses.shape[0] < batches:
+            raise ValueError("losses has {} entries but the call trains {} mini-batches"
+                             .format(losses.shape[0], batches))
+        self.keep.append(losses)
+        self.wk.loss_kind = kind
+        self.wk.losses = <double*>cnp.PyArray_DATA(<cnp.ndarray>losses)
+
+    cdef set_sample_weight(self, sample_weight, intp n_rows):
+        """Weigh row ``i`` of ``X`` by ``sample_weight[i]`` (float64, finite, >= 0)."""
+        _check_array(sample_weight, "sample_weight", 1, np.float64)
+        if sample_weight.shape[0] != n_rows:
+            raise ValueError("sample_weight has {} entries but X has {} rows".format(
+                sample_weight.shape[0], n_rows))
+        if not (np.isfinite(sample_weight).all() and (sample_weight >= 0).all()):
+            raise ValueError("sample_weight must be finite and >= 0")
+        self.keep.append(sample_weight)
+        self.wk.sw = <const double*>cnp.PyArray_DATA(<cnp.ndarray>sample_weight)
+
+
 cdef int _code(spec, str name) except -2:
     value = getattr(spec, name, None)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -775,8 +972,9 @@ cdef double _parameter(spec, str name) except? -1.0:
 
 cdef _check_cost(_Net net):
     if net.wk.cost < 0:
-        raise ValueError("the compiled kernels implement the quadratic, cross-entropy and "
-                         "log-likelihood costs only; for another cost pass backend='numpy'")
+        raise ValueError("the compiled kernels implement the quadratic, cross-entropy, "
+                         "log-likelihood, squared-error and Poisson costs only; for another cost "
+                         "pass backend='numpy'")
 
 
 cdef int _positive_int(x, str name) except -1:
@@ -822,13 +1020,40 @@ def backprop(weights, biases, X, Y, spec=None):
     cdef _Net net = _Net(weights, biases, spec, False)
     net.check_XY(X, Y)
     _check_cost(net)
+    return _backprop(net, weights, biases, X, Y, False)[1:]
+
+
+def loss_gradient(weights, biases, X, Y, spec, alpha=0.0, sample_weight=None):
+    """Return ``(loss, nabla_b, nabla_w)`` over all the rows of ``X`` as
+    scikit-learn's MLP defines them (what L-BFGS minimizes): the rows'
+    weighted mean loss (``train``'s ``losses``) plus ``alpha/2`` times the
+    weights' squared norm divided by the summed weight, and its gradient."""
+    cdef _Net net = _Net(weights, biases, spec, False)
+    net.check_XY(X, Y)
+    _check_cost(net)
+    net.set_losses(np.empty(1), 1)
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError("alpha must be a real number, not {!r}".format(alpha))
+    if not 0 <= alpha < np.inf:
+        raise ValueError("alpha must be finite and >= 0, got {}".format(alpha))
+    net.wk.alpha = alpha
+    if sample_weight is not None:
+        net.set_sample_weight(sample_weight, X.shape[0])
+    if X.shape[0] == 0:
+        raise ValueError("X has no rows: the loss is a mean over them")
+    return _backprop(net, weights, biases, X, Y, True)
+
+
+cdef _backprop(_Net net, weights, biases, X, Y, bint with_loss):
     cdef intp m = X.shape[0]
     cdef int l, L = net.wk.L
     nabla_b = [np.zeros(net.wk.sizes[l + 1], dtype=net.dtype) for l in range(L)]
     nabla_w = [np.zeros((net.wk.sizes[l + 1], net.wk.sizes[l]), dtype=net.dtype)
                for l in range(L)]
+    cdef double loss = 0
+    cdef double* loss_p = &loss if with_loss else NULL
     if m == 0:
-        return nabla_b, nabla_w
+        return loss, nabla_b, nabla_w
     if m > INT_LIMIT:
         raise ValueError("{} rows at once is too many for BLAS".format(m))
     X = X.astype(net.dtype, copy=False)       # float32 inputs: one (exact) copy
@@ -845,14 +1070,15 @@ def backprop(weights, biases, X, Y, spec=None):
             nb[l] = cnp.PyArray_DATA(<cnp.ndarray>nabla_b[l])
         if net.dtype == np.float32:
             with nogil:
-                backprop_kernel(&net.wk, <float*>x, <float*>y, <int>m, <float**>nw, <float**>nb)
+                backprop_kernel(&net.wk, <float*>x, <float*>y, <int>m, <float**>nw, <float**>nb,
+                                loss_p)
         else:
             with nogil:
                 backprop_kernel(&net.wk, <double*>x, <double*>y, <int>m, <double**>nw,
-                                <double**>nb)
+                                <double**>nb, loss_p)
     finally:
         free(nw)
-    return nabla_b, nabla_w
+    return loss, nabla_b, nabla_w
 
 
 cdef _train(_Net net, X, Y, cnp.ndarray order, intp start, intp stop, int mini_batch_size,
@@ -873,7 +1099,7 @@ cdef _train(_Net net, X, Y, cnp.ndarray order, intp start, intp stop, int mini_b
 
 
 def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, count=None, *,
-          num_threads=1):
+          num_threads=1, losses=None, sample_weight=None):
     """Mini-batch SGD in place, without the GIL: mini-batches ``first ..
     first+count-1`` (``count`` None: to the end) of the epoch.
 
@@ -883,6 +1109,13 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
     their order.  ``num_threads`` > 1 splits the first layer's neurons across
     OpenMP threads where that pays (``threads_for``, and the module
     docstring).
+
+    ``losses`` (a float64 array, or None) receives the loss of each
+    mini-batch trained, scikit-learn's (``loss_gradient``'s on that
+    mini-batch, from the forward pass its step makes): entry ``i`` for the
+    call's ``i``-th.  ``sample_weight`` (float64, one per row of ``X``, or
+    None) weighs each row's error, the step taking the weighted mean, with
+    the step's ``alpha`` divided by the mini-batch's summed weight.
     """
     cdef _Net net = _Net(weights, biases, spec, True)
     net.check_XY(X, Y)
@@ -916,10 +1149,15 @@ def train(weights, biases, X, Y, order, mini_batch_size, spec, step, first=0, co
         stop = start + <intp>count * mbs
     if stop <= start:
         return
+    cdef intp steps = (stop - start + mbs - 1) // mbs
+    net.wk.alpha = net.wk.st.alpha
+    if losses is not None:
+        net.set_losses(losses, steps)
+    if sample_weight is not None:
+        net.set_sample_weight(sample_weight, n_rows)
     # decided on the mini-batch size asked for, never on the run's length, so
     # that how the caller cuts an epoch into calls never changes the split
     threads = split_threads(net.wk.L, net.wk.sizes[0], net.wk.sizes[1], mbs, threads)
-    cdef intp steps = (stop - start + mbs - 1) // mbs
     mbs = <int>min(<intp>mbs, stop - start)
     net.allocate(mbs, True, False, gradients)
     net.wk.fuse_allowed = _fuse_first_layer

@@ -35,6 +35,7 @@ cdef extern from "_activations.h":
         ACT_SIGMOID "FASTNN_ACT_sigmoid"
         ACT_RELU "FASTNN_ACT_relu"
         ACT_LINEAR "FASTNN_ACT_linear"
+        ACT_EXP "FASTNN_ACT_exp"
         ACT_SOFTMAX "FASTNN_ACT_SOFTMAX"
     bint act_known "fastnn_act_known"(int code) noexcept nogil
     const char* act_name "fastnn_act_name"(int code) noexcept nogil
@@ -54,6 +55,9 @@ cdef enum:
     COST_QUADRATIC = 0
     COST_CROSS_ENTROPY = 1
     COST_LOG_LIKELIHOOD = 2
+    # scikit-learn's regression losses: linear outputs, exponential outputs
+    COST_SQUARED_ERROR = 3
+    COST_POISSON = 4
 
 
 cdef inline Activation make_activation(int code, double p) noexcept nogil:

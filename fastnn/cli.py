@@ -211,7 +211,8 @@ def run_demo(args):
     if not history:
         return
     compiled = float(np.median([h["seconds"] for h in history]))
-    best = max(history, key=lambda h: h["val_accuracy"])
+    from ._best import best_index
+    best = history[best_index([h["val_accuracy"] for h in history])]
     print("Best: {:.2%} at epoch {}; compiled kernels: {:.3f} s per epoch (median)".format(
         best["val_accuracy"], best["epoch"], compiled))
 
@@ -882,14 +883,16 @@ def load_preset_weights(path, net):
 
 
 def merge_network3(before, after):
-    """One network3 history from two runs, the second continuing the first."""
+    """One network3 history from two runs, the second continuing the first;
+    the best epoch is chosen by the trainer's one rule (``fastnn._best``: a
+    tie is a new best, so the later run's epoch wins it)."""
+    from ._best import improves
     merged = {k: list(v) + list(after.get(k, [])) for k, v in before.items() if isinstance(v, list)}
-    if after["best_validation_accuracy"] >= before["best_validation_accuracy"]:
-        for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
-            merged[k] = after[k]
-    else:
-        for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
-            merged[k] = before[k]
+    later = after["best_iteration"] is not None and (
+        before["best_iteration"] is None or
+        improves(after["best_validation_accuracy"], before["best_validation_accuracy"]))
+    for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
+        merged[k] = (after if later else before)[k]
     return merged
 
 

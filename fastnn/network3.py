@@ -648,7 +648,7 @@ class Network(object):
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
             early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True,
-            optimizer=None):
+            optimizer=None, restore_best=False):
         """Train on ``training_data`` for ``epochs`` epochs with rate ``eta``
         and L2 strength ``lmbda``, scoring on ``validation_data`` and
         ``test_data`` (each an ``(x, y)`` pair of arrays, as
@@ -670,7 +670,9 @@ class Network(object):
         and ``l1`` (chapter 3's L1 term, ``l1/num_training_batches`` as
         ``lmbda`` is) on every layer, conv layers included
         (``fastnn.optimizers``); ``early_stopping=k``
-        stops after ``k`` epochs without a better validation accuracy;
+        stops after ``k`` epochs without a new best validation accuracy (a
+        tie is a new best, as above); ``restore_best=True`` puts the best
+        epoch's weights back at the end (network3 kept the last ones);
         ``learning_rate_schedule`` is a callable ``epoch -> eta`` or
         ``fastnn.HalveOnPlateau(patience)`` (halving from ``eta``);
         ``on_progress(done, total)`` is called with the epoch's mini-batches
@@ -711,39 +713,36 @@ class Network(object):
 
         history = dict(validation_accuracy=[], test_accuracy=[], training_cost=[], eta=[],
                        best_validation_accuracy=0.0, best_iteration=None, test_accuracy_at_best=None)
-        best = dict(accuracy=0.0, iteration=None, test=None)
 
         def after_epoch(epoch, eta):
-            iteration = num_training_batches*epoch + num_training_batches - 1
-            history["training_cost"].append(engine.cost / (num_training_batches*self.mini_batch_size))
-            history["eta"].append(eta)
             validation_accuracy = self._accuracy(validation_x, validation_y,
                                                  num_validation_batches, knet)
-            history["validation_accuracy"].append(validation_accuracy)
             say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
-            epoch_test = None
-            if validation_accuracy >= best["accuracy"]:
+            return {"epoch": epoch, "eta": eta,
+                    "iteration": num_training_batches*epoch + num_training_batches - 1,
+                    "training_cost": engine.cost / (num_training_batches*self.mini_batch_size),
+                    "val_accuracy": validation_accuracy, "test_accuracy": None}
+
+        def on_record(epoch, record, new_best):
+            # the trainer decides what is a new best (a tie is); network3
+            # reports it and scores the test data then
+            if new_best:
                 say("This is the best validation accuracy to date.")
-                best.update(accuracy=validation_accuracy, iteration=iteration)
                 if has_test:
-                    epoch_test = best["test"] = self._accuracy(test_x, test_y, num_test_batches, knet)
-                    say('The corresponding test accuracy is {0:.2%}'.format(epoch_test))
-            history["test_accuracy"].append(epoch_test)
-            return {"val_accuracy": validation_accuracy}
+                    record["test_accuracy"] = self._accuracy(test_x, test_y, num_test_batches, knet)
+                    say('The corresponding test accuracy is {0:.2%}'.format(record["test_accuracy"]))
+            _add_to_history(history, record, new_best)
 
         from . import progress   # a bar per epoch when verbose, on a terminal
-        self.history = history
-        try:
-            trainer.run(engine, epochs, schedule, after_epoch,
-                        progress.attach(on_progress, verbose, epochs), early_stopping)
-        finally:        # also on Ctrl-C or divergence: self.history holds the finished epochs
-            history.update(best_validation_accuracy=best["accuracy"],
-                           best_iteration=best["iteration"], test_accuracy_at_best=best["test"])
+        self.history = history     # filled epoch by epoch: after Ctrl-C it holds the finished ones
+        trainer.run(engine, epochs, schedule, after_epoch,
+                    progress.attach(on_progress, verbose, epochs), early_stopping, restore_best,
+                    on_record=on_record)
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
-            best["accuracy"], best["iteration"]))
-        if has_test and best["test"] is not None:
-            say("Corresponding test accuracy of {0:.2%}".format(best["test"]))
+            history["best_validation_accuracy"], history["best_iteration"]))
+        if has_test and history["test_accuracy_at_best"] is not None:
+            say("Corresponding test accuracy of {0:.2%}".format(history["test_accuracy_at_best"]))
         return history
 
     def test_mb_predictions(self, i):
@@ -773,6 +772,20 @@ class Network(object):
         else:
             labels = knet.predict(x, nb)
         return float(np.mean(labels == y))
+
+
+def _add_to_history(history, record, new_best):
+    """``SGD``'s return value, grown by one epoch's trainer record: the
+    per-epoch lists, and the best-epoch figures when the trainer found a new
+    best."""
+    history["validation_accuracy"].append(record["val_accuracy"])
+    history["test_accuracy"].append(record["test_accuracy"])
+    history["training_cost"].append(record["training_cost"])
+    history["eta"].append(record["eta"])
+    if new_best:
+        history.update(best_validation_accuracy=record["val_accuracy"],
+                       best_iteration=record["iteration"],
+                       test_accuracy_at_best=record["test_accuracy"])
 
 
 class _Engine(object):

@@ -32,6 +32,8 @@ What differs:
   ``load_data_shared(expanded=True)`` gives the 250,000-image expanded
   training set of the book's ``expand_mnist.py`` (see :mod:`fastnn.expand`);
 * ``SGD`` returns the per-epoch figures (a dict, see :meth:`Network.SGD`);
+* ``Network.save(filename)`` and ``load(filename)`` keep a network, its
+  weights and its training state in one ``.npz`` file (network3 had none);
 * dtype: float32 by default, as network3 ran (``floatX``);
   ``Network(layers, mini_batch_size, dtype=np.float64)`` trains in double
   precision, or set ``network3.floatX = "float64"`` before creating layers;
@@ -65,7 +67,7 @@ from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's 
 from . import activations
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
-           "linear", "ReLU", "sigmoid", "tanh", "LeakyReLU", "load_data_shared", "size",
+           "linear", "ReLU", "sigmoid", "tanh", "LeakyReLU", "load_data_shared", "load", "size",
            "dropout_layer", "set_num_threads", "get_num_threads", "floatX", "GPU"]
 
 #: dtype of newly created layers' parameters (network3's ``theano.config.floatX``).
@@ -159,6 +161,18 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
                   "load_data_shared(cache_dir=...) chooses another folder".format(
                       len(tr[0]), built, os.path.getsize(built) / 1e6))
     return [tr, va, te]
+
+
+def load(filename, backend=None):
+    """The network that ``Network.save`` (or ``fastnn train --preset ...
+    --out``) wrote to ``filename``, an ``.npz`` file or the ``--out``
+    folder holding ``network.npz``: its layers, weights and training state
+    (``SGD`` goes on where the saved network stopped).  Nothing is
+    unpickled; a damaged or foreign file raises ValueError naming the file
+    and what is wrong, a missing one FileNotFoundError.  ``backend`` as for
+    ``Network``."""
+    from . import _network3_file
+    return _network3_file.load(filename, backend)
 
 
 def size(data):
@@ -638,6 +652,15 @@ class Network(object):
         is for saving it (``fastnn train --out``) and putting it back
         (``load_training_state``) in another process."""
         return optimizers.training_state(self._step, self.rng)
+
+    def save(self, filename):
+        """Write the network to ``filename`` (an ``.npz``, written atomically):
+        its layers, their weights and biases and ``training_state()``, so
+        that ``load(filename)`` gives it back ready to go on training.  This
+        is the ``network.npz`` that ``fastnn train --preset ... --out``
+        writes (the format is described in ``fastnn._network3_file``)."""
+        from . import _network3_file
+        _network3_file.save(self, filename)
 
     def load_training_state(self, saved):
         """Put back ``training_state()``'s record, checked against this

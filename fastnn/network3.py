@@ -53,7 +53,7 @@ import warnings
 
 import numpy as np
 
-from . import _config, _threads as _kernel_threads
+from . import _config, _conv_plan, _threads as _kernel_threads
 from . import activations, optimizers, reference3, trainer
 from ._config import check_backend, get_backend
 from ._validation import (as_rectangular, check_dtype, check_epochs, check_finite, check_labels,
@@ -457,7 +457,7 @@ class Network(object):
     def _net_for(self, specs):
         from ._core import _conv
         threads = _kernel_threads.effective_threads(min(get_num_threads(), self.mini_batch_size))
-        return _conv.Net(specs, self.mini_batch_size, self.dtype, threads)
+        return _conv.Net(specs, _conv_plan.plan(specs, self.mini_batch_size, threads, self.dtype))
 
     def _draw_masks(self, count):
         """Dropout masks for ``count`` mini-batches: a uint8 0/1 array

@@ -26,7 +26,8 @@ Reading is checked before anything is used: every array's header is read
 first (shape, dtype, no Python objects, no more data declared than the file
 holds), then the arrays are compared with the layers; JSON that is broken or
 nested too deeply, a missing array, a wrong shape, NaN or infinite values
-raise ValueError naming the file and what is wrong.
+raise ValueError naming the file and what is wrong, and a file whose
+arrays declare more than ``MAX_BYTES`` is refused before any is read.
 """
 import json
 import math
@@ -40,8 +41,11 @@ from ._files import atomic_write
 FORMAT = "fastnn.network3"
 VERSION = 1
 
-#: Largest JSON text (the description, the training state) read from a file.
-MAX_JSON_CHARS = 1 << 30
+#: The most bytes the arrays of a saved network may declare, all together
+#: (the JSON texts count 4 bytes a character, as numpy stores them): far
+#: above any chapter 6 network with its optimizer state, far below what a
+#: hostile header could make ``np.load`` allocate.
+MAX_BYTES = 4 << 30
 
 
 def save(net, filename):
@@ -143,6 +147,10 @@ def read(path):
         return ValueError("{} is not a readable saved network3 network: {}".format(path, problem))
     try:
         with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+            if declared > MAX_BYTES:
+                raise bad("its arrays declare {:,} bytes, more than the {:,} a saved network may "
+                          "hold".format(declared, MAX_BYTES))
             for info in archive.infolist():
                 with archive.open(info) as f:
                     version = np.lib.format.read_magic(f)
@@ -178,11 +186,8 @@ def _json(value, name, bad):
         return None
     if value.shape != () or value.dtype.kind != "U":
         raise bad("{} is not a JSON text".format(name))
-    text = str(value)
-    if len(text) > MAX_JSON_CHARS:
-        raise bad("{} is larger than {:,} characters".format(name, MAX_JSON_CHARS))
     try:
-        return json.loads(text)
+        return json.loads(str(value))
     except ValueError as exc:
         raise bad("{} is not complete JSON ({})".format(name, exc)) from None
     except RecursionError:

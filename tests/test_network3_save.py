@@ -143,6 +143,19 @@ def test_damaged_file_is_refused_naming_the_problem(tmp_path, damage, words):
     assert words in str(info.value)
 
 
+def test_a_file_declaring_too_much_is_refused_unread(tmp_path, monkeypatch):
+    """A compressed member may declare far more than the file's size (a zip
+    bomb): the declared total is bounded before anything is decompressed."""
+    from fastnn import _network3_file
+    arrays = saved_arrays(tmp_path)
+    with open(tmp_path / "bad.npz", "wb") as f:
+        np.savez_compressed(f, **arrays)
+    monkeypatch.setattr(_network3_file, "MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"bad.npz .*arrays declare [\d,]+ bytes, more than the "
+                                         r"1,000 a saved network may hold"):
+        network3.load(tmp_path / "bad.npz")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no saved network"):
         network3.load(tmp_path / "nothing.npz")

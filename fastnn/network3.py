@@ -56,9 +56,9 @@ import numpy as np
 from . import _config, _conv_plan, _threads as _kernel_threads
 from . import activations, optimizers, reference3, trainer
 from ._config import check_backend, get_backend
-from ._validation import (as_rectangular, check_dtype, check_epochs, check_finite, check_labels,
-                          check_layer_size, check_matrix_fits, check_p_dropout, check_positive_int,
-                          check_shape, checked_attribute, layer_parameter)
+from ._validation import (as_rectangular, check_dtype, check_epochs, check_finite, check_flag,
+                          check_labels, check_layer_size, check_matrix_fits, check_p_dropout,
+                          check_positive_int, check_shape, checked_attribute, layer_parameter)
 from .optimizers import Schedule, check_learning_rate_value
 from .reference3 import activation_spec, check_activation_fn
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
@@ -590,6 +590,7 @@ class Network(object):
                             default_start=eta)
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
+        restore_best = check_flag(restore_best, "restore_best")
         training_x, training_y, num_training_batches = self._xy(training_data, "training_data")
         validation_x, validation_y, num_validation_batches = self._xy(validation_data, "validation_data")
         has_test = test_data is not None and size(test_data) > 0

@@ -228,3 +228,9 @@ def test_sklearn_estimator_tie_keeps_training_under_early_stopping():
     clf = MLPClassifier(hidden_layer_sizes=(5,), epochs=6, learning_rate=0.0, early_stopping=2,
                         random_state=0).fit(X, y)
     assert clf.n_iter_ == 6
+
+
+def test_network3_restore_best_must_be_a_flag():
+    x, y = small_data(M*5, seed=2)
+    with pytest.raises(TypeError, match="restore_best must be True or False"):
+        small_net().SGD((x, y), 1, M, 0.1, (x, y), None, restore_best="yes", verbose=False)

@@ -613,11 +613,13 @@ class Network(object):
         def after_epoch(epoch, eta):
             validation_accuracy = self._accuracy(validation_x, validation_y,
                                                  num_validation_batches, knet)
+            record = {"epoch": epoch, "eta": eta,
+                      "iteration": num_training_batches*epoch + num_training_batches - 1,
+                      "training_cost": engine.cost / (num_training_batches*self.mini_batch_size),
+                      "val_accuracy": validation_accuracy, "test_accuracy": None}
+            _add_epoch(history, record)     # the epoch is finished: kept even after Ctrl-C
             say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
-            return {"epoch": epoch, "eta": eta,
-                    "iteration": num_training_batches*epoch + num_training_batches - 1,
-                    "training_cost": engine.cost / (num_training_batches*self.mini_batch_size),
-                    "val_accuracy": validation_accuracy, "test_accuracy": None}
+            return record
 
         def on_record(epoch, record, new_best):
             # the trainer decides what is a new best (a tie is); network3
@@ -625,9 +627,12 @@ class Network(object):
             if new_best:
                 say("This is the best validation accuracy to date.")
                 if has_test:
-                    record["test_accuracy"] = self._accuracy(test_x, test_y, num_test_batches, knet)
+                    record["test_accuracy"] = history["test_accuracy"][-1] = \
+                        self._accuracy(test_x, test_y, num_test_batches, knet)
                     say('The corresponding test accuracy is {0:.2%}'.format(record["test_accuracy"]))
-            _add_to_history(history, record, new_best)
+                history.update(best_validation_accuracy=record["val_accuracy"],
+                               best_iteration=record["iteration"],
+                               test_accuracy_at_best=record["test_accuracy"])
 
         from . import progress   # a bar per epoch when verbose, on a terminal
         self.history = history     # filled epoch by epoch: after Ctrl-C it holds the finished ones
@@ -670,18 +675,13 @@ class Network(object):
         return float(np.mean(labels == y))
 
 
-def _add_to_history(history, record, new_best):
-    """``SGD``'s return value, grown by one epoch's trainer record: the
-    per-epoch lists, and the best-epoch figures when the trainer found a new
-    best."""
+def _add_epoch(history, record):
+    """``SGD``'s return value, grown by one epoch's trainer record (the
+    best-epoch figures follow when the trainer finds a new best)."""
     history["validation_accuracy"].append(record["val_accuracy"])
     history["test_accuracy"].append(record["test_accuracy"])
     history["training_cost"].append(record["training_cost"])
     history["eta"].append(record["eta"])
-    if new_best:
-        history.update(best_validation_accuracy=record["val_accuracy"],
-                       best_iteration=record["iteration"],
-                       test_accuracy_at_best=record["test_accuracy"])
 
 
 class _Engine(object):

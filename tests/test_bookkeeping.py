@@ -138,6 +138,7 @@ def test_mlp_patience_and_restore_best(monkeypatch, backend):
     for w, kept in zip(net.weights, snapshots[3]):
         np.testing.assert_array_equal(w, kept)
     assert not np.array_equal(snapshots[3][0], snapshots[5][0])
+    assert not np.array_equal(snapshots[3][0], snapshots[1][0])    # the earlier of the tie
 
 
 # -- network3 -----------------------------------------------------------------------
@@ -234,3 +235,13 @@ def test_network3_restore_best_must_be_a_flag():
     x, y = small_data(M*5, seed=2)
     with pytest.raises(TypeError, match="restore_best must be True or False"):
         small_net().SGD((x, y), 1, M, 0.1, (x, y), None, restore_best="yes", verbose=False)
+
+
+def test_dask_search_reports_the_later_of_tied_epochs():
+    pytest.importorskip("distributed")
+    from fastnn import distributed
+    X, y = blobs()
+    row = distributed._train_run((X, y, X, y), dict(sizes=[4, 5, 3]),
+                                 dict(epochs=4, learning_rate=0.0), seed=0)
+    assert row["error"] is None, row["error"]
+    assert row["best_epoch"] == 3 and row["best_val_accuracy"] == row["final_val_accuracy"]

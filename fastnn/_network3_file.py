@@ -168,7 +168,9 @@ def read(path):
         if str(exc).startswith(str(path)):
             raise
         raise bad("{}: {}".format(type(exc).__name__, exc)) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:     # BadZipFile, EOFError, zlib.error, a bad header: one answer
         raise bad("{}: {}".format(type(exc).__name__, exc)) from None
     description = _json(arrays.pop("network", None), "network", bad)
     training = _json(arrays.pop("training", None), "training", bad)
@@ -223,11 +225,12 @@ def build(description, path, backend=None):
                     j, kind, ", ".join(keys[kind])))
             args = {k: d[k] for k in keys[kind]}
             fn = args.get("activation_fn")
-            if isinstance(fn, dict):
-                if set(fn) != {"name", "params"} or not isinstance(fn["params"], dict):
-                    raise bad("layer {}: activation_fn must be a name or {{name, params}}".format(j))
-                args["activation_fn"] = activations.get(fn["name"], **fn["params"])
+            if isinstance(fn, dict) and (set(fn) != {"name", "params"} or
+                                         not isinstance(fn["params"], dict)):
+                raise bad("layer {}: activation_fn must be a name or {{name, params}}".format(j))
             try:
+                if isinstance(fn, dict):
+                    args["activation_fn"] = activations.get(fn["name"], **fn["params"])
                 layers.append(kinds[kind](**args))
             except (TypeError, ValueError, MemoryError) as exc:
                 raise bad("layer {} ({}): {}".format(j, kind, exc)) from None

@@ -91,6 +91,8 @@ def saved_arrays(tmp_path):
     ("foreign json", "not a fastnn.network3 description"),
     ("unknown layer", "layer 1: unknown type 'PoolLayer'"),
     ("bad layer", "layer 0 (ConvPoolLayer): poolsize"),
+    ("bad activation", "layer 2 (FullyConnectedLayer): unknown activation 'swish'"),
+    ("bad parameter", "layer 2 (FullyConnectedLayer)"),
     ("huge header", "more than the file holds"),
     ("bad training", "its training state"),
     ("extra array", "arrays this network does not have: w9"),
@@ -125,6 +127,11 @@ def test_damaged_file_is_refused_naming_the_problem(tmp_path, damage, words):
             arrays["network"] = np.array(json.dumps(description))
         elif damage == "bad layer":
             description["layers"][0]["poolsize"] = [0, 2]
+            arrays["network"] = np.array(json.dumps(description))
+        elif damage in ("bad activation", "bad parameter"):
+            description["layers"][2]["activation_fn"] = (
+                {"name": "swish", "params": {}} if damage == "bad activation" else
+                {"name": "leaky_relu", "params": {"slope": "steep"}})
             arrays["network"] = np.array(json.dumps(description))
         elif damage == "bad training":
             arrays["training"] = np.array(json.dumps({"rng": "nonsense"}))
@@ -177,3 +184,25 @@ def test_a_file_without_its_description_loads_from_the_preset_beside_it(tmp_path
     (tmp_path / "settings.json").write_text(json.dumps({"preset": "one-conv"}))
     loaded = network3.load(tmp_path)
     np.testing.assert_array_equal(loaded.layers[0].w, net.layers[0].w * 2)
+
+
+def test_bit_flips_load_or_raise_value_error(tmp_path):
+    """Flipped bytes anywhere in a saved file: either it still loads (a flip
+    inside a weight's mantissa) or ValueError names the file; never another
+    exception."""
+    saved_arrays(tmp_path)
+    good = (tmp_path / "good.npz").read_bytes()
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for position in rng.integers(0, len(good), 60):
+        damaged = bytearray(good)
+        damaged[position] ^= 0xFF
+        path = tmp_path / "flipped.npz"
+        path.write_bytes(bytes(damaged))
+        try:
+            network3.load(path)
+            outcomes.add("loaded")
+        except ValueError as exc:
+            assert "flipped.npz" in str(exc)
+            outcomes.add("refused")
+    assert "refused" in outcomes

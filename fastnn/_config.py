@@ -139,3 +139,18 @@ def get_num_threads(default=1):
 def thread_setting():
     """What ``set_num_threads`` holds in this process (None: nothing set)."""
     return _threads_set["n"] if _threads_set["pid"] == os.getpid() else None
+
+
+def all_cores():
+    """network3's default thread count: ``OMP_NUM_THREADS`` (its first
+    value), else every core this process may run on."""
+    env = os.environ.get("OMP_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env.split(",")[0]))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))   # the cores this process may use
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -332,3 +332,68 @@ def one_hot(labels, n_classes, dtype):
     Y = np.zeros((len(labels), n_classes), dtype=dtype)
     Y[np.arange(len(labels)), labels] = 1.0
     return Y
+
+
+# -- layer attributes (network3's layers) -----------------------------------------
+
+def check_shape(value, n, name):
+    """``value`` as a tuple of ``n`` whole numbers >= 1, or an error naming ``name``."""
+    try:
+        t = tuple(value)
+    except TypeError:
+        raise TypeError("{} must be a tuple of {} whole numbers, not {!r}".format(name, n, value)) from None
+    if len(t) != n or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1
+                          for v in t):
+        raise ValueError("{} must be {} whole numbers >= 1, not {!r}".format(name, n, value))
+    return tuple(int(v) for v in t)
+
+
+def check_p_dropout(p):
+    """A dropout probability: a number in [0, 1)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (0.0 <= p < 1.0):
+        raise ValueError("p_dropout must be a number in [0, 1), not {!r}".format(p))
+    return float(p)
+
+
+def checked_attribute(name, check):
+    """A layer attribute that is checked whenever it is assigned, in
+    ``__init__`` or later, so the kernels never read a value they cannot
+    use (a zero pool side would divide by zero in C)."""
+    private = "_" + name
+
+    def get(self):
+        return getattr(self, private)
+
+    def set(self, value):
+        setattr(self, private, check(value))
+    return property(get, set, doc="{} (checked when assigned)".format(name))
+
+
+def layer_parameter(layer, name, shape, dtype, source):
+    """``layer.w`` or ``layer.b``, which users may reassign (the book's
+    layers hold them as shared variables), checked as the kernels read it:
+    numeric, of ``shape`` (which the attribute ``source`` sets), finite.  An
+    array of another dtype or layout is converted and put back on the layer,
+    so training updates the layer's own parameters."""
+    value = getattr(layer, name)
+    try:
+        a = np.asarray(value)
+    except ValueError:
+        raise ValueError("{} is not a rectangular array".format(name)) from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError("{} must hold numbers, not {}".format(name, a.dtype))
+    if a.shape != shape:
+        raise ValueError("{} has shape {}, but {} needs {}".format(name, a.shape, source, shape))
+    if not (a is value and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable):
+        a = np.array(a, dtype=dtype, order="C")
+        setattr(layer, name, a)
+    check_finite(a, name)
+    return a
+
+
+def as_rectangular(a, name):
+    """``np.asarray(a)``, with a message naming ``name`` for ragged lists."""
+    try:
+        return np.asarray(a)
+    except ValueError as exc:
+        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None

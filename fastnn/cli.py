@@ -211,7 +211,8 @@ def run_demo(args):
     if not history:
         return
     compiled = float(np.median([h["seconds"] for h in history]))
-    best = max(history, key=lambda h: h["val_accuracy"])
+    from ._best import best_index
+    best = history[best_index([h["val_accuracy"] for h in history])]
     print("Best: {:.2%} at epoch {}; compiled kernels: {:.3f} s per epoch (median)".format(
         best["val_accuracy"], best["epoch"], compiled))
 
@@ -829,67 +830,33 @@ def train_preset(args):
         args.report = "test accuracy {:.2%} at the best validation accuracy ({:.2%}, iteration " \
             "{})".format(records["test_accuracy_at_best"], records["best_validation_accuracy"],
                          records["best_iteration"])
-
-    def save():
-        from ._files import atomic_write
-        arrays = {}
-        for i, layer in enumerate(net.layers):
-            arrays["w{}".format(i)], arrays["b{}".format(i)] = layer.w, layer.b
-        # the optimizer's state and the dropout generator's, as JSON text, so
-        # that --resume goes on exactly where this run stopped
-        arrays["training"] = np.array(json.dumps(net.training_state()))
-        with atomic_write(network_path, "wb", suffix=".npz") as f:
-            np.savez(f, **arrays)
-    return records, save, label
+    return records, lambda: net.save(network_path), label
 
 
 def load_preset_weights(path, net):
-    """Put the weights and biases saved in ``path`` (network.npz) into the
-    layers of ``net``; a file that does not hold exactly them, of the
-    layers' shapes and finite, is refused before anything is changed."""
-    arrays = {}
+    """Put the weights, biases and training state saved in ``path``
+    (network.npz, ``network3.Network.save``'s file, or an older one without
+    the layers' description) into the layers of ``net``; a file that does
+    not hold exactly them, of the layers' shapes and finite, is refused
+    before anything is changed."""
+    from . import _network3_file
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            for i, layer in enumerate(net.layers):
-                for name, like in (("w{}".format(i), layer.w), ("b{}".format(i), layer.b)):
-                    if name not in saved.files:
-                        raise UserError("--resume: {} lacks {}: it is not this preset's "
-                                        "network".format(path, name))
-                    a = saved[name]
-                    if a.shape != like.shape or a.dtype.kind != "f":
-                        raise UserError("--resume: {}: {} is {} {}, this preset's layer needs "
-                                        "{} {}".format(path, name, a.dtype, a.shape, like.dtype,
-                                                       like.shape))
-                    if not np.all(np.isfinite(a)):
-                        raise UserError("--resume: {}: {} holds NaN or infinite values".format(
-                            path, name))
-                    arrays[name] = a
-            # a file of an older fastnn has no training state: the optimizer starts afresh
-            training = str(saved["training"]) if "training" in saved.files else None
-    except UserError:
-        raise
-    except Exception as exc:          # BadZipFile, EOFError, object arrays, a bad header
-        raise UserError("--resume: {} is not a readable network.npz ({}: {})".format(
-            path, type(exc).__name__, exc)) from None
-    for i, layer in enumerate(net.layers):
-        layer.w[...] = arrays["w{}".format(i)]
-        layer.b[...] = arrays["b{}".format(i)]
-    if training is not None:
-        try:
-            net.load_training_state(json.loads(training))
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise UserError("--resume: {}: its training state: {}".format(path, exc)) from None
+        _network3_file.load_weights(net, path)
+    except (ValueError, OSError) as exc:
+        raise UserError("--resume: {}".format(exc)) from None
 
 
 def merge_network3(before, after):
-    """One network3 history from two runs, the second continuing the first."""
+    """One network3 history from two runs, the second continuing the first;
+    the best epoch is chosen by the trainer's one rule (``fastnn._best``: a
+    tie is a new best, so the later run's epoch wins it)."""
+    from ._best import improves
     merged = {k: list(v) + list(after.get(k, [])) for k, v in before.items() if isinstance(v, list)}
-    if after["best_validation_accuracy"] >= before["best_validation_accuracy"]:
-        for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
-            merged[k] = after[k]
-    else:
-        for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
-            merged[k] = before[k]
+    later = after["best_iteration"] is not None and (
+        before["best_iteration"] is None or
+        improves(after["best_validation_accuracy"], before["best_validation_accuracy"]))
+    for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
+        merged[k] = (after if later else before)[k]
     return merged
 
 

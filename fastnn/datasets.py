@@ -747,3 +747,28 @@ def load_mnist_raw(path=None):
     Read-only, shared between calls, like :func:`load_mnist`.
     """
     return dict(_cached("raw", find_data(path), _build_raw))
+
+
+def load_data_shared(filename=None, expanded=False, seed=0, folder=None):
+    """``network3.load_data_shared``'s work (see its docstring): MNIST as
+    ``[training, validation, test]`` pairs, the book's pickle of the
+    expanded set read as it is, or the expanded set built once and cached in
+    ``folder`` (network3's ``cache_dir``), saying where on the run that
+    builds it."""
+    path = filename
+    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded"):
+        if os.path.isfile(filename):      # written by python -m fastnn.expand_mnist
+            return list(load_expanded_pickle(filename))
+        expanded, path = True, None
+    tr, va, te = load_mnist(path)
+    if expanded:
+        import glob
+        from . import expand
+        pattern = os.path.join(folder or cache_dir(), "mnist_expanded_*.npz")
+        before = set(glob.glob(pattern))
+        tr = expand.load_expanded(path, seed=seed, cache=folder or True)
+        for built in sorted(set(glob.glob(pattern)) - before):   # only on the run that builds it
+            print("network3: cached the expanded training set ({:,} images) in {} ({:.0f} MB); "
+                  "load_data_shared(cache_dir=...) chooses another folder".format(
+                      len(tr[0]), built, os.path.getsize(built) / 1e6))
+    return [tr, va, te]

@@ -48,6 +48,7 @@ require("dask", "distributed", "fastnn.distributed")
 distributed = require("distributed", "distributed", "fastnn.distributed")
 
 from . import _config, network3, progress  # noqa: E402
+from ._best import best_index  # noqa: E402
 from ._validation import check_positive_int  # noqa: E402
 from .mlp import MLP  # noqa: E402
 
@@ -402,7 +403,7 @@ def _train_run(data, init, fit, seed):
             history = net.fit(X, y, validation_data=(X_val, y_val), **fit)
         accuracies = [record["val_accuracy"] for record in history]
         if accuracies:
-            best = int(np.argmax(accuracies))   # the first epoch of the best accuracy
+            best = best_index(accuracies)   # the trainer's rule: of tied epochs, the later
             row.update(best_val_accuracy=accuracies[best], best_epoch=history[best]["epoch"],
                        final_val_accuracy=accuracies[-1])
         row["history"] = history
@@ -428,7 +429,8 @@ def search(param_grid, X, y, validation_data, base=None, repeats=1, client=None,
 
     Each row is a dict: the grid's parameters of that run, then ``seed``
     (the one given to ``MLP``), ``repeat``, ``best_val_accuracy`` and
-    ``best_epoch`` (its first epoch), ``final_val_accuracy``, ``seconds``
+    ``best_epoch`` (the later of tied epochs, as the trainer counts a tie as
+    a new best), ``final_val_accuracy``, ``seconds``
     (on the worker), ``history`` (``MLP.fit``'s records) and ``error``
     (None, or ``"ExceptionType: message"`` of a run that failed; its
     figures are then None).  Rows come in the grid's order, repeats

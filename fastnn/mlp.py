@@ -178,9 +178,10 @@ class MLP(object):
         optimizer, a term ``(l2/n) w`` of the gradient (for plain SGD, each
         step scales the weights by ``1 - learning_rate*l2/n``); ``l1`` adds
         chapter 3's ``(l1/n) sgn(w)`` (see ``fastnn.optimizers``).
-        ``early_stopping=k`` stops after ``k`` epochs without a better
+        ``early_stopping=k`` stops after ``k`` epochs without a new best
         validation accuracy and, with ``restore_best``, puts back the best
-        epoch's weights.
+        epoch's weights; an epoch that ties the best is a new best (the later
+        of tied epochs is kept, as network3 keeps it).
 
         A second ``fit`` goes on where the first stopped: its epochs are
         numbered on from ``epochs_trained`` (a callable learning rate sees
@@ -293,7 +294,8 @@ class MLP(object):
 
         on_progress = progress.attach(on_progress, verbose, epochs)   # a bar per epoch on a terminal
         trainer.sgd(kernels, self.weights, self.biases, X, Y, epochs, batch_size, self.spec, step,
-                    order, schedule, record, on_progress, early_stopping, restore_best,
+                    order, schedule, record, on_progress, early_stopping,
+                    restore_best and early_stopping is not None,
                     first_epoch, num_threads=self._threads())
         self._schedule = schedule.state_dict()
         return self.history

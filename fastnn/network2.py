@@ -134,7 +134,10 @@ class Network(BookNetwork):
         data when ``monitor_evaluation_accuracy`` is set, else on the
         training data) is compared with the best so far, and training stops,
         returning the four lists, once it has failed to beat it
-        ``early_stopping_n`` epochs in a row.  It needs one of the two
+        ``early_stopping_n`` epochs in a row (this is the port's own stop
+        condition: an epoch that only ties the best does not beat it, where
+        fastnn's best epoch elsewhere counts a tie as a new best).  It needs
+        one of the two
         accuracy monitors (ValueError otherwise).  The port's
         ``total_cost`` adds the L2 term once per example; this module keeps
         the book's, added once, so the costs differ from the port's where
@@ -344,10 +347,14 @@ class Network(BookNetwork):
 
 
 class _PortEarlyStopping:
-    """``early_stopping_n`` as the Python 3 port of the book's code reads it:
-    after each epoch, the accuracy it measured last (evaluation if monitored,
-    else training) against the best so far (starting from 0); ``n`` epochs
-    in a row without a strictly higher one stop training."""
+    """``early_stopping_n`` as the Python 3 port of the book's code reads it,
+    kept as that port's own stop condition: after each epoch, look at the
+    accuracy it measured (evaluation if monitored, else training); once
+    ``n`` epochs in a row have not been strictly higher than every epoch
+    before them (and than 0), training stops.  So here, unlike fastnn's best
+    epoch (``fastnn._best``), an epoch that ties the highest accuracy does
+    not count as an improvement.  Nothing is restored: the port keeps the
+    last weights."""
 
     def __init__(self, n, evaluation, training):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
@@ -359,18 +366,15 @@ class _PortEarlyStopping:
                              "monitor_evaluation_accuracy=True (or monitor_training_accuracy="
                              "True) so that there is one to watch".format(self.n))
         self.evaluation = evaluation
-        self.best, self.unchanged = 0, 0
 
     def after_epoch(self, training_accuracy, evaluation_accuracy):
-        """None to go on, False (the trainer's stop) after ``n`` epochs without a new best."""
+        """None to go on, False (the trainer's stop) when the last ``n``
+        epochs raised no accuracy strictly above all before them."""
         if not self.n:
             return None
-        accuracy = (evaluation_accuracy if self.evaluation else training_accuracy)[-1]
-        if accuracy > self.best:
-            self.best, self.unchanged = accuracy, 0
-        else:
-            self.unchanged += 1
-        return False if self.unchanged == self.n else None
+        accuracies = [0] + list(evaluation_accuracy if self.evaluation else training_accuracy)
+        first_highest = accuracies.index(max(accuracies))   # the first epoch of the highest
+        return False if len(accuracies) - 1 - first_highest == self.n else None
 
 
 def load(filename, backend=None, cost=None):

@@ -32,6 +32,8 @@ What differs:
   ``load_data_shared(expanded=True)`` gives the 250,000-image expanded
   training set of the book's ``expand_mnist.py`` (see :mod:`fastnn.expand`);
 * ``SGD`` returns the per-epoch figures (a dict, see :meth:`Network.SGD`);
+* ``Network.save(filename)`` and ``load(filename)`` keep a network, its
+  weights and its training state in one ``.npz`` file (network3 had none);
 * dtype: float32 by default, as network3 ran (``floatX``);
   ``Network(layers, mini_batch_size, dtype=np.float64)`` trains in double
   precision, or set ``network3.floatX = "float64"`` before creating layers;
@@ -46,26 +48,24 @@ What differs:
 * subgradients at ties: max-pooling sends the gradient to the first maximum
   of a window (Theano sent it to every tied maximum) and ReLU'(0) = 0.
 """
-import collections.abc
 import numbers
-import os
 import warnings
 
 import numpy as np
 
-from . import _config, _threads as _kernel_threads
-from . import reference3
+from . import _config, _conv_plan, _threads as _kernel_threads
+from . import activations, optimizers, reference3, trainer
 from ._config import check_backend, get_backend
-from . import trainer
-from . import optimizers
+from ._validation import (as_rectangular, check_dtype, check_epochs, check_finite, check_flag,
+                          check_labels, check_layer_size, check_matrix_fits, check_p_dropout,
+                          check_positive_int, check_shape, checked_attribute, layer_parameter)
 from .optimizers import Schedule, check_learning_rate_value
-from ._validation import check_layer_size, check_matrix_fits, check_positive_int
-from .trainer import one_blas_thread
+from .reference3 import activation_spec, check_activation_fn
 from .reference3 import linear, ReLU, sigmoid, tanh   # noqa: F401  (the book's names)
-from . import activations
+from .trainer import one_blas_thread
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
-           "linear", "ReLU", "sigmoid", "tanh", "LeakyReLU", "load_data_shared", "size",
+           "linear", "ReLU", "sigmoid", "tanh", "LeakyReLU", "load_data_shared", "load", "size",
            "dropout_layer", "set_num_threads", "get_num_threads", "floatX", "GPU"]
 
 #: dtype of newly created layers' parameters (network3's ``theano.config.floatX``).
@@ -103,22 +103,7 @@ def get_num_threads():
     mini-batch size: each thread works on its own examples).  In a forked
     child this is 1 until ``set_num_threads`` is called there, and stays 1
     if the parent had already run the kernels with threads."""
-    return _config.get_num_threads(default=_all_cores)
-
-
-def _all_cores():
-    """network3's default thread count: ``OMP_NUM_THREADS``, else every core
-    this process may run on."""
-    env = os.environ.get("OMP_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env.split(",")[0]))
-        except ValueError:
-            pass
-    try:
-        return max(1, len(os.sched_getaffinity(0)))   # the cores this process may use
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    return _config.get_num_threads(default=_config.all_cores)
 
 
 # ---------------------------------------------------------------------------
@@ -142,23 +127,19 @@ def load_data_shared(filename=None, expanded=False, seed=0, cache_dir=None):
     it prints where the file went and its size.
     """
     from . import datasets
-    path = filename
-    if filename is not None and os.path.basename(os.fspath(filename)).startswith("mnist_expanded"):
-        if os.path.isfile(filename):      # written by python -m fastnn.expand_mnist
-            return list(datasets.load_expanded_pickle(filename))
-        expanded, path = True, None
-    tr, va, te = datasets.load_mnist(path)
-    if expanded:
-        import glob
-        from . import expand
-        pattern = os.path.join(cache_dir or datasets.cache_dir(), "mnist_expanded_*.npz")
-        before = set(glob.glob(pattern))
-        tr = expand.load_expanded(path, seed=seed, cache=cache_dir or True)
-        for built in sorted(set(glob.glob(pattern)) - before):   # only on the run that builds it
-            print("network3: cached the expanded training set ({:,} images) in {} ({:.0f} MB); "
-                  "load_data_shared(cache_dir=...) chooses another folder".format(
-                      len(tr[0]), built, os.path.getsize(built) / 1e6))
-    return [tr, va, te]
+    return datasets.load_data_shared(filename, expanded, seed, cache_dir)
+
+
+def load(filename, backend=None):
+    """The network that ``Network.save`` (or ``fastnn train --preset ...
+    --out``) wrote to ``filename``, an ``.npz`` file or the ``--out``
+    folder holding ``network.npz``: its layers, weights and training state
+    (``SGD`` goes on where the saved network stopped).  Nothing is
+    unpickled; a damaged or foreign file raises ValueError naming the file
+    and what is wrong, a missing one FileNotFoundError.  ``backend`` as for
+    ``Network``."""
+    from . import _network3_file
+    return _network3_file.load(filename, backend)
 
 
 def size(data):
@@ -174,89 +155,6 @@ def size(data):
 # Layers
 # ---------------------------------------------------------------------------
 
-def _shape(value, n, name):
-    try:
-        t = tuple(value)
-    except TypeError:
-        raise TypeError("{} must be a tuple of {} whole numbers, not {!r}".format(name, n, value)) from None
-    if len(t) != n or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1
-                          for v in t):
-        raise ValueError("{} must be {} whole numbers >= 1, not {!r}".format(name, n, value))
-    return tuple(int(v) for v in t)
-
-
-def _activation(fn):
-    """The book's four functions (or their names), or a hidden activation of
-    ``fastnn.activations`` (an ``Activation``, or a registry name)."""
-    if isinstance(fn, activations.Activation):
-        return fn if fn.row.hidden else _bad_activation(fn)
-    if isinstance(fn, collections.abc.Hashable) and fn in reference3.BOOK:    # an array is not
-        return fn
-    name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
-    for known in reference3.BOOK:
-        if name == known.__name__:
-            return known
-    if isinstance(fn, str) and fn in activations.HIDDEN:
-        return activations.get(fn)
-    return _bad_activation(fn)
-
-
-def _bad_activation(fn):
-    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh (or their "
-                    "names), network3.LeakyReLU, or a hidden activation of fastnn.activations (an "
-                    "Activation, or one of the names {}), not {!r}".format(
-                        ", ".join(activations.HIDDEN), fn))
-
-
-def _act_spec(fn):
-    """The kernels' description of ``activation_fn``: code and parameter."""
-    act = reference3.as_activation(fn)
-    return dict(act=act.code, act_param=act.param)
-
-
-def _p_dropout(p):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (0.0 <= p < 1.0):
-        raise ValueError("p_dropout must be a number in [0, 1), not {!r}".format(p))
-    return float(p)
-
-
-def _checked(name, check):
-    """A layer attribute that is checked whenever it is assigned, in
-    ``__init__`` or later, so the kernels never read a value they cannot
-    use (a zero pool side would divide by zero in C)."""
-    private = "_" + name
-
-    def get(self):
-        return getattr(self, private)
-
-    def set(self, value):
-        setattr(self, private, check(value))
-    return property(get, set, doc="{} (checked when assigned)".format(name))
-
-
-def _param(layer, name, shape, dtype, source):
-    """``layer.w`` or ``layer.b``, which users may reassign (the book's
-    layers hold them as shared variables), checked as the kernels read it:
-    numeric, of ``shape`` (which the attribute ``source`` sets), finite.  An
-    array of another dtype or layout is converted and put back on the layer,
-    so training updates the layer's own parameters."""
-    from ._validation import check_finite
-    value = getattr(layer, name)
-    try:
-        a = np.asarray(value)
-    except ValueError:
-        raise ValueError("{} is not a rectangular array".format(name)) from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError("{} must hold numbers, not {}".format(name, a.dtype))
-    if a.shape != shape:
-        raise ValueError("{} has shape {}, but {} needs {}".format(name, a.shape, source, shape))
-    if not (a is value and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable):
-        a = np.array(a, dtype=dtype, order="C")
-        setattr(layer, name, a)
-    check_finite(a, name)
-    return a
-
-
 class ConvPoolLayer(object):
     """A convolution and the max-pooling of its output, as one layer, the
     way network3 builds them: each filter is convolved (flipped, as Theano
@@ -266,10 +164,10 @@ class ConvPoolLayer(object):
     is_conv = True
     is_softmax = False
 
-    filter_shape = _checked("filter_shape", lambda v: _shape(v, 4, "filter_shape"))
-    image_shape = _checked("image_shape", lambda v: _shape(v, 4, "image_shape"))
-    poolsize = _checked("poolsize", lambda v: _shape(v, 2, "poolsize"))
-    activation_fn = _checked("activation_fn", _activation)
+    filter_shape = checked_attribute("filter_shape", lambda v: check_shape(v, 4, "filter_shape"))
+    image_shape = checked_attribute("image_shape", lambda v: check_shape(v, 4, "image_shape"))
+    poolsize = checked_attribute("poolsize", lambda v: check_shape(v, 2, "poolsize"))
+    activation_fn = checked_attribute("activation_fn", check_activation_fn)
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2), activation_fn=sigmoid):
         """The shapes, as tuples of whole numbers:
@@ -354,9 +252,9 @@ class ConvPoolLayer(object):
     def _spec(self, dtype):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         self._geometry()
-        return dict(kind="conv", **_act_spec(self.activation_fn),
-                    w=_param(self, "w", self.filter_shape, dtype, "filter_shape"),
-                    b=_param(self, "b", self.filter_shape[:1], dtype, "filter_shape"),
+        return dict(kind="conv", **activation_spec(self.activation_fn),
+                    w=layer_parameter(self, "w", self.filter_shape, dtype, "filter_shape"),
+                    b=layer_parameter(self, "b", self.filter_shape[:1], dtype, "filter_shape"),
                     image_shape=self.image_shape, filter_shape=self.filter_shape,
                     poolsize=self.poolsize, p_dropout=0.0)
 
@@ -366,9 +264,9 @@ class _DenseLayer(object):
     weights and dropout of the layer's inputs."""
 
     is_conv = False
-    n_in = _checked("n_in", lambda v: check_layer_size(v, "n_in"))
-    n_out = _checked("n_out", lambda v: check_layer_size(v, "n_out"))
-    p_dropout = _checked("p_dropout", _p_dropout)
+    n_in = checked_attribute("n_in", lambda v: check_layer_size(v, "n_in"))
+    n_out = checked_attribute("n_out", lambda v: check_layer_size(v, "n_out"))
+    p_dropout = checked_attribute("p_dropout", check_p_dropout)
 
     @property
     def n_out_units(self):
@@ -381,9 +279,9 @@ class _DenseLayer(object):
     def _spec(self, dtype):
         """The layer as the kernels read it, checked now (see ``_param``)."""
         return dict(kind="softmax" if self.is_softmax else "fc",
-                    **_act_spec(linear if self.is_softmax else self.activation_fn),
-                    w=_param(self, "w", (self.n_in, self.n_out), dtype, "(n_in, n_out)"),
-                    b=_param(self, "b", (self.n_out,), dtype, "n_out"), p_dropout=self.p_dropout)
+                    **activation_spec(linear if self.is_softmax else self.activation_fn),
+                    w=layer_parameter(self, "w", (self.n_in, self.n_out), dtype, "(n_in, n_out)"),
+                    b=layer_parameter(self, "b", (self.n_out,), dtype, "n_out"), p_dropout=self.p_dropout)
 
 
 class FullyConnectedLayer(_DenseLayer):
@@ -392,7 +290,7 @@ class FullyConnectedLayer(_DenseLayer):
     layer's inputs during training."""
 
     is_softmax = False
-    activation_fn = _checked("activation_fn", _activation)
+    activation_fn = checked_attribute("activation_fn", check_activation_fn)
 
     def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0):
         self.n_in = n_in
@@ -424,14 +322,6 @@ class SoftmaxLayer(_DenseLayer):
         # zeros, as network3 starts this layer: nothing is drawn
         self.w = np.zeros((n_in, n_out), dtype=floatX)
         self.b = np.zeros((n_out,), dtype=floatX)
-
-
-def _array(a, name):
-    """``np.asarray(a)``, with a message naming ``name`` for ragged lists."""
-    try:
-        return np.asarray(a)
-    except ValueError as exc:
-        raise ValueError("{} is not a rectangular array: {}".format(name, exc)) from None
 
 
 def dropout_layer(layer, p_dropout, rng=None):
@@ -479,7 +369,6 @@ class Network(object):
             if len(dtypes) > 1:
                 raise TypeError("the layers' parameters mix dtypes {}; pass dtype=".format(sorted(map(str, dtypes))))
             dtype = dtypes.pop() if dtypes else floatX
-        from ._validation import check_dtype
         self.dtype = np.dtype(check_dtype(dtype))
         self.backend = None if backend is None else check_backend(backend)
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -528,15 +417,14 @@ class Network(object):
         """Validate a data set ``(x, y)`` and return C-contiguous ``x`` of the
         network's dtype (one copy at most) and int64 ``y``, cut to whole
         mini-batches, and the number of mini-batches."""
-        from ._validation import check_finite, check_labels
         try:
             x, y = data
         except (TypeError, ValueError):
             raise TypeError("{} must be a pair (x, y) of arrays, as load_data_shared "
                             "returns".format(name)) from None
         self._specs()
-        x = _array(x, name + " x")
-        y = _array(y, name + " y")
+        x = as_rectangular(x, name + " x")
+        y = as_rectangular(y, name + " y")
         if x.ndim < 1 or y.ndim != 1 or len(x) != len(y):
             raise ValueError("{}: x has {} rows but y has shape {}".format(name, len(x) if x.ndim else 0, y.shape))
         if x.dtype.kind not in "fiub":
@@ -569,7 +457,7 @@ class Network(object):
     def _net_for(self, specs):
         from ._core import _conv
         threads = _kernel_threads.effective_threads(min(get_num_threads(), self.mini_batch_size))
-        return _conv.Net(specs, self.mini_batch_size, self.dtype, threads)
+        return _conv.Net(specs, _conv_plan.plan(specs, self.mini_batch_size, threads, self.dtype))
 
     def _draw_masks(self, count):
         """Dropout masks for ``count`` mini-batches: a uint8 0/1 array
@@ -597,9 +485,8 @@ class Network(object):
         """The softmax outputs (evaluation mode: dropout replaced by its
         1-p scaling) for the rows of ``x``; a tail that does not fill a
         mini-batch is padded, so every row gets an answer."""
-        from ._validation import check_finite
         specs = self._specs()
-        x = _array(x, "feedforward input")
+        x = as_rectangular(x, "feedforward input")
         if x.dtype.kind not in "fiub":
             raise TypeError("feedforward takes numbers, not {}".format(x.dtype))
         if x.size % self.n_in:
@@ -639,6 +526,15 @@ class Network(object):
         (``load_training_state``) in another process."""
         return optimizers.training_state(self._step, self.rng)
 
+    def save(self, filename):
+        """Write the network to ``filename`` (an ``.npz``, written atomically):
+        its layers, their weights and biases and ``training_state()``, so
+        that ``load(filename)`` gives it back ready to go on training.  This
+        is the ``network.npz`` that ``fastnn train --preset ... --out``
+        writes (the format is described in ``fastnn._network3_file``)."""
+        from . import _network3_file
+        _network3_file.save(self, filename)
+
     def load_training_state(self, saved):
         """Put back ``training_state()``'s record, checked against this
         network's layers (ValueError naming what does not fit)."""
@@ -648,7 +544,7 @@ class Network(object):
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, momentum=0.0, l1=0.0,
             early_stopping=None, learning_rate_schedule=None, on_progress=None, verbose=True,
-            optimizer=None):
+            optimizer=None, restore_best=False):
         """Train on ``training_data`` for ``epochs`` epochs with rate ``eta``
         and L2 strength ``lmbda``, scoring on ``validation_data`` and
         ``test_data`` (each an ``(x, y)`` pair of arrays, as
@@ -670,7 +566,9 @@ class Network(object):
         and ``l1`` (chapter 3's L1 term, ``l1/num_training_batches`` as
         ``lmbda`` is) on every layer, conv layers included
         (``fastnn.optimizers``); ``early_stopping=k``
-        stops after ``k`` epochs without a better validation accuracy;
+        stops after ``k`` epochs without a new best validation accuracy (a
+        tie is a new best, as above); ``restore_best=True`` puts the best
+        epoch's weights back at the end (network3 kept the last ones);
         ``learning_rate_schedule`` is a callable ``epoch -> eta`` or
         ``fastnn.HalveOnPlateau(patience)`` (halving from ``eta``);
         ``on_progress(done, total)`` is called with the epoch's mini-batches
@@ -681,7 +579,6 @@ class Network(object):
         of the call, so after Ctrl-C (KeyboardInterrupt) or divergence it
         holds the epochs that finished.
         """
-        from ._validation import check_epochs, check_positive_int
         epochs = check_epochs(epochs)
         mini_batch_size = check_positive_int(mini_batch_size, "mini_batch_size")
         if mini_batch_size != self.mini_batch_size:
@@ -693,6 +590,7 @@ class Network(object):
                             default_start=eta)
         if early_stopping is not None:
             early_stopping = check_positive_int(early_stopping, "early_stopping")
+        restore_best = check_flag(restore_best, "restore_best")
         training_x, training_y, num_training_batches = self._xy(training_data, "training_data")
         validation_x, validation_y, num_validation_batches = self._xy(validation_data, "validation_data")
         has_test = test_data is not None and size(test_data) > 0
@@ -711,39 +609,41 @@ class Network(object):
 
         history = dict(validation_accuracy=[], test_accuracy=[], training_cost=[], eta=[],
                        best_validation_accuracy=0.0, best_iteration=None, test_accuracy_at_best=None)
-        best = dict(accuracy=0.0, iteration=None, test=None)
 
         def after_epoch(epoch, eta):
-            iteration = num_training_batches*epoch + num_training_batches - 1
-            history["training_cost"].append(engine.cost / (num_training_batches*self.mini_batch_size))
-            history["eta"].append(eta)
             validation_accuracy = self._accuracy(validation_x, validation_y,
                                                  num_validation_batches, knet)
-            history["validation_accuracy"].append(validation_accuracy)
+            record = {"epoch": epoch, "eta": eta,
+                      "iteration": num_training_batches*epoch + num_training_batches - 1,
+                      "training_cost": engine.cost / (num_training_batches*self.mini_batch_size),
+                      "val_accuracy": validation_accuracy, "test_accuracy": None}
+            _add_epoch(history, record)     # the epoch is finished: kept even after Ctrl-C
             say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
-            epoch_test = None
-            if validation_accuracy >= best["accuracy"]:
+            return record
+
+        def on_record(epoch, record, new_best):
+            # the trainer decides what is a new best (a tie is); network3
+            # reports it and scores the test data then
+            if new_best:
                 say("This is the best validation accuracy to date.")
-                best.update(accuracy=validation_accuracy, iteration=iteration)
                 if has_test:
-                    epoch_test = best["test"] = self._accuracy(test_x, test_y, num_test_batches, knet)
-                    say('The corresponding test accuracy is {0:.2%}'.format(epoch_test))
-            history["test_accuracy"].append(epoch_test)
-            return {"val_accuracy": validation_accuracy}
+                    record["test_accuracy"] = history["test_accuracy"][-1] = \
+                        self._accuracy(test_x, test_y, num_test_batches, knet)
+                    say('The corresponding test accuracy is {0:.2%}'.format(record["test_accuracy"]))
+                history.update(best_validation_accuracy=record["val_accuracy"],
+                               best_iteration=record["iteration"],
+                               test_accuracy_at_best=record["test_accuracy"])
 
         from . import progress   # a bar per epoch when verbose, on a terminal
-        self.history = history
-        try:
-            trainer.run(engine, epochs, schedule, after_epoch,
-                        progress.attach(on_progress, verbose, epochs), early_stopping)
-        finally:        # also on Ctrl-C or divergence: self.history holds the finished epochs
-            history.update(best_validation_accuracy=best["accuracy"],
-                           best_iteration=best["iteration"], test_accuracy_at_best=best["test"])
+        self.history = history     # filled epoch by epoch: after Ctrl-C it holds the finished ones
+        trainer.run(engine, epochs, schedule, after_epoch,
+                    progress.attach(on_progress, verbose, epochs), early_stopping, restore_best,
+                    on_record=on_record)
         say("Finished training network.")
         say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
-            best["accuracy"], best["iteration"]))
-        if has_test and best["test"] is not None:
-            say("Corresponding test accuracy of {0:.2%}".format(best["test"]))
+            history["best_validation_accuracy"], history["best_iteration"]))
+        if has_test and history["test_accuracy_at_best"] is not None:
+            say("Corresponding test accuracy of {0:.2%}".format(history["test_accuracy_at_best"]))
         return history
 
     def test_mb_predictions(self, i):
@@ -773,6 +673,15 @@ class Network(object):
         else:
             labels = knet.predict(x, nb)
         return float(np.mean(labels == y))
+
+
+def _add_epoch(history, record):
+    """``SGD``'s return value, grown by one epoch's trainer record (the
+    best-epoch figures follow when the trainer finds a new best)."""
+    history["validation_accuracy"].append(record["val_accuracy"])
+    history["test_accuracy"].append(record["test_accuracy"])
+    history["training_cost"].append(record["training_cost"])
+    history["eta"].append(record["eta"])
 
 
 class _Engine(object):

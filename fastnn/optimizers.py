@@ -46,6 +46,7 @@ import numbers
 
 import numpy as np
 
+from ._best import improves
 from ._validation import check_eta, check_real
 
 
@@ -494,7 +495,9 @@ def check_beta(beta, name):
 
 class HalveOnPlateau(object):
     """Chapter 3's schedule: halve the learning rate each time the validation
-    accuracy has not improved for ``patience`` epochs, and stop training once
+    accuracy has not improved for ``patience`` epochs (an epoch that ties
+    the best counts as an improvement, as everywhere in fastnn), and stop
+    training once
     it has fallen to ``min_fraction`` of its start (1/128: seven halvings).
 
     Pass it as ``learning_rate``, with the starting rate:
@@ -590,7 +593,7 @@ class Schedule(object):
         """After an epoch: returns True when the schedule stops training."""
         if self.plateau is None or accuracy is None:
             return False
-        if self.best is None or accuracy > self.best:
+        if improves(accuracy, self.best):     # the training loop's rule: a tie is a new best
             self.best, self.since_best = accuracy, 0
             return False
         self.since_best += 1

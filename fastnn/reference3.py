@@ -29,6 +29,8 @@ with real-valued data, but can happen on exact zeros):
   maximum);
 * the derivative of ``ReLU`` at exactly 0 is taken as 0.
 """
+import collections.abc
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -68,6 +70,36 @@ def as_activation(activation_fn):
         return activations.get(BOOK[activation_fn])
     except (KeyError, TypeError):
         raise TypeError("no derivative known for activation {!r}".format(activation_fn)) from None
+
+
+def check_activation_fn(fn):
+    """network3's ``activation_fn`` argument, checked: the book's four
+    functions (or their names), or a hidden activation of
+    ``fastnn.activations`` (an ``Activation``, or a registry name)."""
+    if isinstance(fn, activations.Activation):
+        return fn if fn.row.hidden else _bad_activation(fn)
+    if isinstance(fn, collections.abc.Hashable) and fn in BOOK:    # an array is not
+        return fn
+    name = fn if isinstance(fn, str) else getattr(fn, "__name__", None)
+    for known in BOOK:
+        if name == known.__name__:
+            return known
+    if isinstance(fn, str) and fn in activations.HIDDEN:
+        return activations.get(fn)
+    return _bad_activation(fn)
+
+
+def _bad_activation(fn):
+    raise TypeError("activation_fn must be one of network3.linear, ReLU, sigmoid, tanh (or their "
+                    "names), network3.LeakyReLU, or a hidden activation of fastnn.activations (an "
+                    "Activation, or one of the names {}), not {!r}".format(
+                        ", ".join(activations.HIDDEN), fn))
+
+
+def activation_spec(activation_fn):
+    """The kernels' description of ``activation_fn``: code and parameter."""
+    act = as_activation(activation_fn)
+    return dict(act=act.code, act_param=act.param)
 
 
 def activation_prime(activation_fn, a):

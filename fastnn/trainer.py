@@ -8,8 +8,10 @@ second.  Between chunks it checks that the parameters are still finite,
 reports progress and lets Python run its signal handlers: Ctrl-C stops
 training within a fraction of a second, leaving the weights as the last
 finished chunk left them.  After each epoch it runs the front end's
-monitors and callbacks, asks the learning-rate schedule for the next rate,
-and applies early stopping.
+monitors and callbacks and keeps the books every front end shares (a
+``Tracker``: the per-epoch records, the best epoch by one tie rule, patience,
+early stopping and restoring the best epoch's weights), and asks the
+learning-rate schedule for the next rate.
 
 Everything random is drawn in Python, never inside a kernel, so the numpy
 reference and the compiled kernels see exactly the same mini-batches.
@@ -24,6 +26,7 @@ import warnings
 import numpy as np
 
 from . import _blaslimit, _threads, activations, costs
+from ._best import improves
 from ._config import check_backend, get_backend, get_shuffle
 from .optimizers import Schedule
 
@@ -102,8 +105,59 @@ class Spec(object):
 
 # -- the loop ---------------------------------------------------------------------
 
+class Tracker(object):
+    """``run``'s bookkeeping of one training call, the same for every front end.
+
+    ``records`` holds each finished epoch's record (a dict with at least
+    ``epoch`` and ``eta``; the front end's own fields besides, such as
+    ``val_accuracy``).  The best epoch is the one of the best
+    ``val_accuracy`` by ``fastnn._best``'s one rule (a tie is a new best:
+    the later epoch wins): ``best_epoch``, ``best_accuracy`` and
+    ``best_record`` (None until an epoch was measured).  ``since_best``
+    counts the measured epochs after it; with ``patience`` set, training
+    stops once that count reaches it (early stopping).  With
+    ``restore_best`` the parameters are copied at each new best and put back
+    by ``restore`` at the end.
+    """
+
+    def __init__(self, patience=None, restore_best=False):
+        self.patience = patience
+        self.restore_best = restore_best
+        self.records = []
+        self.epochs_run = 0
+        self.best_accuracy = self.best_epoch = self.best_record = None
+        self.since_best = 0
+        self._best_parameters = None
+
+    def add(self, epoch, record, parameters=()):
+        """Keep ``epoch``'s record; True when it is a new best epoch."""
+        self.records.append(record)
+        accuracy = record.get("val_accuracy")
+        if accuracy is None:
+            return False
+        if improves(accuracy, self.best_accuracy):
+            self.best_accuracy, self.best_epoch, self.best_record = accuracy, epoch, record
+            self.since_best = 0
+            if self.restore_best:
+                self._best_parameters = [p.copy() for p in parameters]
+            return True
+        self.since_best += 1
+        return False
+
+    def patience_ran_out(self):
+        """True when ``patience`` measured epochs have passed without a new best."""
+        return (self.patience is not None and self.best_epoch is not None
+                and self.since_best >= self.patience)
+
+    def restore(self, parameters):
+        """Put the best epoch's parameters back (with ``restore_best``)."""
+        if self._best_parameters is not None:
+            for p, saved in zip(parameters, self._best_parameters):
+                p[...] = saved
+
+
 def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stopping=None,
-        restore_best=False, first_epoch=0):
+        restore_best=False, first_epoch=0, on_record=None):
     """Train ``engine`` for up to ``epochs`` epochs, numbered from
     ``first_epoch`` (a network trained before goes on counting: a schedule
     ``epoch -> eta`` and the records see the epochs of all its training).
@@ -114,16 +168,21 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
     ``parameter_names()`` (what to call them in messages).
     ``schedule`` is an ``optimizers.Schedule``.  ``after_epoch(epoch, eta)``
     returns the epoch's record (a dict; ``val_accuracy`` in it drives the
-    schedule and early stopping) or ``False`` to stop; it may raise
-    ``StopTraining``.  ``on_progress(done, total)`` is called after each
-    chunk.  ``early_stopping`` is None or the number of epochs without a new
-    best validation accuracy after which training stops; with
-    ``restore_best`` the parameters of the best epoch are put back at the end.
-    Returns the number of epochs run by this call.  Raises TrainingDiverged,
-    naming the epoch, when the parameters stop being finite.
+    best epoch, the schedule and early stopping; None: a record of
+    ``epoch`` and ``eta`` only) or ``False`` to stop; it may raise
+    ``StopTraining``.  ``on_record(epoch, record, new_best)`` is called once
+    the record is kept, with ``new_best`` True when the epoch is a new best,
+    before the stopping tests.  ``on_progress(done, total)``
+    is called after each chunk.  ``early_stopping`` is None or the number of
+    epochs without a new best validation accuracy after which training
+    stops; with ``restore_best`` the parameters of the best epoch are put
+    back at the end.
+
+    Returns the call's ``Tracker``: the records, the best epoch, the epochs
+    run.  Raises TrainingDiverged, naming the epoch, when the parameters
+    stop being finite.
     """
-    best, best_epoch, best_params = None, None, None
-    epochs_run = 0
+    tracker = Tracker(early_stopping, restore_best)
     with one_blas_thread():
         for epoch in range(first_epoch, first_epoch + epochs):
             eta = schedule.at(epoch)
@@ -140,27 +199,24 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
                 if on_progress is not None:
                     on_progress(done, total)
                 count = next_chunk(count, elapsed)
-            epochs_run = epoch + 1 - first_epoch
+            tracker.epochs_run = epoch + 1 - first_epoch
             try:
                 record = after_epoch(epoch, eta) if after_epoch is not None else None
             except StopTraining:
                 break
             if record is False:
                 break
-            accuracy = record.get("val_accuracy") if isinstance(record, dict) else None
-            if accuracy is not None and (best is None or accuracy > best):
-                best, best_epoch = accuracy, epoch
-                if restore_best and early_stopping is not None:
-                    best_params = [p.copy() for p in engine.parameters()]
-            if schedule.observe(accuracy):
+            if not isinstance(record, dict):
+                record = {"epoch": epoch, "eta": eta}
+            new_best = tracker.add(epoch, record, engine.parameters())
+            if on_record is not None:
+                on_record(epoch, record, new_best)
+            if schedule.observe(record.get("val_accuracy")):
                 break
-            if early_stopping is not None and best_epoch is not None \
-                    and epoch - best_epoch >= early_stopping:
+            if tracker.patience_ran_out():
                 break
-    if best_params is not None:
-        for p, saved in zip(engine.parameters(), best_params):
-            p[...] = saved
-    return epochs_run
+    tracker.restore(engine.parameters())
+    return tracker
 
 
 def next_chunk(count, elapsed):
@@ -288,8 +344,8 @@ def sgd(kernel_module, weights, biases, X, Y, epochs, batch_size, spec, step, ne
         learning_rate, after_epoch=None, on_progress=None, early_stopping=None,
         restore_best=False, first_epoch=0, num_threads=1):
     """Train a fully connected network in place: ``run`` on a ``DenseEngine``
-    with ``num_threads``.  ``learning_rate`` is a Schedule or anything
-    ``Schedule`` takes."""
+    with ``num_threads``; returns ``run``'s ``Tracker``.  ``learning_rate``
+    is a Schedule or anything ``Schedule`` takes."""
     schedule = learning_rate if isinstance(learning_rate, Schedule) else Schedule(learning_rate)
     engine = DenseEngine(kernel_module, weights, biases, X, Y, batch_size, spec, step, next_order)
     engine.num_threads = num_threads

@@ -141,13 +141,13 @@ def test_kernels_refuse_unknown_codes_and_bad_parameters():
             _dense.feedforward(w, b, X, Spec)
     fc = dict(kind="fc", w=np.zeros((3, 2)), b=np.zeros(2))
     with pytest.raises(ValueError, match="layer 0: unknown activation code 99"):
-        _conv._plan_layer(0, dict(fc, act=99), 1, 1, 1, np.dtype(np.float64))
+        _conv._check_spec(0, dict(fc, act=99), np.dtype(np.float64))
     with pytest.raises(ValueError, match="layer 0: unknown activation code 4294967298"):
-        _conv._plan_layer(0, dict(fc, act=2**32 + 2), 1, 1, 1, np.dtype(np.float64))
+        _conv._check_spec(0, dict(fc, act=2**32 + 2), np.dtype(np.float64))
     with pytest.raises(ValueError, match="layer 0: unknown activation code 'ReLU'"):
-        _conv._plan_layer(0, dict(fc, act="ReLU"), 1, 1, 1, np.dtype(np.float64))
+        _conv._check_spec(0, dict(fc, act="ReLU"), np.dtype(np.float64))
     with pytest.raises(ValueError, match="layer 0: the activation's parameter"):
-        _conv._plan_layer(0, dict(fc, act=5, act_param=math.inf), 1, 1, 1, np.dtype(np.float64))
+        _conv._check_spec(0, dict(fc, act=5, act_param=math.inf), np.dtype(np.float64))
 
 
 # ---------------------------------------------------------------------------

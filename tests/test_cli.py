@@ -275,6 +275,14 @@ def test_train_chapter6_preset(tmp_path):
         records["test_accuracy_at_best"]) in out.stdout
     with np.load(tmp_path / "network.npz") as saved:
         assert saved["w0"].shape == (20, 1, 5, 5)
+        w0 = saved["w0"]
+    # the folder is what network3.load reads: the preset's layers, the trained weights
+    from fastnn import network3
+    net = network3.load(tmp_path)
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer"]
+    assert net.mini_batch_size == 10 and net.dtype == np.float32
+    np.testing.assert_array_equal(net.layers[0].w, w0)
 
 
 def test_plot_compares_histories(tmp_path):

@@ -85,20 +85,29 @@ def test_schedule_and_history_eta():
     assert hist["eta"] == [0.1, 0.05, 0.1 / 3, 0.025]
 
 
-def test_halve_on_plateau_starts_from_eta_and_stops():
+def falling_accuracy(monkeypatch, net):
+    """Validation accuracies 0.5, 0.49, 0.48, ...: never a new best after
+    epoch 0 (a flat accuracy would be: a tie is a new best)."""
+    epochs = iter(range(1000))
+    monkeypatch.setattr(net, "_accuracy", lambda x, y, nb, knet: 0.5 - 0.01 * next(epochs))
+
+
+def test_halve_on_plateau_starts_from_eta_and_stops(monkeypatch):
     x, y = small_data(M*10, seed=7)
     net = small_net(ReLU, np.float64, backend="cython")
-    # eta 0 learns nothing: the accuracy never improves after epoch 0, so the
-    # rate halves every epoch and training stops at 1/128 of the start
+    # the accuracy never improves after epoch 0, so the rate halves every
+    # epoch and training stops at 1/128 of the start
+    falling_accuracy(monkeypatch, net)
     hist = net.SGD((x, y), 50, M, 0.0 + 1e-300, (x, y), None, verbose=False,
                    learning_rate_schedule=fastnn.HalveOnPlateau(patience=1))
     assert len(hist["eta"]) == 8
     assert hist["eta"][0] == 1e-300 and hist["eta"][-1] == 1e-300 / 64
 
 
-def test_early_stopping_stops_after_k_flat_epochs():
+def test_early_stopping_stops_after_k_epochs_without_a_new_best(monkeypatch):
     x, y = small_data(M*10, seed=7)
     net = small_net(ReLU, np.float64, backend="cython")
+    falling_accuracy(monkeypatch, net)
     hist = net.SGD((x, y), 50, M, 0.0, (x, y), None, verbose=False, early_stopping=3)
     assert len(hist["validation_accuracy"]) == 4     # the best is epoch 0; 3 more without a better one
 

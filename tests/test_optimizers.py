@@ -330,12 +330,23 @@ def test_two_fits_are_one(name, tmp_path):
         assert [r["eta"] for r in net.history] == [r["eta"] for r in whole.history]
 
 
-def test_plateau_schedule_state_carries_over(tmp_path):
-    """A HalveOnPlateau schedule goes on from its halvings in the next fit."""
+def test_plateau_schedule_state_carries_over(tmp_path, monkeypatch):
+    """A HalveOnPlateau schedule goes on from its halvings in the next fit.
+    The validation accuracies are scripted to fall epoch by epoch (a flat
+    accuracy is a new best each epoch, which never halves), the same
+    sequence for the one fit and the fits in parts."""
+    from fastnn import mlp
     X, y = _small_problem()
+    measured = []
+
+    def falling(outputs, Y):
+        measured.append(None)
+        return 0.9 - 0.01 * len(measured)
+    monkeypatch.setattr(mlp, "_accuracy_from", falling)
     whole, parts = _net(), _net()
     plateau = fastnn.HalveOnPlateau(patience=1, eta=0.5)
     whole.fit(X, y, epochs=6, batch_size=16, learning_rate=plateau, validation_data=(X, y))
+    measured.clear()
     parts.fit(X, y, epochs=3, batch_size=16, learning_rate=plateau, validation_data=(X, y))
     parts.save(str(tmp_path / "p.json"))
     loaded = MLP.load(str(tmp_path / "p.json"))

@@ -108,34 +108,66 @@ def test_network_larger_than_memory_is_refused(monkeypatch):
     """Buffers that C can index but the machine cannot hold: a MemoryError
     naming the largest layer and the bytes, not an allocation that fails (or
     succeeds and swaps) part-way."""
-    from fastnn._core import _conv
+    from fastnn import _conv_plan
     net = small_net()
     x = np.zeros((M, 144), np.float32)
-    monkeypatch.setattr(_conv, "physical_memory", lambda: 10**4)
+    monkeypatch.setattr(_conv_plan, "physical_memory", lambda: 10**4)
     with pytest.raises(MemoryError, match=r"work buffers would need [\d.]+ KB = [\d,]+ bytes, more "
                                           r"than this machine's [\d.]+ KB = [\d,]+ bytes of memory; layer 0 "
                                           r"\(ConvPoolLayer\) needs"):
         net.feedforward(x)
-    monkeypatch.setattr(_conv, "physical_memory", lambda: None)   # unknown: no limit
+    monkeypatch.setattr(_conv_plan, "physical_memory", lambda: None)   # unknown: no limit
     assert net.feedforward(x).shape == (M, 5)
 
 
 def test_buffer_sizes_are_python_integers():
     """The size plan itself: products past 2**31 are exact (Python ints, no
     wrap-around), and so are the int products the threads split work with."""
-    from fastnn._core import _conv
+    from fastnn import _conv_plan
     f32 = np.dtype(np.float32)
     w = np.zeros((1, 1, 256, 256), np.float32)
     spec = dict(kind="conv", act=activations.CODES["linear"], w=w, b=np.zeros(1, np.float32),
                 image_shape=(1, 1, 512, 512), filter_shape=(1, 1, 256, 256), poolsize=(2, 2))
     with pytest.raises(MemoryError, match="im2col buffer would hold 4,328,587,264 values"):
-        _conv._plan_layer(0, spec, 1, 1, 1, f32)
+        _conv_plan.plan_layer(0, spec, 1, 1, 1, f32)
     spec = dict(kind="fc", act=activations.CODES["linear"], w=np.zeros((1, 1), np.float32), b=np.zeros(1, np.float32))
-    plan = _conv._plan_layer(0, spec, 2**20, 2, 2, f32)
+    plan = _conv_plan.plan_layer(0, spec, 2**20, 2, 2, f32)
     assert plan["buffers"]["xd"][1] == (2**20, 1)
     # m*ng, the mini-batch split between two threads, passes 2**31-1
     with pytest.raises(MemoryError, match="split of the mini-batch would hold 2,147,483,650 values"):
-        _conv._plan_layer(0, spec, 2**30 + 1, 2, 2, f32)
+        _conv_plan.plan_layer(0, spec, 2**30 + 1, 2, 2, f32)
+
+
+def _tampered(plan, change):
+    import copy
+    plan = copy.deepcopy(plan)
+    change(plan)
+    return plan
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda p: p["layers"][0]["geometry"].update(chunk=M + 1), "layer 0: the memory plan does not fit the layer: geometry"),
+    (lambda p: p["layers"][0]["geometry"].update(P=7), "geometry"),
+    (lambda p: p["layers"][0]["buffers"].update(col=("im2col", (1, 5))), "buffer col holds 5 values"),
+    (lambda p: p["layers"][1]["buffers"].pop("zpart"), "buffers ['zpart']"),
+    (lambda p: p["layers"][1]["geometry"].update(in_size=74), "layer 1: the memory plan does not fit the layer: w or b"),
+    (lambda p: p["layers"][2].update(kind="fc"), "layer 2: the memory plan does not fit the layer: kind"),
+    (lambda p: p["layers"].pop(), "the memory plan has 2 layers, the network 3"),
+    (lambda p: p.update(ng=2), "thread groups"),
+])
+def test_kernels_refuse_a_plan_that_does_not_fit_the_layers(change, words):
+    """The compiled module follows the plan made in Python, after checking
+    (cheaply) that it fits the specs: a wrong plan is a ValueError, never a
+    buffer too small for the kernels' indices."""
+    from fastnn import _conv_plan
+    from fastnn._core import _conv
+    net = small_net()
+    specs = net._specs()
+    plan = _conv_plan.plan(specs, M, 1, net.dtype)
+    _conv.Net(specs, plan)          # the plan as made fits
+    with pytest.raises(ValueError) as info:
+        _conv.Net(specs, _tampered(plan, change))
+    assert words in str(info.value)
 
 
 @pytest.mark.parametrize("backend", ["cython", "numpy"])

@@ -826,25 +826,25 @@ cdef Py_ssize_t _n_biases(Layer* L) noexcept:
 
 
 # ---------------------------------------------------------------------------
-# Sizes, checked before anything is allocated
+# The plan, checked before anything is allocated
 # ---------------------------------------------------------------------------
 #
-# The Layer struct holds C ints, the kernels index with products of them and
-# BLAS takes 32-bit dimensions.  So every size is computed here in Python
-# integers (no overflow), and a network is refused, with the layer named,
-# when one of its buffers would hold more than INT_LIMIT values (then every
-# index product inside the kernels stays below it too) or its buffers
-# would not fit in the machine's memory.
+# The sizes of every layer and buffer are planned in Python
+# (``fastnn._conv_plan``), which refuses, naming the layer, a network whose
+# buffers a C int cannot index or the machine cannot hold.  This module only
+# checks that the plan it is given fits the specs: the geometry's integer
+# identities, each buffer exactly as large as the kernels index it, and no
+# count past INT_LIMIT.  A plan that fails is a programming error, not a
+# user's: the messages say what disagrees, not how to fix the network.
 
 _KIND_CODES = {"conv": KIND_CONV, "fc": KIND_FC, "softmax": KIND_SOFTMAX}
-_LAYER_NAMES = {"conv": "ConvPoolLayer", "fc": "FullyConnectedLayer", "softmax": "SoftmaxLayer"}
+_INT_BUFFERS = ("argmax", "rowidx", "touched")   # C ints; the other buffers hold the network's dtype
 
 
-def _plan_layer(l, spec, m, ng, nthreads, dtype):
-    """Layer ``l``'s geometry and work buffers (name -> (description,
-    shape)), all in Python integers, after checking that ``spec`` is one the
-    kernels can run: parameters of the right dtype, layout and shape, and
-    every count within what a C int holds."""
+def _check_spec(l, spec, dtype):
+    """What the kernels read from layer ``l``'s spec beside its sizes: a
+    known kind and activation code, a finite parameter, writable
+    C-contiguous ``w`` and ``b`` of the network's dtype."""
     kind = spec.get("kind")
     if kind not in _KIND_CODES:
         raise ValueError("layer {}: unknown kind {!r}".format(l, kind))
@@ -856,108 +856,67 @@ def _plan_layer(l, spec, m, ng, nthreads, dtype):
             or not np.isfinite(act_param):
         raise ValueError("layer {}: the activation's parameter must be a finite number, "
                          "not {!r}".format(l, act_param))
-    w, b = spec["w"], spec["b"]
-    for name, arr in (("w", w), ("b", b)):
+    for name in ("w", "b"):
+        arr = spec[name]
         if not (isinstance(arr, np.ndarray) and arr.dtype == dtype and arr.flags.c_contiguous
                 and arr.flags.writeable):
             raise TypeError("layer {} {}: expected a writable C-contiguous {} array".format(
                 l, name, dtype))
+
+
+def _needed(kind, g, m, ng):
+    """The values each buffer of a layer of geometry ``g`` must hold: what
+    the kernels index, with the same products they use."""
+    out = g["out_size"]
+    need = dict(act_buf=m * out, dact_buf=m * out)
     if kind == "conv":
-        _, C, H, W = (int(v) for v in spec["image_shape"])
-        F, c2, KH, KW = (int(v) for v in spec["filter_shape"])
-        PH, PW = (int(v) for v in spec["poolsize"])
-        if min(C, H, W, F, c2, KH, KW, PH, PW) < 1:
-            raise ValueError("layer {}: image_shape, filter_shape and poolsize must be "
-                             "positive".format(l))
-        if c2 != C or KH > H or KW > W:
-            raise ValueError("layer {}: filter_shape does not fit image_shape".format(l))
-        OH, OW = H - KH + 1, W - KW + 1
-        QH, QW = OH // PH, OW // PW
-        if QH < 1 or QW < 1:
-            raise ValueError("layer {}: poolsize larger than the convolution output".format(l))
-        if w.shape != (F, C, KH, KW) or b.shape != (F,):
-            raise ValueError("layer {}: w or b has the wrong shape".format(l))
-        K, P, Q = C * KH * KW, OH * OW, QH * QW
-        # examples per GEMM: enough columns for BLAS to run at full speed (>= 128),
-        # few enough that the im2col matrix stays in cache (<= ~256 KB)
-        chunk = max(1, min(m, max(-(-128 // P), (256 * 1024) // (K * P * dtype.itemsize))))
-        g = dict(C=C, H=H, W=W, F=F, KH=KH, KW=KW, OH=OH, OW=OW, PH=PH, PW=PW, QH=QH, QW=QW,
-                 K=K, P=P, Q=Q, chunk=chunk, in_size=C * H * W, out_size=F * Q)
-        bufs = dict(col=("im2col", (ng, K * chunk * P)), conv=("convolution", (ng, F * chunk * P)),
-                    dcol=("im2col gradient", (ng, K * P)), touched=("positions", (ng, P)),
-                    gw=("weight gradient", (ng, F * K)), gb=("bias gradient", (ng, F)),
-                    grad_w=("weight gradient", (F * K,)), grad_b=("bias gradient", (F,)),
-                    argmax=("pooling", (m, F * Q)))
+        need.update(col=ng * g["K"] * g["chunk"] * g["P"], conv=ng * g["F"] * g["chunk"] * g["P"],
+                    dcol=ng * g["K"] * g["P"], touched=ng * g["P"], gw=ng * g["F"] * g["K"],
+                    gb=ng * g["F"], grad_w=g["F"] * g["K"], grad_b=g["F"], argmax=m * g["F"] * g["Q"])
     else:
-        if w.ndim != 2 or b.shape != (w.shape[1],):
-            raise ValueError("layer {}: w or b has the wrong shape".format(l))
-        n_in, n_out = (int(v) for v in w.shape)
-        g = dict(in_size=n_in, out_size=n_out)
-        bufs = dict(xd=("input", (m, n_in)), gw=("weight gradient", (1,)),
-                    gb=("bias gradient", (1,)), zpart=("partial sums", (ng, m * n_out)),
-                    rowbuf=("row", (ng, n_out + m)), rowidx=("row", (ng, m)),
-                    grad_w=("weight gradient", (n_in * n_out,)), grad_b=("bias gradient", (n_out,)))
-    bufs["act_buf"] = ("activation", (m, g["out_size"]))
-    bufs["dact_buf"] = ("activation gradient", (m, g["out_size"]))
-    # every other size is at most one of these counts (the threads split the
-    # mini-batch and the dense layers' rows with int products: those too)
-    counts = {"input": g["in_size"], "output": g["out_size"], "weights": w.size,
-              "split of the mini-batch": m * ng, "split of its rows": g["in_size"] * nthreads}
-    counts.update(("{} buffer".format(what), _count(shape)) for what, shape in bufs.values())
-    name, worst = max(counts.items(), key=lambda item: item[1])
-    if worst > INT_LIMIT:
-        raise MemoryError(
-            "layer {} ({}) is too large for the compiled kernels: its {} would hold {:,} values "
-            "({}), and they index at most 2**31-1; its work buffers would need {} in all "
-            "(use a smaller filter, image or mini-batch)".format(
-                l, _LAYER_NAMES[kind], name, worst, _bytes(worst * dtype.itemsize),
-                _bytes(_layer_bytes(bufs, dtype.itemsize))))
-    return dict(kind=kind, geometry=g, buffers=bufs)
+        n_in = g["in_size"]
+        need.update(xd=m * n_in, gw=1, gb=1, zpart=ng * m * out, rowbuf=ng * (out + m),
+                    rowidx=ng * m, grad_w=n_in * out, grad_b=out)
+    return need
 
 
-_INT_BUFFERS = ("argmax", "rowidx", "touched")   # C ints; the other buffers hold the network's dtype
-
-
-def _count(shape):
-    n = 1
-    for s in shape:
-        n *= int(s)
-    return n
-
-
-def _layer_bytes(bufs, itemsize):
-    return sum(_count(shape) * (4 if name in _INT_BUFFERS else itemsize)
-               for name, (what, shape) in bufs.items())
-
-
-def _bytes(n):
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if n >= size:
-            return "{:.1f} {} = {:,} bytes".format(n / size, unit, n)
-    return "{:,} bytes".format(n)
-
-
-def physical_memory():
-    """The machine's memory in bytes, or None where the OS does not say."""
-    import os
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _check_memory(plans, itemsize):
-    """MemoryError, naming the largest layer, when the work buffers of all
-    the layers together would not fit in the machine's memory."""
-    sizes = [_layer_bytes(plan["buffers"], itemsize) for plan in plans]
-    total = sum(sizes)
-    limit = physical_memory()
-    if limit is not None and total > limit:
-        l = max(range(len(sizes)), key=sizes.__getitem__)
-        raise MemoryError(
-            "the network's work buffers would need {}, more than this machine's {} of memory; "
-            "layer {} ({}) needs {} of it".format(_bytes(total), _bytes(limit), l,
-                                                 _LAYER_NAMES[plans[l]["kind"]], _bytes(sizes[l])))
+def _check_plan(l, spec, layer, m, ng, nthreads):
+    """ValueError unless ``layer`` (the plan of layer ``l``) fits ``spec``."""
+    def bad(what):
+        return ValueError("layer {}: the memory plan does not fit the layer: {}".format(l, what))
+    if layer["kind"] != spec["kind"]:
+        raise bad("kind")
+    g = layer["geometry"]
+    w, b = spec["w"], spec["b"]
+    if layer["kind"] == "conv":
+        if tuple(spec["image_shape"][1:]) != (g["C"], g["H"], g["W"]) or \
+                tuple(spec["filter_shape"]) != (g["F"], g["C"], g["KH"], g["KW"]) or \
+                tuple(spec["poolsize"]) != (g["PH"], g["PW"]):
+            raise bad("shapes")
+        if min(g["C"], g["H"], g["W"], g["F"], g["KH"], g["KW"], g["PH"], g["PW"]) < 1 or \
+                g["OH"] != g["H"] - g["KH"] + 1 or g["OW"] != g["W"] - g["KW"] + 1 or \
+                g["QH"] != g["OH"] // g["PH"] or g["QW"] != g["OW"] // g["PW"] or \
+                min(g["QH"], g["QW"]) < 1 or g["K"] != g["C"] * g["KH"] * g["KW"] or \
+                g["P"] != g["OH"] * g["OW"] or g["Q"] != g["QH"] * g["QW"] or \
+                g["in_size"] != g["C"] * g["H"] * g["W"] or g["out_size"] != g["F"] * g["Q"] or \
+                not 1 <= g["chunk"] <= m:
+            raise bad("geometry")
+        if w.shape != (g["F"], g["C"], g["KH"], g["KW"]) or b.shape != (g["F"],):
+            raise bad("w or b")
+    elif w.shape != (g["in_size"], g["out_size"]) or b.shape != (g["out_size"],):
+        raise bad("w or b")
+    need = _needed(layer["kind"], g, m, ng)
+    if set(layer["buffers"]) != set(need):
+        raise bad("buffers {}".format(sorted(set(layer["buffers"]) ^ set(need))))
+    for name, n in need.items():
+        have = 1
+        for d in layer["buffers"][name][1]:
+            have *= int(d)
+        if have != n:
+            raise bad("buffer {} holds {} values, the kernels index {}".format(name, have, n))
+    if max(list(need.values()) + [g["in_size"], g["out_size"], w.size, m * ng,
+                                  g["in_size"] * nthreads]) > INT_LIMIT:
+        raise bad("a count passes 2**31-1")
 
 
 cdef class Net:
@@ -969,10 +928,11 @@ cdef class Net:
     parameter; linear when absent), ``w`` and
     ``b`` (C-contiguous arrays of the network's dtype, updated in place),
     ``p_dropout``, and for a conv layer ``image_shape``, ``filter_shape`` and
-    ``poolsize``.  The caller validates everything first; this class only
-    rechecks what would make the kernels read or write out of bounds, and
-    refuses (MemoryError, before allocating) a network whose sizes pass what
-    a C int indexes or whose buffers pass the machine's memory.
+    ``poolsize``.  ``plan`` is ``fastnn._conv_plan.plan``'s for those specs:
+    every size and buffer, already checked against what a C int indexes and
+    the machine's memory.  The caller validates everything first; this class
+    only rechecks, cheaply, what would make the kernels read or write out of
+    bounds: that the plan fits the specs.
     """
     cdef Layer* layers
     cdef int nl, m, ng, nthreads
@@ -990,40 +950,44 @@ cdef class Net:
             PyMem_Free(self.layers)
             self.layers = NULL
 
-    def __init__(self, specs, mini_batch_size, dtype, num_threads=1):
+    def __init__(self, specs, plan):
         cdef int l
         cdef Layer* L
-        for name, value in (("mini_batch_size", mini_batch_size), ("num_threads", num_threads)):
+        m, ng, nthreads, dtype = plan["m"], plan["ng"], plan["nthreads"], np.dtype(plan["dtype"])
+        for name, value in (("mini_batch_size", m), ("num_threads", nthreads)):
             if not 1 <= value <= INT_LIMIT:
                 raise ValueError("{} must be at least 1 and at most 2**31-1, not {}".format(name, value))
-        dtype = np.dtype(dtype)
+        if ng != min(nthreads, m):
+            raise ValueError("the memory plan's thread groups do not fit its threads")
         if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError("dtype must be float32 or float64")
         self.dtype = dtype
-        self.m = mini_batch_size
-        self.nthreads = num_threads
-        self.ng = min(num_threads, mini_batch_size)
+        self.m = m
+        self.nthreads = nthreads
+        self.ng = ng
         self.nl = len(specs)
         if self.nl < 1 or specs[self.nl - 1]["kind"] != "softmax":
             raise ValueError("the last layer must be a SoftmaxLayer")
-        # every size is worked out and checked first, in Python integers, so
-        # that nothing is allocated for a network the kernels cannot hold
-        plans = [_plan_layer(l, spec, self.m, self.ng, self.nthreads, dtype)
-                 for l, spec in enumerate(specs)]
+        plans = plan["layers"]
+        if len(plans) != self.nl:
+            raise ValueError("the memory plan has {} layers, the network {}".format(
+                len(plans), self.nl))
+        for l, spec in enumerate(specs):
+            _check_spec(l, spec, dtype)
+            _check_plan(l, spec, plans[l], self.m, self.ng, self.nthreads)
         for l in range(1, self.nl):
             if plans[l]["geometry"]["in_size"] != plans[l - 1]["geometry"]["out_size"]:
                 raise ValueError("layer {} takes {} inputs but the layer before gives {}".format(
                     l, plans[l]["geometry"]["in_size"], plans[l - 1]["geometry"]["out_size"]))
-        _check_memory(plans, dtype.itemsize)
         self.costs = np.zeros(self.ng, dtype=np.float64)
         self.layers = <Layer*>PyMem_Malloc(self.nl * sizeof(Layer))
         if self.layers == NULL:
             raise MemoryError()
         memset(self.layers, 0, self.nl * sizeof(Layer))
         self.keep = []
-        for l, (spec, plan) in enumerate(zip(specs, plans)):
+        for l, (spec, plan_l) in enumerate(zip(specs, plans)):
             L = &self.layers[l]
-            g = plan["geometry"]
+            g = plan_l["geometry"]
             L.kind = _KIND_CODES[spec["kind"]]
             L.act = make_activation(ACT_LINEAR, 0.0) if L.kind == KIND_SOFTMAX else \
                 make_activation(spec.get("act", ACT_LINEAR), spec.get("act_param", 0.0))
@@ -1036,11 +1000,11 @@ cdef class Net:
                 L.PH, L.PW, L.QH, L.QW = g["PH"], g["PW"], g["QH"], g["QW"]
                 L.K, L.P, L.Q = g["K"], g["P"], g["Q"]
                 L.chunk = g["chunk"]
-                am = np.zeros(plan["buffers"]["argmax"][1], dtype=np.intc)
+                am = np.zeros(plan_l["buffers"]["argmax"][1], dtype=np.intc)
                 self.keep.append(am)
                 L.argmax = <int*>cnp.PyArray_DATA(am)
             arrays = {}
-            for name, (what, shape) in plan["buffers"].items():
+            for name, (what, shape) in plan_l["buffers"].items():
                 if name in ("rowidx", "touched"):
                     arrays[name] = np.zeros(shape, dtype=np.intc)
                     self.keep.append(arrays[name])

@@ -178,10 +178,11 @@ class MLP(object):
         optimizer, a term ``(l2/n) w`` of the gradient (for plain SGD, each
         step scales the weights by ``1 - learning_rate*l2/n``); ``l1`` adds
         chapter 3's ``(l1/n) sgn(w)`` (see ``fastnn.optimizers``).
-        ``early_stopping=k`` stops after ``k`` epochs without a new best
-        validation accuracy and, with ``restore_best``, puts back the best
-        epoch's weights; an epoch that ties the best is a new best (the later
-        of tied epochs is kept, as network3 keeps it).
+        ``early_stopping=k`` stops after ``k`` epochs in which the best
+        validation accuracy has not risen (a flat accuracy runs out of
+        patience too) and, with ``restore_best``, puts back the best epoch's
+        weights; of epochs that tie the best, the later one is the best
+        epoch (as network3 counts it).
 
         A second ``fit`` goes on where the first stopped: its epochs are
         numbered on from ``epochs_trained`` (a callable learning rate sees

@@ -135,8 +135,8 @@ class Network(BookNetwork):
         training data) is compared with the best so far, and training stops,
         returning the four lists, once it has failed to beat it
         ``early_stopping_n`` epochs in a row (this is the port's own stop
-        condition: an epoch that only ties the best does not beat it, where
-        fastnn's best epoch elsewhere counts a tie as a new best).  It needs
+        condition, the same as fastnn's patience elsewhere: an epoch that
+        only ties the best does not beat it).  It needs
         one of the two
         accuracy monitors (ValueError otherwise).  The port's
         ``total_cost`` adds the L2 term once per example; this module keeps
@@ -351,8 +351,8 @@ class _PortEarlyStopping:
     kept as that port's own stop condition: after each epoch, look at the
     accuracy it measured (evaluation if monitored, else training); once
     ``n`` epochs in a row have not been strictly higher than every epoch
-    before them (and than 0), training stops.  So here, unlike fastnn's best
-    epoch (``fastnn._best``), an epoch that ties the highest accuracy does
+    before them (and than 0), training stops.  As with fastnn's patience
+    (``fastnn._best.rises``), an epoch that ties the highest accuracy does
     not count as an improvement.  Nothing is restored: the port keeps the
     last weights."""
 

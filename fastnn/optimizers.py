@@ -46,7 +46,7 @@ import numbers
 
 import numpy as np
 
-from ._best import improves
+from ._best import rises
 from ._validation import check_eta, check_real
 
 
@@ -593,7 +593,7 @@ class Schedule(object):
         """After an epoch: returns True when the schedule stops training."""
         if self.plateau is None or accuracy is None:
             return False
-        if improves(accuracy, self.best):     # the training loop's rule: a tie is a new best
+        if rises(accuracy, self.best):     # patience's rule (fastnn._best): a tie is no progress
             self.best, self.since_best = accuracy, 0
             return False
         self.since_best += 1

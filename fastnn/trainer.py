@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from . import _blaslimit, _threads, activations, costs
-from ._best import improves
+from ._best import improves, rises
 from ._config import check_backend, get_backend, get_shuffle
 from .optimizers import Schedule
 
@@ -114,8 +114,10 @@ class Tracker(object):
     ``val_accuracy`` by ``fastnn._best``'s one rule (a tie is a new best:
     the later epoch wins): ``best_epoch``, ``best_accuracy`` and
     ``best_record`` (None until an epoch was measured).  ``since_best``
-    counts the measured epochs after it; with ``patience`` set, training
-    stops once that count reaches it (early stopping).  With
+    counts the measured epochs since the best accuracy last rose (a tie
+    moves the best epoch but is not progress: ``fastnn._best``); with
+    ``patience`` set, training stops once that count reaches it (early
+    stopping).  With
     ``restore_best`` the parameters are copied at each new best and put back
     by ``restore`` at the end.
     """
@@ -135,17 +137,18 @@ class Tracker(object):
         accuracy = record.get("val_accuracy")
         if accuracy is None:
             return False
-        if improves(accuracy, self.best_accuracy):
-            self.best_accuracy, self.best_epoch, self.best_record = accuracy, epoch, record
-            self.since_best = 0
-            if self.restore_best:
-                self._best_parameters = [p.copy() for p in parameters]
-            return True
-        self.since_best += 1
-        return False
+        if not improves(accuracy, self.best_accuracy):
+            self.since_best += 1
+            return False
+        self.since_best = 0 if rises(accuracy, self.best_accuracy) else self.since_best + 1
+        self.best_accuracy, self.best_epoch, self.best_record = accuracy, epoch, record
+        if self.restore_best:
+            self._best_parameters = [p.copy() for p in parameters]
+        return True
 
     def patience_ran_out(self):
-        """True when ``patience`` measured epochs have passed without a new best."""
+        """True when ``patience`` measured epochs have passed without the best
+        accuracy rising."""
         return (self.patience is not None and self.best_epoch is not None
                 and self.since_best >= self.patience)
 

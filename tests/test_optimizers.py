@@ -87,9 +87,9 @@ def test_compiled_step_matches_reference(name, regularization, dtype):
 @pytest.mark.parametrize("name", ["momentum", "nesterov", "adam", "adamw"])
 def test_wide_layers_step_in_tiles_like_the_reference(name, batch, dtype):
     """A first layer too large for one of the step's tiles
-    (``_layers.fc_weight_step``: 600 inputs make 13 rows of float64 a tile,
-    27 of float32, so its 37 neurons take three tiles, the last one short,
-    or two): the compiled step still ends on the reference's weights and
+    (``_layers.fc_weight_step``: with 600 inputs a tile is 12 rows of
+    float64 or 36 of float32, so its 37 neurons take four tiles or two, the
+    last of one row): the compiled step still ends on the reference's weights and
     state, at mini-batches our small-matrix kernels make (10, 32) and one
     that BLAS makes whole (40)."""
     regularization = {"l2": 2.0, "l1": 1.0}

@@ -164,10 +164,14 @@ cdef inline void fc_input_error(int m, int n_in, int n_out, const floating* dz,
 
 
 cdef enum:
-    # bytes of weight gradient fc_weight_step computes and steps at a time:
-    # the tile, the weights and the state it touches stay in L1/L2 between
-    # the product and the step
-    STEP_TILE_BYTES = 65536
+    # about the bytes of weight gradient fc_weight_step computes and steps at
+    # a time: the tile, and the weights and state it touches, stay in L2
+    # between the product and the step
+    STEP_TILE_BYTES = 98304
+    # a tile's rows are a multiple of this: 12 is a multiple of the rows the
+    # outer-product kernels make at once (_smallmm.h: OUT_MR, 6 or 12), so no
+    # tile ends in a short block
+    STEP_TILE_ROWS = 12
 
 
 cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, int lda,
@@ -184,7 +188,7 @@ cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, in
     ``_optim.param_step``).
 
     When our small-matrix kernels make the product, it is made a tile of
-    ``STEP_TILE_BYTES`` at a time into the start of ``g``, each tile stepped
+    rows (about ``STEP_TILE_BYTES``) at a time into the start of ``g``, each tile stepped
     while it is in cache: one pass over the weights and the state instead of
     a product writing the whole gradient and a step reading it back.  Those
     kernels compute each element the same way whatever rows a call covers
@@ -201,7 +205,8 @@ cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, in
         gemm(True, False, rows, cols, m, <floating>1, A, lda, D, ldd, <floating>0, g, cols)
         param_step(<Py_ssize_t>rows * cols, w, g, s0, s1, st, True)
         return
-    tile = max(1, STEP_TILE_BYTES // (cols * <int>sizeof(floating)))
+    tile = STEP_TILE_BYTES // (cols * <int>sizeof(floating))
+    tile = max(STEP_TILE_ROWS, tile - tile % STEP_TILE_ROWS)
     r = 0
     while r < rows:
         rb = min(tile, rows - r)

@@ -23,7 +23,7 @@ The AVX2/AVX-512 variants are compiled only for x86 with GCC or Clang on
 Linux and macOS; elsewhere (aarch64, Windows) the kernels are portable C.
 
 The default build never uses ``-ffast-math`` or ``-march=native``: results must
-be reproducible and the wheel portable.
+be reproducible and the wheel portable (``-fno-math-errno`` changes no result).
 """
 import glob
 import os

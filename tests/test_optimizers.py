@@ -42,11 +42,12 @@ def spec():
     return trainer.Spec("relu", "softmax", "log_likelihood")
 
 
-def trained(module, optimizer, dtype, l2=0.0, l1=0.0, alpha=0.0, batch=10, epochs=1):
+def trained(module, optimizer, dtype, l2=0.0, l1=0.0, alpha=0.0, batch=10, epochs=1,
+            sizes=(20, 16, 12, 5), rows=203):
     rng = np.random.default_rng(7)
-    sizes = [20, 16, 12, 5]
+    sizes = list(sizes)
     weights, biases = make_net(sizes, dtype, rng)
-    X, Y = make_data(sizes, 203, dtype, rng)
+    X, Y = make_data(sizes, rows, dtype, rng)
     step = Step.for_parameters(list(zip(weights, biases)), len(X), l2, l1, optimizer=optimizer,
                                alpha=alpha)
     for epoch in range(epochs):
@@ -79,6 +80,24 @@ def test_compiled_step_matches_reference(name, regularization, dtype):
     assert sc.t == sr.t == 2 * 21
     for (what, a), (_, b) in zip(named_arrays(wc, bc, sc), named_arrays(wr, br, sr)):
         assert_close(a, b, "{} {}: {}".format(name, regularization, what), rtol=TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch", [10, 32, 40])
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adam", "adamw"])
+def test_wide_layers_step_in_tiles_like_the_reference(name, batch, dtype):
+    """A first layer too large for one of the step's tiles
+    (``_layers.fc_weight_step``: with 600 inputs a tile is 12 rows of
+    float64 or 36 of float32, so its 37 neurons take four tiles or two, the
+    last of one row): the compiled step still ends on the reference's weights and
+    state, at mini-batches our small-matrix kernels make (10, 32) and one
+    that BLAS makes whole (40)."""
+    regularization = {"l2": 2.0, "l1": 1.0}
+    results = [trained(module, OPTIMIZERS[name], dtype, batch=batch, sizes=(600, 37, 10),
+                       rows=97, **regularization) for module in (_dense, reference)]
+    (wc, bc, sc), (wr, br, sr) = results
+    for (what, a), (_, b) in zip(named_arrays(wc, bc, sc), named_arrays(wr, br, sr)):
+        assert_close(a, b, "{} at mini-batch {}: {}".format(name, batch, what), rtol=TOL[dtype])
 
 
 @pytest.mark.parametrize("name", ["momentum", "nesterov", "adam", "adamw"])

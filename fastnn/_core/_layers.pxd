@@ -6,7 +6,7 @@ and float64 and shared by ``_dense`` (chapters 1-5) and ``_conv`` (chapter 6).
   their derivatives, from ``_activations.h``;
 * the fully connected layer: forward, the error one layer down, and the
   weight step (plain SGD fused into one gemm, the other optimizers from the
-  gradient, with ``_optim.param_step``).
+  gradient, a tile at a time, with ``_optim.param_step``).
 
 The codes are the ones ``fastnn.activations`` and ``fastnn.costs`` hand
 down: the kernels take integers (an activation also its parameter, as a
@@ -20,8 +20,9 @@ weights are either ``(n_out, n_in)``, the book's chapter 1-3 layout
 from cython cimport floating
 from libc.math cimport exp, expf, log, tanh, tanhf
 
-from fastnn._core._blas cimport gemm
+from fastnn._core._blas cimport fastnn_smallmm_route, gemm
 from fastnn._core._optim cimport Step, param_step
+from fastnn._core._simd cimport FASTNN_SIMD_BLAS, fastnn_simd
 
 cdef extern from "_activations.h":
     # An activation as the kernels are told it: its code (the registry's,
@@ -166,6 +167,17 @@ cdef inline void fc_input_error(int m, int n_in, int n_out, const floating* dz,
         gemm(False, True, m, n_in, n_out, <floating>1, dz, n_out, w, n_out, <floating>0, dx, n_in)
 
 
+cdef enum:
+    # about the bytes of weight gradient fc_weight_step computes and steps at
+    # a time: the tile, and the weights and state it touches, stay in L2
+    # between the product and the step
+    STEP_TILE_BYTES = 98304
+    # a tile's rows are a multiple of this: 12 is a multiple of the rows the
+    # outer-product kernels make at once (_smallmm.h: OUT_MR, 6 or 12), so no
+    # tile ends in a short block
+    STEP_TILE_ROWS = 12
+
+
 cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, int lda,
                                 const floating* D, int ldd, floating* w, floating* g,
                                 floating* s0, floating* s1, const Step* st) noexcept nogil:
@@ -175,11 +187,35 @@ cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, in
 
     Plain SGD is one gemm that reads and writes the weights once, ``w <-
     (1 - decay) w - s A^T D``; the other optimizers need the gradient itself,
-    written to ``g`` (same shape as the rows of ``w``) and then stepped
-    (``s0``, ``s1``: the rows' optimizer state, as ``_optim.param_step``)."""
+    written to ``g`` (room for the rows of ``w``; what it holds afterwards is
+    scratch) and stepped (``s0``, ``s1``: the rows' optimizer state, as
+    ``_optim.param_step``).
+
+    When our small-matrix kernels make the product, it is made a tile of
+    rows (about ``STEP_TILE_BYTES``) at a time into the start of ``g``, each tile stepped
+    while it is in cache: one pass over the weights and the state instead of
+    a product writing the whole gradient and a step reading it back.  Those
+    kernels compute each element the same way whatever rows a call covers
+    (``_smallmm_body.h``), so the results are bit for bit the untiled ones.
+    Through BLAS (larger mini-batches, ``FASTNN_SIMD=blas``), whose kernels
+    may depend on the shape, the product is made whole."""
+    cdef int r, rb, tile
+    cdef Py_ssize_t at
     if st.plain:
         gemm(True, False, rows, cols, m, <floating>(-st.s), A, lda, D, ldd,
              <floating>(1 - st.decay), w, cols)
         return
-    gemm(True, False, rows, cols, m, <floating>1, A, lda, D, ldd, <floating>0, g, cols)
-    param_step(<Py_ssize_t>rows * cols, w, g, s0, s1, st, True)
+    if fastnn_simd() == FASTNN_SIMD_BLAS or fastnn_smallmm_route(True, False, rows, cols, m) == 0:
+        gemm(True, False, rows, cols, m, <floating>1, A, lda, D, ldd, <floating>0, g, cols)
+        param_step(<Py_ssize_t>rows * cols, w, g, s0, s1, st, True)
+        return
+    tile = STEP_TILE_BYTES // (cols * <int>sizeof(floating))
+    tile = max(STEP_TILE_ROWS, tile - tile % STEP_TILE_ROWS)
+    r = 0
+    while r < rows:
+        rb = min(tile, rows - r)
+        at = <Py_ssize_t>r * cols
+        gemm(True, False, rb, cols, m, <floating>1, A + r, lda, D, ldd, <floating>0, g, cols)
+        param_step(<Py_ssize_t>rb * cols, w + at, g, NULL if s0 == NULL else s0 + at,
+                   NULL if s1 == NULL else s1 + at, st, True)
+        r += rb

@@ -148,19 +148,15 @@ cdef inline void sgd_step(Py_ssize_t n, floating* w, const floating* g, floating
             w[i] = w[i] + -s * g[i]
 
 
-cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floating* m1,
-                           floating* m2, const Step* st, bint regularize) noexcept nogil:
-    """Adam and AdamW (see ``fastnn.optimizers``): ``m1``/``m2`` are the
-    running averages of the gradient and of its square."""
+cdef inline void adam_loop(Py_ssize_t n, floating* w, const floating* g, floating* m1,
+                           floating* m2, floating s, floating l2, floating l1, floating keep,
+                           floating b1, floating c1, floating b2, floating c2, floating a,
+                           floating d, floating eps, bint regularize, bint decay) noexcept nogil:
+    """Adam's loop (``adam_step``); each call passes ``regularize`` and
+    ``decay`` as constants, so that the compiler makes one loop per case
+    with no test inside it, and vectorizes it."""
     cdef Py_ssize_t i
-    cdef floating s = <floating>st.s, l2 = <floating>st.decay
-    cdef floating l1 = <floating>(st.l1 / st.n), keep = <floating>st.keep
-    cdef floating b1 = <floating>st.beta1, c1 = <floating>(1 - st.beta1)
-    cdef floating b2 = <floating>st.beta2, c2 = <floating>(1 - st.beta2)
-    cdef floating a = <floating>st.a, d = <floating>st.d, eps = <floating>st.eps
     cdef floating gi, root
-    cdef bint decay = regularize and st.weight_decay != 0
-    regularize = regularize and (st.decay != 0 or st.l1 != 0)
     for i in range(n):
         gi = g[i] * s
         if regularize:
@@ -174,6 +170,27 @@ cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floatin
         else:
             root = sqrt(m2[i])
         w[i] = w[i] - (a * m1[i]) / (root / d + eps)
+
+
+cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floating* m1,
+                           floating* m2, const Step* st, bint regularize) noexcept nogil:
+    """Adam and AdamW (see ``fastnn.optimizers``): ``m1``/``m2`` are the
+    running averages of the gradient and of its square."""
+    cdef floating s = <floating>st.s, l2 = <floating>st.decay
+    cdef floating l1 = <floating>(st.l1 / st.n), keep = <floating>st.keep
+    cdef floating b1 = <floating>st.beta1, c1 = <floating>(1 - st.beta1)
+    cdef floating b2 = <floating>st.beta2, c2 = <floating>(1 - st.beta2)
+    cdef floating a = <floating>st.a, d = <floating>st.d, eps = <floating>st.eps
+    cdef bint decay = regularize and st.weight_decay != 0
+    regularize = regularize and (st.decay != 0 or st.l1 != 0)
+    if regularize and decay:
+        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, True, True)
+    elif regularize:
+        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, True, False)
+    elif decay:
+        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, False, True)
+    else:
+        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, False, False)
 
 
 cdef inline void param_step(Py_ssize_t n, floating* w, const floating* g, floating* s0,

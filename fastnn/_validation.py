@@ -231,7 +231,7 @@ def looks_like_pixels(X, bounds):
         return False
     if X.dtype.kind in "biu":
         return True
-    first = X[:64]
+    first = X[:64] if X.ndim else X         # (a scalar: the shape check that follows refuses it)
     return bool(np.all(first == np.round(first)))
 
 

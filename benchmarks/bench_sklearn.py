@@ -96,12 +96,24 @@ def test_fit(benchmark, case, dtype, impl):
                        warmup_rounds=0)
 
 
+def epoch_flops(X, n_classes, hidden=100):
+    """The flops of one epoch of a one-hidden-layer network: per row, the
+    forward products and the weight gradients of both layers, and the output
+    layer's error sent back, ``(4*n_in + 6*n_out)*H``."""
+    return len(X) * (4 * X.shape[1] + 6 * n_classes) * hidden
+
+
 def table(rounds=ROUNDS):
-    """Interleaved rounds of every case; returns the markdown table."""
+    """Interleaved rounds of every case; returns the markdown table, with
+    each epoch's FLOP limit (its flops at the one-thread big-gemm rate,
+    measured in the same run) and fastnn's distance to it."""
+    from bench_limits import gemm_rate
     mnist = _mnist()
     before = os.getloadavg()
-    lines = ["| case | dtype | rows | epochs | scikit-learn s/epoch | fastnn s/epoch | speed-up |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    rates = {dtype: [] for dtype in DTYPES}
+    lines = ["| case | dtype | rows | epochs | scikit-learn s/epoch | fastnn s/epoch | speed-up "
+             "| FLOP limit s/epoch | fastnn / limit |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for case in ("defaults", "batch32", "digits"):
         for dtype in DTYPES:
             X, y = case_data(case, dtype, mnist)
@@ -110,14 +122,20 @@ def table(rounds=ROUNDS):
                 for impl in IMPLEMENTATIONS:
                     seconds, model = fit_seconds(impl, case, X, y)
                     times[impl].append(seconds / model.n_iter_)
+                rates[dtype].append(gemm_rate(np.dtype(dtype)))
             sk, ours = (float(np.median(times[i])) for i in IMPLEMENTATIONS)
-            lines.append("| {} | {} | {} | {} | {:.4f} | {:.4f} | {:.2f}x |".format(
-                case, dtype, len(X), CASES[case]["max_iter"], sk, ours, sk / ours))
+            limit = epoch_flops(X, len(np.unique(y))) / float(np.median(rates[dtype]))
+            lines.append("| {} | {} | {} | {} | {:.4f} | {:.4f} | {:.2f}x | {:.4f} | {:.2f}x |"
+                         .format(case, dtype, len(X), CASES[case]["max_iter"], sk, ours, sk / ours,
+                                 limit, ours / limit))
             print(lines[-1], flush=True)
     after = os.getloadavg()
     lines.append("")
     lines.append("Medians of {} interleaved rounds; load average {:.2f} before, {:.2f} after "
-                 "(1-minute), on {} cores.".format(rounds, before[0], after[0], os.cpu_count()))
+                 "(1-minute), on {} cores; big-gemm rate {:.1f} GFLOP/s float64, {:.1f} "
+                 "float32 (one thread).".format(
+                     rounds, before[0], after[0], os.cpu_count(),
+                     np.median(rates["float64"]) / 1e9, np.median(rates["float32"]) / 1e9))
     return "\n".join(lines)
 
 

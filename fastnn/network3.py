@@ -610,6 +610,8 @@ class Network(object):
         history = dict(validation_accuracy=[], test_accuracy=[], training_cost=[], eta=[],
                        best_validation_accuracy=0.0, best_iteration=None, test_accuracy_at_best=None)
 
+        warned = []     # the diverged-cost warning, once per call
+
         def after_epoch(epoch, eta):
             validation_accuracy = self._accuracy(validation_x, validation_y,
                                                  num_validation_batches, knet)
@@ -617,6 +619,8 @@ class Network(object):
                       "iteration": num_training_batches*epoch + num_training_batches - 1,
                       "training_cost": engine.cost / (num_training_batches*self.mini_batch_size),
                       "val_accuracy": validation_accuracy, "test_accuracy": None}
+            trainer.warn_if_cost_diverged(record["training_cost"], self.layers[-1].n_out, epoch,
+                                          warned)
             _add_epoch(history, record)     # the epoch is finished: kept even after Ctrl-C
             say("Epoch {0}: validation accuracy {1:.2%}".format(epoch, validation_accuracy))
             return record

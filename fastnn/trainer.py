@@ -274,6 +274,29 @@ def warn_if_one_answer(outputs, labels, epoch, what, warned):
                           epoch, what, int(np.argmax(outputs[0]))), RuntimeWarning, stacklevel=3)
 
 
+#: A mean log-likelihood this many times that of guessing every class
+#: equally is a diverged network, NaN or not.
+DIVERGED_COST_FACTOR = 100.0
+
+
+def warn_if_cost_diverged(cost, n_classes, epoch, warned):
+    """Warn when the mean log-likelihood ``cost`` of an epoch is more than
+    ``DIVERGED_COST_FACTOR`` times ``ln(n_classes)``, the cost of guessing
+    every class equally: the network diverged (its accuracy sits at chance)
+    although nothing became NaN.  Once per training call: ``warned`` is a
+    list the call keeps, appended to when the warning is given."""
+    chance = np.log(n_classes) if n_classes > 1 else 0.0
+    if warned or not chance or not cost > DIVERGED_COST_FACTOR * chance:
+        return
+    warned.append(epoch)
+    from ._validation import outside_fastnn
+    warnings.warn("epoch {}: the training cost is {:.3g}, {:.3g} times that of guessing every "
+                  "class equally ({:.3g}): training has diverged although nothing became NaN; "
+                  "the learning rate is probably far too large".format(
+                      epoch, cost, cost / chance, chance), RuntimeWarning,
+                  stacklevel=outside_fastnn())
+
+
 def one_blas_thread():
     """Keep BLAS to one thread while training.
 

@@ -260,3 +260,30 @@ def test_eta_too_large_for_float32_is_refused():
     net3 = small_net(ReLU, np.float32, backend="cython")
     with pytest.raises(ValueError, match="does not fit in float32"):
         net3.SGD((x, y), 1, M, 1e50, (x, y), None, verbose=False)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cython"])
+def test_network3_divergence_without_nan_warns_once(backend):
+    """ReLU/softmax at eta 1e3 in float64: the cost grows to millions while the
+    weights stay finite and the accuracy sits at chance.  One RuntimeWarning
+    names the cost against that of guessing (ln 10); a sound run is silent."""
+    import warnings
+    from fastnn import network3
+    rng = np.random.default_rng(0)
+    x, y = rng.random((200, 784)), rng.integers(0, 10, 200)
+
+    def net():
+        return network3.Network([network3.FullyConnectedLayer(784, 30, activation_fn=network3.ReLU),
+                                 network3.SoftmaxLayer(30, 10)], 10, dtype="float64",
+                                backend=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net().SGD((x, y), 3, 10, 1e3, (x[:50], y[:50]), None, verbose=False)
+    diverged = [w for w in caught if "training has diverged" in str(w.message)]
+    assert len(diverged) == 1 and diverged[0].filename == __file__, [str(w.message) for w in caught]
+    assert "times that of guessing every class equally (2.3)" in str(diverged[0].message)
+    assert max(history["training_cost"]) > 230
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net().SGD((x, y), 2, 10, 0.01, (x[:50], y[:50]), None, verbose=False)
+    assert not [w for w in caught if "diverged" in str(w.message)]

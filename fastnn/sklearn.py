@@ -35,20 +35,33 @@ neuron per class; labels may be anything scikit-learn accepts as classes
 
 Needs the ``sklearn`` extra: ``pip install 'fastnn[sklearn]'``.
 """
+import inspect
 import numbers
+import pickle
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
+import scipy.optimize
+import scipy.sparse
 
 from ._extras import require
 
 require("sklearn", "sklearn", "fastnn.sklearn")
 
-from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
+from sklearn import neural_network as _sk  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.utils import shuffle  # noqa: E402
+from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402
 from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
 from sklearn.utils.validation import check_is_fitted, check_random_state  # noqa: E402
 
+from . import _version, costs, optimizers, trainer  # noqa: E402
 from ._validation import check_real, check_sizes  # noqa: E402
 from .mlp import MLP  # noqa: E402
+from .optimizers import Schedule  # noqa: E402
 
 try:
     from sklearn.utils.validation import validate_data
@@ -281,23 +294,6 @@ def _unique(labels, name, return_inverse=False):
 
 
 # -- scikit-learn's MLPClassifier and MLPRegressor, trained by fastnn ---------------
-
-import inspect  # noqa: E402
-import pickle  # noqa: E402
-import warnings  # noqa: E402
-from numbers import Integral, Real  # noqa: E402
-
-import scipy.optimize  # noqa: E402
-import scipy.sparse  # noqa: E402
-from sklearn import neural_network as _sk  # noqa: E402
-from sklearn.base import is_classifier  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.utils import shuffle  # noqa: E402
-from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402
-
-from . import _version, costs, optimizers, trainer  # noqa: E402
-from .optimizers import Schedule  # noqa: E402
 
 #: The oldest scikit-learn whose MLPs these follow: they replace its solvers
 #: and call the methods around them (written against 1.9's).

@@ -20,7 +20,8 @@ and its task retried elsewhere, or ``client="serial"`` (every task in this
 process, one after another: the reference and the way to debug).
 
 What it costs: the data are scattered to every worker once per call
-(``broadcast=True``), not once per task; a task carries only its
+(``broadcast=True``), not once per task (and again only if a worker's death
+took the cluster's last copy with it); a task carries only its
 parameters, and returns a row of a few kilobytes (or, for ``ensemble``, the
 trained network's arrays).
 
@@ -61,7 +62,8 @@ CONNECT_TIMEOUT = 10.0
 #: Seconds to wait for a scheduler to have at least one worker.
 WORKER_TIMEOUT = 60.0
 #: Times a task is resubmitted if it raises outside the training itself (a
-#: lost worker does not count: the scheduler reruns its tasks elsewhere).
+#: lost worker does not count: the scheduler reruns its tasks elsewhere), and
+#: times a call scatters its data again after the cluster lost every copy.
 RETRIES = 2
 
 def _parameter_names():
@@ -210,11 +212,25 @@ class _Serial(object):
 
 class _Dask(object):
     """Tasks on a ``distributed.Client``: data broadcast once to every worker,
-    results put back in the order of the calls, whatever order they finish in."""
+    results put back in the order of the calls, whatever order they finish in.
+
+    A worker's death can take the scattered data with it: the scheduler's
+    active memory manager keeps only as many copies as there are workers
+    waiting for them (one, if its cycle comes before the tasks are submitted,
+    until the other workers fetch theirs; one again near the end of a call),
+    so the only copy may be on the worker that dies.  The scheduler then
+    cancels every task that needs the data, and a task resubmitted with the
+    same data future is cancelled again at once ("lost dependencies").
+    ``run`` therefore asks the scheduler, whenever a task comes back
+    cancelled, whether the data it was given still exist anywhere; if not,
+    the data are scattered again and the task (and each one after it that
+    needed the lost copy) is resubmitted with the new future."""
 
     def __init__(self, client):
         self.client = client
-        self.scattered = []
+        self.scattered = []    # every data future of this call, lost ones included
+        self.data = {}         # id of a data future -> the data, to scatter again
+        self.replaced = {}     # id of a data future the cluster lost -> its successor
 
     def scatter(self, data):
         # Clients made here send the data straight to the workers
@@ -223,13 +239,44 @@ class _Dask(object):
         # for MNIST.  A Client passed in keeps its own setting.
         [future] = self.client.scatter([data], broadcast=True, hash=False)
         self.scattered.append(future)
+        self.data[id(future)] = data
         return future
+
+    def _current(self, arg):
+        """``arg``, or if it is a data future the cluster lost, its replacement."""
+        while id(arg) in self.replaced:
+            arg = self.replaced[id(arg)]
+        return arg
+
+    def _lost(self, future):
+        """Has the cluster lost every copy of the scattered ``future``?"""
+        if future.status != "finished":
+            return True
+        return not self.client.who_has([future]).get(future.key)
+
+    def _rescatter_lost(self, args, may_scatter):
+        """``args`` with each scattered data future the cluster has lost
+        replaced by its successor, scattering the data again if no other task
+        has yet; whether any was replaced, and whether any was scattered here.
+        None for the arguments if data were lost and ``may_scatter`` is false."""
+        new_args, replaced, renewed = [], False, False
+        for arg in args:
+            current = self._current(arg)
+            if id(current) in self.data and self._lost(current):
+                if not may_scatter:
+                    return None, False, False
+                fresh = self.scatter(self.data.pop(id(current)))
+                self.replaced[id(current)] = fresh
+                current, renewed = fresh, True
+            replaced = replaced or current is not arg
+            new_args.append(current)
+        return tuple(new_args), replaced, renewed
 
     def run(self, fn, calls):
         """The results of ``fn(*args)`` for each of ``calls``; on a terminal
         (or with FASTNN_PROGRESS=1: see fastnn.progress) the dashboard's
         address and a bar over the finished runs on stderr."""
-        calls = list(calls)
+        calls = [tuple(args) for args in calls]
         futures = [self.client.submit(fn, *args, pure=False, retries=RETRIES) for args in calls]
         position = {future.key: i for i, future in enumerate(futures)}
         results = [None] * len(futures)
@@ -243,6 +290,7 @@ class _Dask(object):
                 print("Dask dashboard: {}".format(link), file=sys.stderr, flush=True)
             bar = progress.bar(len(futures), "runs", "run", leave=True)
         resubmitted = [0] * len(futures)
+        rescattered = 0
         try:
             pending = distributed.as_completed(futures, loop=self.client.loop)
             for future in pending:
@@ -250,12 +298,22 @@ class _Dask(object):
                 try:
                     results[i] = future.result()
                 except concurrent.futures.CancelledError:
-                    # the cluster gave the task up (its worker died mid-run and
-                    # dask's own retries did not take): run it again, a few times
-                    if resubmitted[i] >= RETRIES:
+                    # the cluster gave the task up: its data were lost with a
+                    # worker (scatter them again: that is no fault of the task),
+                    # or its worker died mid-run and dask's own retries did not
+                    # take (run it again, a few times)
+                    args, replaced, renewed = self._rescatter_lost(
+                        calls[i], may_scatter=rescattered < RETRIES)
+                    if args is None:      # lost, and scattered again too often
                         raise
-                    resubmitted[i] += 1
-                    again = self.client.submit(fn, *calls[i], pure=False, retries=RETRIES)
+                    if renewed:
+                        rescattered += 1
+                    elif not replaced:
+                        if resubmitted[i] >= RETRIES:
+                            raise
+                        resubmitted[i] += 1
+                    calls[i] = args
+                    again = self.client.submit(fn, *args, pure=False, retries=RETRIES)
                     position[again.key] = i
                     futures.append(again)
                     pending.add(again)
@@ -274,6 +332,8 @@ class _Dask(object):
         for future in self.scattered:
             future.release()
         self.scattered = []
+        self.data = {}
+        self.replaced = {}
 
 
 def _cores():

@@ -4,6 +4,7 @@ The runs are small (2,000 MNIST training rows, 1,000 validation rows, a few
 epochs) so that the whole file, clusters included, takes well under a minute.
 Every cluster here lives on localhost.
 """
+import concurrent.futures
 import json
 import os
 import pickle
@@ -228,6 +229,145 @@ def test_cli_cluster_by_address_survives_a_killed_worker(data, tmp_path, monkeyp
     serial = search(grid, X, y, (X_val, y_val), base=base, client="serial")
     assert len(result["rows"]) == 8
     assert comparable(result["rows"]) == comparable(serial)
+
+
+# -- a cluster that loses the scattered data (no processes killed) -------------------
+
+class _FakeFuture(object):
+    """A task or a scattered value on a _FakeCluster: a task that needs data the
+    cluster has lost comes back cancelled, as the scheduler's do."""
+
+    def __init__(self, cluster, key, fn=None, args=(), value=None):
+        self.cluster, self.key, self.fn, self.args, self.value = cluster, key, fn, args, value
+        self.status = "finished" if fn is None else "pending"
+
+    def result(self):
+        if self.fn is None:
+            return self.value
+        if any(a in self.cluster.lost for a in self.args if isinstance(a, _FakeFuture)):
+            self.status = "cancelled"
+            raise distributed.client.FutureCancelledError(self.key, "lost dependencies")
+        self.status = "finished"
+        self.cluster.finished += 1
+        if self.cluster.finished in self.cluster.lose_after:
+            self.cluster.lose_data()
+        return self.fn(*[a.value if isinstance(a, _FakeFuture) else a for a in self.args])
+
+    def release(self):
+        self.cluster.released.append(self.key)
+
+
+class _FakeCluster(object):
+    """Just enough of a distributed.Client for fastnn.distributed._Dask.run: its
+    scattered data are lost (every copy) once ``lose_after`` tasks have finished;
+    ``tell_client`` says whether the future learns it or only the scheduler knows."""
+
+    loop = None
+
+    def __init__(self, lose_after=(), tell_client=True):
+        self.lose_after, self.tell_client = set(lose_after), tell_client
+        self.finished, self.scatters, self.submits = 0, [], []
+        self.lost, self.released, self.cancelled = [], [], []
+
+    def scatter(self, values, broadcast=False, hash=True):
+        assert broadcast and not hash
+        [value] = values
+        future = _FakeFuture(self, "data-{}".format(len(self.scatters)), value=value)
+        self.scatters.append(future)
+        return [future]
+
+    def lose_data(self):
+        for future in self.scatters:
+            if future not in self.lost:
+                self.lost.append(future)
+                if self.tell_client:
+                    future.status = "lost"
+
+    def who_has(self, futures):
+        return {f.key: ([] if f in self.lost else ["tcp://127.0.0.1:1"]) for f in futures}
+
+    def submit(self, fn, *args, pure=True, retries=0):
+        future = _FakeFuture(self, "task-{}".format(len(self.submits)), fn, args)
+        self.submits.append(future)
+        return future
+
+    def cancel(self, futures):
+        self.cancelled.extend(futures)
+
+
+class _FakeAsCompleted(object):
+    """distributed.as_completed over _FakeFutures: in the order given, then the ones added."""
+
+    def __init__(self, futures, loop=None):
+        self.queue = list(futures)
+
+    def __iter__(self):
+        while self.queue:
+            yield self.queue.pop(0)
+
+    def add(self, future):
+        self.queue.append(future)
+
+
+def _label(data, name, seed):
+    return "{}:{}:{}".format(name, seed, sum(data))
+
+
+@pytest.mark.parametrize("tell_client", [True, False])
+def test_data_the_cluster_lost_are_scattered_again(monkeypatch, tell_client):
+    """Every copy of the scattered data lost (with a worker) after two tasks:
+    the tasks still waiting come back cancelled; the data are scattered once
+    more, those tasks resubmitted with the new future, and the results arrive in
+    call order.  The scheduler is asked when the client was not told."""
+    from fastnn import distributed as fd
+    monkeypatch.setattr(fd.distributed, "as_completed", _FakeAsCompleted)
+    cluster = _FakeCluster(lose_after=[2], tell_client=tell_client)
+    runner = fd._Dask(cluster)
+    shared = runner.scatter([1, 2, 3])
+    calls = [(shared, "run", seed) for seed in range(5)]
+    assert runner.run(_label, calls) == ["run:{}:6".format(seed) for seed in range(5)]
+    assert len(cluster.scatters) == 2            # the data once more, not once per task
+    assert len(cluster.submits) == 5 + 3         # the three cancelled tasks, again
+    assert all(f.args[0] is cluster.scatters[1] for f in cluster.submits[5:])
+    assert cluster.cancelled == []
+    runner.release()
+    assert cluster.released == ["data-0", "data-1"]
+
+
+def test_data_lost_again_and_again_ends_in_the_cancellation(monkeypatch):
+    """A cluster that loses the data after every task: after RETRIES scatters
+    more, the cancellation is raised and every task is cancelled."""
+    from fastnn import distributed as fd
+    monkeypatch.setattr(fd.distributed, "as_completed", _FakeAsCompleted)
+    cluster = _FakeCluster(lose_after=range(1, 100))
+    runner = fd._Dask(cluster)
+    shared = runner.scatter([1, 2, 3])
+    with pytest.raises(concurrent.futures.CancelledError, match="lost dependencies"):
+        runner.run(_label, [(shared, "run", seed) for seed in range(5)])
+    assert len(cluster.scatters) == 1 + fd.RETRIES
+    assert cluster.cancelled == cluster.submits
+
+
+def test_a_cancelled_task_whose_data_are_there_is_retried_a_few_times(monkeypatch):
+    """A task cancelled while its data are still on the cluster is resubmitted
+    with the same data, RETRIES times, then its cancellation is raised."""
+    from fastnn import distributed as fd
+    monkeypatch.setattr(fd.distributed, "as_completed", _FakeAsCompleted)
+    cluster = _FakeCluster()
+    runner = fd._Dask(cluster)
+    shared = runner.scatter([1, 2, 3])
+    attempts = []
+
+    def flaky(data, name, seed):
+        if seed == 1:
+            attempts.append(seed)
+            raise concurrent.futures.CancelledError()
+        return _label(data, name, seed)
+
+    with pytest.raises(concurrent.futures.CancelledError):
+        runner.run(flaky, [(shared, "run", seed) for seed in range(3)])
+    assert len(attempts) == 1 + fd.RETRIES
+    assert len(cluster.scatters) == 1
 
 
 # -- ensembles -----------------------------------------------------------------------

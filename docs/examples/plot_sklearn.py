@@ -1,6 +1,6 @@
 """
 From scikit-learn: ``fastnn.sklearn.BookMLPClassifier``
-===================================================
+=======================================================
 
 An estimator that works with ``Pipeline``, ``cross_val_score``, ``clone`` and
 pickling.

@@ -9,6 +9,12 @@ reports it)::
     python benchmarks/chapter6.py --epochs 1       # a quick pass: minutes
     python benchmarks/chapter6.py --only relu dropout --epochs 3
     python benchmarks/chapter6.py --epochs 1 --train-size 2000 --ensemble-size 2   # smoke test
+    python benchmarks/chapter6.py --only ensemble --record runs.json   # resumable
+
+With ``--record FILE`` every finished network (each rung, and each member of the
+vote with its test-set predictions) is written to FILE, a JSON file replaced
+atomically; a later run with the same file and settings reads it back instead of
+training that network again, so a long ladder can be spread over several sittings.
 
 The expanded training set (250,000 images) is built and cached on first use
 (fastnn.expand).  ``--threads`` sets the compiled kernels' thread count;
@@ -16,6 +22,10 @@ The expanded training set (250,000 images) is built and cached on first use
 the initial weights are reproducible (the book did not seed).
 """
 import argparse
+import json
+import math
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -34,6 +44,50 @@ def train(name, layers, epochs, eta, lmbda, data, verbose):
     return net, hist, time.perf_counter() - t
 
 
+RECORD_VERSION = 1
+
+
+def read_record(path, n_test):
+    """The finished networks recorded in ``path`` (a dict by key), or {} when the
+    file does not exist yet.  A file that is not what :func:`write_record` writes
+    raises ValueError naming it, rather than being trusted or overwritten."""
+    if path is None or not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError("{}: not a chapter6 record ({})".format(path, e)) from None
+    if not isinstance(data, dict) or data.get("version") != RECORD_VERSION \
+            or not isinstance(data.get("runs"), dict):
+        raise ValueError("{}: not a chapter6 record (version {} expected)".format(path, RECORD_VERSION))
+    for key, run in data["runs"].items():
+        ok = isinstance(run, dict) and all(
+            isinstance(run.get(f), (int, float)) and not isinstance(run.get(f), bool)
+            and math.isfinite(run[f]) and run[f] >= 0 for f in ("test_at_best", "seconds", "threads"))
+        preds = run.get("predictions") if isinstance(run, dict) else None
+        if ok and preds is not None:
+            ok = (isinstance(preds, list) and len(preds) == n_test
+                  and all(isinstance(v, int) and 0 <= v <= 9 for v in preds))
+        if not ok:
+            raise ValueError("{}: the run {!r} is damaged".format(path, key))
+    return data["runs"]
+
+
+def write_record(path, runs):
+    """Replace ``path`` with ``runs`` atomically (a temporary file in the same
+    folder, then os.replace), so an interrupted write leaves the old record."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".chapter6-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"version": RECORD_VERSION, "runs": runs}, f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=None,
@@ -47,11 +101,37 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="MNIST directory or mnist.pkl.gz")
     parser.add_argument("--verbose", action="store_true", help="print network3's training lines")
+    parser.add_argument("--record", default=None, metavar="FILE",
+                        help="keep every finished network's result in FILE (JSON) and reuse "
+                             "those already there: a resumable ladder")
     args = parser.parse_args(argv)
     if args.threads:
         network3.set_num_threads(args.threads)
 
     plain = network3.load_data_shared(args.data)
+    runs = read_record(args.record, len(plain[2][1]))
+
+    def run(key, name, factory, epochs, eta, lmbda, data, seed, keep_predictions=False):
+        """One network's (test accuracy at best validation, seconds, predictions),
+        from the record when it holds this key, else built by ``factory`` after
+        seeding numpy (the layers draw their weights from it), trained and recorded."""
+        key = "{}/seed{}/epochs{}/train{}".format(key, seed, epochs, args.train_size or "all")
+        if key in runs:
+            r = runs[key]
+            print("  {}: from {} ({:.2%}, {:.0f} s with {} threads)".format(
+                key, args.record, r["test_at_best"], r["seconds"], r["threads"]), flush=True)
+            return r["test_at_best"], r["seconds"], r.get("predictions")
+        np.random.seed(seed)
+        net, hist, seconds = train(name, factory(), epochs, eta, lmbda, data, args.verbose)
+        predictions = [int(v) for v in net.predict(data[2][0])] if keep_predictions else None
+        if args.record is not None:
+            runs[key] = {"test_at_best": hist["test_accuracy_at_best"], "seconds": seconds,
+                         "threads": network3.get_num_threads(),
+                         "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+            if predictions is not None:
+                runs[key]["predictions"] = predictions
+            write_record(args.record, runs)
+        return hist["test_accuracy_at_best"], seconds, predictions
     expanded = None
     rows = []
     print("{:<10} {:>8} {:>8} {:>7} {:>9}  {}".format("rung", "book", "fastnn", "epochs", "seconds",
@@ -68,17 +148,18 @@ def main(argv=None):
             votes = []
             seconds = 0.0
             for k in range(args.ensemble_size):
-                np.random.seed(args.seed + k)
-                net, hist, s = train(name, LADDER["dropout"][2](), epochs, eta, lmbda, data, args.verbose)
+                # member k is the dropout rung's network seeded with seed + k: member 0
+                # is that rung itself, and a record of it serves both
+                _, s, predictions = run("dropout", name, LADDER["dropout"][2],
+                                        epochs, eta, lmbda, data, args.seed + k, keep_predictions=True)
                 seconds += s
-                votes.append(net.predict(data[2][0]))
+                votes.append(predictions)
             votes = np.array(votes)
             majority = np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
             ours = float(np.mean(majority == data[2][1]))
         else:
-            np.random.seed(args.seed)
-            net, hist, seconds = train(name, factory(), epochs, eta, lmbda, data, args.verbose)
-            ours = hist["test_accuracy_at_best"]
+            ours, seconds, _ = run(name, name, factory, epochs, eta, lmbda, data, args.seed,
+                                   keep_predictions=(name == "dropout"))
         if name == "ensemble":
             desc = "majority vote of {} dropout networks (the book: five)".format(args.ensemble_size)
         rows.append((name, book, ours, epochs, seconds, desc))

@@ -1,0 +1,105 @@
+"""benchmarks/chapter6.py --record: the resumable ladder's record file."""
+import importlib.util
+import json
+import os
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, os.pardir, "benchmarks", "chapter6.py")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("chapter6_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def chapter6():
+    if not os.path.exists(SCRIPT):
+        pytest.skip("benchmarks/chapter6.py is not in this tree (an installed wheel's tests)")
+    return load_script()
+
+
+def a_run(**change):
+    run = {"test_at_best": 0.9955, "seconds": 1323.0, "threads": 2, "finished": "2026-12-07 13:00:00",
+           "predictions": [7, 2, 1, 0]}
+    run.update(change)
+    return run
+
+
+def test_a_record_reads_back_what_was_written(chapter6, tmp_path):
+    path = str(tmp_path / "record.json")
+    assert chapter6.read_record(path, 4) == {}
+    runs = {"dropout/seed0/epochs40/trainall": a_run(), "relu/seed0/epochs60/trainall": a_run(
+        predictions=None)}
+    del runs["relu/seed0/epochs60/trainall"]["predictions"]
+    chapter6.write_record(path, runs)
+    assert chapter6.read_record(path, 4) == runs
+    assert [f for f in os.listdir(tmp_path)] == ["record.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("{not json", "not a chapter6 record"),
+    ("[]", "version 1 expected"),
+    (json.dumps({"version": 2, "runs": {}}), "version 1 expected"),
+    (json.dumps({"version": 1, "runs": []}), "version 1 expected"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(test_at_best="0.99")}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(seconds=-1.0)}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(threads=True)}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1])}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1, 10])}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1, 0.0])}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": "0.99"}}), "'k' is damaged"),
+])
+def test_a_damaged_record_is_refused_by_name(chapter6, tmp_path, content, fragment):
+    path = tmp_path / "record.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=fragment) as info:
+        chapter6.read_record(str(path), 4)
+    assert "record.json" in str(info.value)
+
+
+def test_a_nan_accuracy_is_refused(chapter6, tmp_path):
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps({"version": 1, "runs": {"k": a_run()}}).replace("0.9955", "NaN"))
+    with pytest.raises(ValueError, match="'k' is damaged"):
+        chapter6.read_record(str(path), 4)
+
+
+def test_a_failed_write_keeps_the_old_record(chapter6, tmp_path):
+    path = str(tmp_path / "record.json")
+    chapter6.write_record(path, {"k": a_run()})
+    with pytest.raises(TypeError):
+        chapter6.write_record(path, {"k": a_run(seconds=object())})
+    assert chapter6.read_record(path, 4) == {"k": a_run()}
+    assert os.listdir(tmp_path) == ["record.json"]
+
+
+def test_a_resumed_ladder_trains_only_what_is_missing(chapter6, mnist_path, tmp_path, monkeypatch):
+    """A first sitting trains the dropout rung (which is also the vote's first
+    member); the second, asked for a vote of two, trains only the second member
+    and votes with the recorded predictions."""
+    path = str(tmp_path / "record.json")
+    common = ["--epochs", "1", "--train-size", "100", "--data", mnist_path, "--record", path]
+    trained = []
+    real_train = chapter6.train
+
+    def counting_train(name, layers, *rest):
+        trained.append(name)
+        return real_train(name, layers, *rest)
+
+    monkeypatch.setattr(chapter6, "train", counting_train)
+    # the plain set stands in for the expanded one, which a fresh machine would build
+    load = chapter6.network3.load_data_shared
+    monkeypatch.setattr(chapter6.network3, "load_data_shared",
+                        lambda data, expanded=False: load(data))
+    first = chapter6.main(common + ["--only", "dropout"])
+    assert trained == ["dropout"]
+    second = chapter6.main(common + ["--only", "dropout", "ensemble", "--ensemble-size", "2"])
+    assert trained == ["dropout", "ensemble"]
+    assert second[0][2] == first[0][2]  # the dropout rung read back, not retrained
+    runs = chapter6.read_record(path, 10000)
+    assert sorted(runs) == ["dropout/seed0/epochs1/train100", "dropout/seed1/epochs1/train100"]

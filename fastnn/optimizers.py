@@ -7,8 +7,9 @@ only.  The state it needs (velocities, Adam's two moments, its step count)
 belongs to the network being trained and lives in a ``Step``, which the
 kernels of both backends are handed: they update the parameters and the
 state in place.  Each optimizer's rule is written twice, once in numpy
-(``reference_step``, here) and once in C (``fastnn/_core/_optim.pxd``),
-operation for operation, so that the two backends agree.
+(``reference_step``, here) and once in C (``fastnn/_core/_optim.pxd`` and its
+loops in ``_steps.h``), operation for operation, so that the two backends
+agree.
 
 With ``G`` the gradient summed over a mini-batch of ``m`` examples, ``n`` the
 size of the training set (network3: its number of mini-batches, its gradient

@@ -8,7 +8,7 @@ tests/test_network3_rows.py) is checked here in each variant this CPU runs.
 import numpy as np
 import pytest
 
-from fastnn import trainer
+from fastnn import optimizers, trainer
 from fastnn._core import _dense, _gemm, _pairs, _simd
 
 VECTOR = [v for v in _simd.available() if v != "blas"]
@@ -72,3 +72,76 @@ def test_value_range_in_every_variant(variant, dtype):
         a[n - 1] = np.nan
         lo, hi = _pairs.value_range(a)
         assert np.isnan(lo) and np.isnan(hi), (variant, n)
+
+
+STEP_OPTIMIZERS = {
+    "sgd": lambda: optimizers.SGD(),
+    "momentum": lambda: optimizers.SGD(momentum=0.9),
+    "nesterov": lambda: optimizers.SGD(momentum=0.9, nesterov=True),
+    "adam": lambda: optimizers.Adam(),
+    "adam-sklearn": lambda: optimizers.Adam(form="sklearn"),
+    "adamw": lambda: optimizers.AdamW(weight_decay=0.05),
+}
+STEP_TERMS = [dict(), dict(l2=5.0), dict(l2=5.0, l1=2.0), dict(alpha=1e-2)]
+
+
+def _stepped(name, terms, dtype, n, regularize, seed):
+    """w, its state and the step count after one optimizer step from a
+    random start, in the kernels (``_dense._param_step``, the level in
+    force) and in numpy (``optimizers.apply``)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(n).astype(dtype)
+    w[::5] = 0                                       # sgn(0) = 0 for L1
+    g = rng.standard_normal(n).astype(dtype)
+    g[::3] = 0                                       # rare inputs: decaying state ...
+    optimizer = STEP_OPTIMIZERS[name]()
+    k = optimizer.n_state()
+    state = [rng.standard_normal(n).astype(dtype) for _ in range(k)]
+    if k == 2:
+        state[1] = np.abs(state[1])                  # Adam's second moment is >= 0
+    for s in state:                                  # ... about to sink below the normals
+        s[::3] = np.finfo(dtype).tiny * rng.uniform(1.0, 1.02, s[::3].shape)
+    results = []
+    for backend in ("compiled", "numpy"):
+        ws, ss = w.copy(), [s.copy() for s in state]
+        step = optimizers.Step(0.01 if k != 2 else 1e-3, 500, optimizer=optimizer, t=3, **terms)
+        if backend == "compiled":
+            layer = []
+            for s in ss:
+                layer += [s, np.zeros(1, dtype)]
+            step.state = [tuple(layer)] if k else None
+            _dense._param_step(ws, g, step, 10, regularize)
+        else:
+            optimizers.apply(ws, g, ss, step, 10, regularize)
+        results.append([ws] + ss + [step.t])
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(STEP_OPTIMIZERS))
+def test_optimizer_steps_agree_in_every_variant(name, dtype):
+    """The optimizers' loops (_steps.h) round alike in every variant, bit for
+    bit, and as numpy's step does, for every optimizer, regularization term
+    and length (vector bodies and tails), weights and biases."""
+    for terms in STEP_TERMS:
+        for n in (1, 3, 8, 9, 17, 64, 101):
+            for regularize in (True, False):
+                seen = {}
+                for level in VECTOR:
+                    previous = _simd.set_simd(level)
+                    try:
+                        compiled, reference = _stepped(name, terms, dtype, n, regularize, n)
+                    finally:
+                        _simd.set_simd(previous)
+                    where = "{} {} {} n={} regularize={} variant {}".format(
+                        name, terms, np.dtype(dtype).name, n, regularize, level)
+                    assert compiled[-1] == reference[-1] == 4, where + ": step count"
+                    for i, (a, b) in enumerate(zip(compiled[:-1], reference[:-1])):
+                        what = "w" if i == 0 else "state[{}]".format(i - 1)
+                        # numpy and C round each operation alike (no fused multiply-add)
+                        assert np.array_equal(a, b), "{}: {} differs from numpy at {}".format(
+                            where, what, int(np.argmax(a != b)))
+                    seen[level] = compiled[:-1]
+                first = seen[VECTOR[0]]
+                for level, arrays in seen.items():
+                    assert all(np.array_equal(a, b) for a, b in zip(arrays, first)), level

@@ -162,6 +162,45 @@ def _set_split_always(bint on):
     return previous
 
 
+cdef void _one_step(floating[::1] w, floating[::1] g, tuple state, dict settings, int m,
+                    bint regularize):
+    cdef floating[::1] s0, s1
+    cdef floating* p0 = NULL
+    cdef floating* p1 = NULL
+    if state is not None and state[0] is not None:
+        s0 = state[0]
+        p0 = &s0[0]
+    if state is not None and state[2] is not None:
+        s1 = state[2]
+        p1 = &s1[0]
+    cdef Step st = make_step(settings)
+    step_begin(&st, m)
+    param_step(w.shape[0], &w[0], &g[0], p0, p1, &st, regularize)
+
+
+def _param_step(w, g, step, int m, bint regularize):
+    """One step of ``step``'s optimizer on the array ``w`` alone (tests), as
+    the kernels step each parameter array: ``_optim.step_begin`` for a
+    mini-batch of ``m``, then ``param_step`` from the gradient ``g``.
+    ``w`` and ``g``: 1-D, C-contiguous, one float dtype, at least one
+    element; ``step.state``: one layer's tuple, its weight entries (0 and 2)
+    shaped like ``w`` and its bias entries of one element (unused).
+    Updates ``w``, the state and ``step.t``."""
+    for name, a in (("w", w), ("g", g)):
+        if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.size >= 1
+                and a.dtype in (np.float32, np.float64) and a.flags.c_contiguous):
+            raise TypeError("{} must be a non-empty 1-D C-contiguous float array".format(name))
+    if g.dtype != w.dtype or g.shape != w.shape or not w.flags.writeable:
+        raise TypeError("g must match w, and w be writable")
+    settings, state = _steps.read(step, [(w.shape, (1,))], w.dtype)
+    layer = None if state is None else state[0]
+    if w.dtype == np.float32:
+        _one_step[float](w, g, layer, settings, m, regularize)
+    else:
+        _one_step[double](w, g, layer, settings, m, regularize)
+    step.t += 1
+
+
 cdef int split_threads(int L, int n0, int n1, int mini_batch_size, int asked) noexcept nogil:
     """How many threads ``train`` splits the first layer across when
     ``asked`` are wanted (see the module docstring): 1 unless the network

@@ -9,13 +9,14 @@ A kernel makes one ``Step`` from the checked settings (``make_step``, from
 mini-batch's scalars and counts the step) and ``param_step`` on every
 parameter array of the network, with that array's state arrays.
 
-Adding an optimizer: its code and fields here (read in ``make_step``), its
-case in ``step_begin`` and ``param_step``, and its Python class in
+The elementwise loops themselves are C, in ``_steps.h`` (compiled for the
+baseline and for AVX2, rounding alike).  Adding an optimizer: its code and
+fields here (read in ``make_step``), its case in ``step_begin`` and
+``param_step``, its loop in ``_steps.h``, and its Python class in
 ``fastnn/optimizers.py``; nothing else.
 """
 from cython cimport floating
-from libc.float cimport DBL_MIN, FLT_MIN
-from libc.math cimport fabs, fabsf, pow, sqrt, sqrtf
+from libc.math cimport pow, sqrt
 
 cdef enum:
     # optimizer codes (fastnn.optimizers: SGD.code, Adam.code), and how many
@@ -82,94 +83,36 @@ cdef inline void step_begin(Step* st, int m) noexcept nogil:
         st.decay = st.eta * (st.l2 / st.n + st.alpha / m)
 
 
-cdef inline floating normal_or_zero(floating x) noexcept nogil:
-    """``x``, or 0 where it is subnormal.  A state that decays by a factor
-    each step (a velocity, Adam's moments) on a parameter whose gradient is
-    mostly zero (rare pixels, dead ReLU units) would otherwise sink into
-    the subnormal range and stay there, and arithmetic on subnormals runs
-    many times slower.  Written as a select, which the compiler vectorizes
-    (a NaN fails the test and stays NaN)."""
-    if floating is float:
-        return 0 if fabsf(x) < FLT_MIN else x
-    else:
-        return 0 if fabs(x) < DBL_MIN else x
-
-
-cdef inline floating sign_of(floating x) noexcept nogil:
-    # sgn(x) without a branch (sgn(0) = 0): a branch on each weight's sign
-    # is a coin toss for the predictor
-    return <floating>(x > 0) - <floating>(x < 0)
+cdef extern from "_steps.h" nogil:
+    # the loops, in C: a baseline and an AVX2 variant, picked by the level
+    # in force, rounding alike (see the header)
+    void fastnn_sgd_f(Py_ssize_t n, float* w, const float* g, float* v, float s, float mu,
+                      float decay, float l1, float keep, int plain, int regularize,
+                      int nesterov)
+    void fastnn_sgd_d(Py_ssize_t n, double* w, const double* g, double* v, double s,
+                      double mu, double decay, double l1, double keep, int plain,
+                      int regularize, int nesterov)
+    void fastnn_adam_f(Py_ssize_t n, float* w, const float* g, float* m1, float* m2, float s,
+                       float l2, float l1, float keep, float b1, float c1, float b2, float c2,
+                       float a, float d, float eps, int regularize, int decay)
+    void fastnn_adam_d(Py_ssize_t n, double* w, const double* g, double* m1, double* m2,
+                       double s, double l2, double l1, double keep, double b1, double c1,
+                       double b2, double c2, double a, double d, double eps, int regularize,
+                       int decay)
 
 
 cdef inline void sgd_step(Py_ssize_t n, floating* w, const floating* g, floating* v,
                           const Step* st, bint regularize) noexcept nogil:
     """SGD (see the module docstring of ``fastnn.optimizers``); ``v``: the
-    velocities, NULL without momentum.  One loop per case, so that no test
-    sits inside a loop."""
-    cdef Py_ssize_t i
+    velocities, NULL without momentum.  Each scalar is rounded to the dtype
+    here, once."""
     cdef floating s = <floating>st.s, mu = <floating>st.momentum
     cdef floating decay = <floating>st.decay, l1 = <floating>(st.eta * (st.l1 / st.n))
     cdef floating keep = <floating>(1 - st.decay)
-    cdef floating d
-    if st.plain:
-        if regularize:
-            for i in range(n):
-                w[i] = keep * w[i] - s * g[i]
-        else:
-            for i in range(n):
-                w[i] = w[i] - s * g[i]
-        return
-    if regularize and v != NULL and st.nesterov:
-        for i in range(n):
-            d = -s * g[i] - decay * w[i] - l1 * sign_of(w[i])
-            v[i] = normal_or_zero(mu * v[i] + d)
-            w[i] = w[i] + (mu * v[i] + d)
-    elif regularize and v != NULL:
-        for i in range(n):
-            d = -s * g[i] - decay * w[i] - l1 * sign_of(w[i])
-            v[i] = normal_or_zero(mu * v[i] + d)
-            w[i] = w[i] + v[i]
-    elif regularize:
-        for i in range(n):
-            d = -s * g[i] - decay * w[i] - l1 * sign_of(w[i])
-            w[i] = w[i] + d
-    elif v != NULL and st.nesterov:
-        for i in range(n):
-            d = -s * g[i]
-            v[i] = normal_or_zero(mu * v[i] + d)
-            w[i] = w[i] + (mu * v[i] + d)
-    elif v != NULL:
-        for i in range(n):
-            d = -s * g[i]
-            v[i] = normal_or_zero(mu * v[i] + d)
-            w[i] = w[i] + v[i]
+    if floating is float:
+        fastnn_sgd_f(n, w, g, v, s, mu, decay, l1, keep, st.plain, regularize, st.nesterov)
     else:
-        for i in range(n):
-            w[i] = w[i] + -s * g[i]
-
-
-cdef inline void adam_loop(Py_ssize_t n, floating* w, const floating* g, floating* m1,
-                           floating* m2, floating s, floating l2, floating l1, floating keep,
-                           floating b1, floating c1, floating b2, floating c2, floating a,
-                           floating d, floating eps, bint regularize, bint decay) noexcept nogil:
-    """Adam's loop (``adam_step``); each call passes ``regularize`` and
-    ``decay`` as constants, so that the compiler makes one loop per case
-    with no test inside it, and vectorizes it."""
-    cdef Py_ssize_t i
-    cdef floating gi, root
-    for i in range(n):
-        gi = g[i] * s
-        if regularize:
-            gi = gi + l2 * w[i] + l1 * sign_of(w[i])
-        if decay:
-            w[i] = w[i] * keep
-        m1[i] = normal_or_zero(b1 * m1[i] + c1 * gi)
-        m2[i] = normal_or_zero(b2 * m2[i] + c2 * (gi * gi))
-        if floating is float:
-            root = sqrtf(m2[i])
-        else:
-            root = sqrt(m2[i])
-        w[i] = w[i] - (a * m1[i]) / (root / d + eps)
+        fastnn_sgd_d(n, w, g, v, s, mu, decay, l1, keep, st.plain, regularize, st.nesterov)
 
 
 cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floating* m1,
@@ -183,14 +126,12 @@ cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floatin
     cdef floating a = <floating>st.a, d = <floating>st.d, eps = <floating>st.eps
     cdef bint decay = regularize and st.weight_decay != 0
     regularize = regularize and (st.decay != 0 or st.l1 != 0)
-    if regularize and decay:
-        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, True, True)
-    elif regularize:
-        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, True, False)
-    elif decay:
-        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, False, True)
+    if floating is float:
+        fastnn_adam_f(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, regularize,
+                      decay)
     else:
-        adam_loop(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, False, False)
+        fastnn_adam_d(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, regularize,
+                      decay)
 
 
 cdef inline void param_step(Py_ssize_t n, floating* w, const floating* g, floating* s0,

@@ -186,22 +186,23 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
     stop being finite.
     """
     tracker = Tracker(early_stopping, restore_best)
+    count = 1   # the chunk size carries over: later epochs start at the rate measured
     with one_blas_thread():
         for epoch in range(first_epoch, first_epoch + epochs):
             eta = schedule.at(epoch)
             engine.begin_epoch(epoch)
             total = engine.batches
-            done, count = 0, 1
+            done = 0
             while done < total:
-                count = min(count, total - done)
+                n = min(count, total - done)
                 started = time.perf_counter()
-                engine.train(done, count, eta)
+                engine.train(done, n, eta)
                 elapsed = time.perf_counter() - started
                 check_finite_parameters(engine, epoch)
-                done += count
+                done += n
                 if on_progress is not None:
                     on_progress(done, total)
-                count = next_chunk(count, elapsed)
+                count = next_chunk(count, n, elapsed)
             tracker.epochs_run = epoch + 1 - first_epoch
             try:
                 record = after_epoch(epoch, eta) if after_epoch is not None else None
@@ -222,12 +223,14 @@ def run(engine, epochs, schedule, after_epoch=None, on_progress=None, early_stop
     return tracker
 
 
-def next_chunk(count, elapsed):
+def next_chunk(count, n, elapsed):
     """The next chunk's size in mini-batches: about ``CHUNK_SECONDS`` of work
-    at the rate just measured, growing at most fourfold per call."""
+    at the rate just measured (``n`` mini-batches in ``elapsed`` seconds; ``n``
+    is below the planned ``count`` at the end of an epoch), growing at most
+    fourfold over ``count`` per call."""
     if elapsed <= 0:
         return count * 4
-    return max(1, min(count * 4, int(count * CHUNK_SECONDS / elapsed)))
+    return max(1, min(count * 4, int(n * CHUNK_SECONDS / elapsed)))
 
 
 def check_finite_parameters(engine, epoch):

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from fastnn import MLP
+from fastnn import MLP, trainer
 from helpers import fastnn_env
 
 #: How soon after SIGINT the child must have exited (the issue's requirement).
@@ -115,9 +115,12 @@ class InterruptAt(object):
 @pytest.mark.parametrize("how", ["raise", "signal"])
 @pytest.mark.parametrize("options", [dict(), dict(momentum=0.9, l1=1.0, l2=1.0)],
                          ids=["plain", "momentum+l1+l2"])
-def test_interrupted_fit_leaves_a_network_that_trains_on(how, options):
+def test_interrupted_fit_leaves_a_network_that_trains_on(how, options, monkeypatch):
     if how == "signal" and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         pytest.skip("SIGINT is not Python's KeyboardInterrupt here")
+    # chunks of a few mini-batches, so that the second epoch has a middle to stop in (these
+    # epochs are shorter than one chunk, and the chunk size carries over from the first)
+    monkeypatch.setattr(trainer, "CHUNK_SECONDS", 1e-6)
     X, y = blobs()
     net = MLP([20, 30, 4], activation="relu", output="softmax", cost="log_likelihood", seed=1)
     before = [w.copy() for w in net.weights]

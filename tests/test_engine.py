@@ -328,10 +328,12 @@ def test_epoch_in_chunks_equals_one_call(backend, offset, dtype, optimizer):
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
-def test_run_reports_progress(backend):
+def test_run_reports_progress(backend, monkeypatch):
     """``trainer.sgd`` (``run`` on a ``DenseEngine``): each epoch's calls
     report the epoch's mini-batches as the total, increase, and end at
-    (total, total); training equals one ``train`` call per epoch."""
+    (total, total); training equals one ``train`` call per epoch.  (Chunks
+    of a few mini-batches: these epochs are far shorter than a chunk.)"""
+    monkeypatch.setattr(trainer, "CHUNK_SECONDS", 1e-6)
     sizes = [784, 30, 10]
     rng = np.random.default_rng(15)
     weights, biases = make_net(sizes, np.float64, rng)
@@ -358,6 +360,25 @@ def test_run_reports_progress(backend):
     for order in orders:
         BACKENDS[backend].train(expected_w, expected_b, X, Y, order, 10, spec, expected_step)
     assert_bitwise((w, b, step), (expected_w, expected_b, expected_step), "run vs train")
+
+
+def test_run_carries_the_chunk_size_over_epochs(monkeypatch):
+    """The first epoch starts with one mini-batch and grows its chunks; later
+    epochs start at the size reached, so an epoch shorter than a chunk is one
+    kernel call, and a chunk never grows more than fourfold a call.  (Chunks
+    of 1000 s: no stall of a loaded machine makes one look long.)"""
+    monkeypatch.setattr(trainer, "CHUNK_SECONDS", 1e3)
+    sizes = [20, 10, 4]
+    rng = np.random.default_rng(3)
+    weights, biases = make_net(sizes, np.float64, rng)
+    X, Y = make_data(sizes, 500, np.float64, rng)
+    spec = trainer.Spec("tanh", "sigmoid", "cross_entropy")
+    calls = []
+    step = new_step(weights, biases, 500, 0.1)
+    trainer.sgd(BACKENDS["compiled"], weights, biases, X, Y, 3, 10, spec, step, lambda: None, 0.1,
+                on_progress=lambda done, total: calls.append(done))
+    assert calls[:3] == [1, 5, 21]          # 1, then 4 and 16 more: growing fourfold
+    assert calls[-2:] == [50, 50]           # the second and third epochs: one call each
 
 
 def test_fit_reports_progress():

@@ -1001,7 +1001,9 @@ def main(argv=None, prog="fastnn"):
     named = [a for a in argv if a in commands][:1]
     name = prog if prog != "fastnn" or not named else "{} {}".format(prog, named[0])
     import warnings
-    # a warning is one line naming the command, not a source line a user did not write
+    # a warning is one line naming the command, not a source line a user did not write; put
+    # back on return, for a program or a notebook that calls main()
+    previous_format = warnings.formatwarning
     warnings.formatwarning = lambda message, category, *rest, **kw: "{}: warning: {}\n".format(
         name, message)
     try:
@@ -1063,6 +1065,8 @@ def main(argv=None, prog="fastnn"):
             print("{}: {}".format(name, exc), file=sys.stderr)
             return 1
         raise
+    finally:
+        warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":

@@ -407,3 +407,25 @@ def test_resume_goes_on_exactly_with_the_optimizers_state(tmp_path):
     history = json.loads((tmp_path / "parts" / "history.json").read_text())
     records = history if isinstance(history, list) else history.get("records", history)
     assert [r["epoch"] for r in records] == [0, 1, 2, 3]
+
+
+def test_main_called_from_python_puts_the_warning_format_back(capsys, monkeypatch):
+    """main() shows warnings as one line naming the command while it runs, and
+    leaves a calling program's warnings as it found them, however it ends."""
+    import warnings
+    from fastnn import cli
+    before = warnings.formatwarning
+    seen = []
+
+    def run(args):
+        seen.append(warnings.formatwarning("careful", UserWarning, "x.py", 1))
+        raise RuntimeError("boom")
+
+    assert cli.main(["demo", "--epochs", "-1"], prog="fastnn") == 2      # a usage error
+    assert warnings.formatwarning is before
+    monkeypatch.setattr(cli, "run_bench", run)
+    with pytest.raises(RuntimeError, match="boom"):                     # an unexpected error
+        cli.main(["bench"], prog="fastnn")
+    assert seen == ["fastnn bench: warning: careful\n"]
+    assert warnings.formatwarning is before
+    capsys.readouterr()

@@ -354,6 +354,10 @@ cdef void column_sums(int m, int n, const floating* delta, floating* out) noexce
             out[j] += delta[j]
 
 
+cdef enum:
+    BIAS_BLOCK = 64     # biases stepped per optimizer call (layer_step)
+
+
 cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* delta,
                      const floating* a_prev, const Step* st) noexcept nogil:
     """(BP3), (BP4) and the optimizer's step for neurons ``j0..j1-1`` of
@@ -379,12 +383,19 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
         sb1 = (<floating**>wk.SB1)[l] + j0
     fc_weight_step(j1 - j0, n_in, m, delta + j0, n_out, a_prev, n_in,
                    (<floating**>wk.W)[l] + row0, g, sw0, sw1, st)
-    for j in range(j0, j1):
-        s = delta[j]
-        for i in range(1, m):
-            s += delta[<Py_ssize_t>i * n_out + j]
-        param_step(1, b + j, &s, NULL if sb0 == NULL else sb0 + (j - j0),
-                   NULL if sb1 == NULL else sb1 + (j - j0), st, False)
+    # the biases' gradients (column sums, rows in order), then one step a block of them
+    cdef floating sums[BIAS_BLOCK]
+    cdef int k, k0 = j0
+    while k0 < j1:
+        k = min(<int>BIAS_BLOCK, j1 - k0)
+        for j in range(k0, k0 + k):
+            s = delta[j]
+            for i in range(1, m):
+                s += delta[<Py_ssize_t>i * n_out + j]
+            sums[j - k0] = s
+        param_step(k, b + k0, sums, NULL if sb0 == NULL else sb0 + (k0 - j0),
+                   NULL if sb1 == NULL else sb1 + (k0 - j0), st, False)
+        k0 += k
 
 
 cdef enum:

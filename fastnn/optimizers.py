@@ -467,7 +467,8 @@ def layer_state(step, l):
 def normal_or_zero(x):
     """``x`` with its subnormal entries set to zero (NaN stays NaN): the
     optimizers' decaying state is flushed so, in both backends alike, since
-    steps on subnormal numbers run many times slower (see ``_optim.pxd``)."""
+    steps on subnormal numbers run many times slower (the compiled twin is
+    ``FASTNN_NORMAL_OR_ZERO`` in ``_core/_steps.h``)."""
     return np.where(np.abs(x) < np.finfo(x.dtype).tiny, 0, x)
 
 

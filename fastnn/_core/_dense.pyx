@@ -162,7 +162,7 @@ def _set_split_always(bint on):
     return previous
 
 
-cdef void _one_step(floating[::1] w, floating[::1] g, tuple state, dict settings, int m,
+cdef void _one_step(floating[::1] w, const floating[::1] g, tuple state, dict settings, int m,
                     bint regularize):
     cdef floating[::1] s0, s1
     cdef floating* p0 = NULL
@@ -183,8 +183,9 @@ def _param_step(w, g, step, int m, bint regularize):
     the kernels step each parameter array: ``_optim.step_begin`` for a
     mini-batch of ``m``, then ``param_step`` from the gradient ``g``.
     ``w`` and ``g``: 1-D, C-contiguous, one float dtype, at least one
-    element; ``step.state``: one layer's tuple, its weight entries (0 and 2)
-    shaped like ``w`` and its bias entries of one element (unused).
+    element; ``step.state``: a list of one layer's tuple, as a one-layer
+    network holds it, its weight entries (0 and 2) shaped like ``w`` and its
+    bias entries of one element (unused).
     Updates ``w``, the state and ``step.t``."""
     for name, a in (("w", w), ("g", g)):
         if not (isinstance(a, np.ndarray) and a.ndim == 1 and a.size >= 1

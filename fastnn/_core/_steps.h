@@ -4,9 +4,12 @@
    target("avx2"), which works on twice the elements per instruction.
 
    Neither variant may fuse a multiply and an add: the AVX2 target leaves FMA
-   out on purpose, so both variants round every operation as the portable C
-   does and as the numpy reference steps do (fastnn.optimizers), and the level
-   in force (_simd.h: fastnn_simd_isa, AVX-512 included) changes no result.
+   out on purpose, and contraction is switched off for these loops alone
+   (FASTNN_STEP_NO_CONTRACT below), so that flags such as -march=native or a
+   target with FMA in its baseline (aarch64) fuse nothing either.  So every
+   variant rounds every operation as the numpy reference steps do
+   (fastnn.optimizers), and the level in force (_simd.h: fastnn_simd_isa,
+   AVX-512 included) changes no result.
 
    Each loop is its own, with the optimizer's case (momentum, Nesterov,
    regularized, decoupled decay) fixed outside it, so that no test sits inside
@@ -26,6 +29,15 @@
 #define FASTNN_STEP_RESTRICT
 #endif
 
+/* a*b + c is never contracted to one fused multiply-add in the loops: GCC
+   takes it for the functions between the push and pop of options below,
+   clang at the head of each function body */
+#if defined(__clang__)
+#define FASTNN_STEP_NO_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define FASTNN_STEP_NO_CONTRACT
+#endif
+
 /* x, or 0 where |x| is below the smallest normal number TINY: state that
    decays each step on a parameter whose gradient is mostly zero would
    otherwise sink into the subnormal range, where arithmetic runs many times
@@ -43,6 +55,7 @@ FASTNN_STEP_TARGET static void fastnn_sgd_##SFX(ptrdiff_t n, T* FASTNN_STEP_REST
         const T* FASTNN_STEP_RESTRICT g, T* FASTNN_STEP_RESTRICT v, T s, T mu, T decay, T l1,   \
         T keep, int plain, int regularize, int nesterov)                                       \
 {                                                                                              \
+    FASTNN_STEP_NO_CONTRACT                                                                    \
     ptrdiff_t i;                                                                               \
     T d;                                                                                       \
     if (plain) {                                                                               \
@@ -104,6 +117,7 @@ FASTNN_STEP_TARGET static void fastnn_adam_##SFX(ptrdiff_t n, T* FASTNN_STEP_RES
         T* FASTNN_STEP_RESTRICT m2, T s, T l2, T l1, T keep, T b1, T c1, T b2, T c2, T a, T d, \
         T eps, int regularize, int decay)                                                      \
 {                                                                                              \
+    FASTNN_STEP_NO_CONTRACT                                                                    \
     ptrdiff_t i;                                                                               \
     if (regularize && decay) { FASTNN_ADAM_LOOP(T, TINY, SQRT, 1, 1) }                         \
     else if (regularize) { FASTNN_ADAM_LOOP(T, TINY, SQRT, 1, 0) }                             \
@@ -117,6 +131,10 @@ FASTNN_STEP_TARGET static void fastnn_adam_##SFX(ptrdiff_t n, T* FASTNN_STEP_RES
     FASTNN_ADAM_LOOPS(float, FLT_MIN, sqrtf, f_##SFX)                                          \
     FASTNN_ADAM_LOOPS(double, DBL_MIN, sqrt, d_##SFX)
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
 #if FASTNN_X86_SIMD
 /* "avx2" alone: no "fma", so that nothing is contracted (see above) */
 #define FASTNN_STEP_TARGET __attribute__((target("avx2")))
@@ -126,6 +144,9 @@ FASTNN_STEP_VARIANT(avx2)
 #define FASTNN_STEP_TARGET
 FASTNN_STEP_VARIANT(generic)
 #undef FASTNN_STEP_TARGET
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* The loops _optim.pxd calls: the AVX2 variant wherever the process's level
    is AVX2 or above (fastnn_simd_isa), else the baseline. */

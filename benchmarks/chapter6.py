@@ -13,8 +13,11 @@ reports it)::
 
 With ``--record FILE`` every finished network (each rung, and each member of the
 vote with its test-set predictions) is written to FILE, a JSON file replaced
-atomically; a later run with the same file and settings reads it back instead of
-training that network again, so a long ladder can be spread over several sittings.
+atomically; a later run with the same file reads it back instead of training
+that network again, so a long ladder can be spread over several sittings.  A
+network is recorded under everything that decides its result (rung, seed,
+epochs, training size, threads, eta, lambda and a digest of the data), so a run
+with other settings trains its own.
 
 The expanded training set (250,000 images) is built and cached on first use
 (fastnn.expand).  ``--threads`` sets the compiled kernels' thread count;
@@ -22,16 +25,17 @@ The expanded training set (250,000 images) is built and cached on first use
 the initial weights are reproducible (the book did not seed).
 """
 import argparse
+import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 
 import numpy as np
 
 # the installed fastnn: the source tree's own fastnn/ is not built
 from fastnn import network3
+from fastnn._files import atomic_write
 from fastnn.ladder import LADDER, MB  # the rungs, shared with `fastnn train --preset`
 from fastnn.network3 import Network
 
@@ -65,27 +69,39 @@ def read_record(path, n_test):
         ok = isinstance(run, dict) and all(
             isinstance(run.get(f), (int, float)) and not isinstance(run.get(f), bool)
             and math.isfinite(run[f]) and run[f] >= 0 for f in ("test_at_best", "seconds", "threads"))
+        ok = ok and run["test_at_best"] <= 1
         preds = run.get("predictions") if isinstance(run, dict) else None
         if ok and preds is not None:
             ok = (isinstance(preds, list) and len(preds) == n_test
-                  and all(isinstance(v, int) and 0 <= v <= 9 for v in preds))
+                  and all(type(v) is int and 0 <= v <= 9 for v in preds))
         if not ok:
             raise ValueError("{}: the run {!r} is damaged".format(path, key))
     return data["runs"]
 
 
 def write_record(path, runs):
-    """Replace ``path`` with ``runs`` atomically (a temporary file in the same
-    folder, then os.replace), so an interrupted write leaves the old record."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".chapter6-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": RECORD_VERSION, "runs": runs}, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Replace ``path`` with ``runs`` atomically, so an interrupted write leaves
+    the old record."""
+    with atomic_write(path, "w", suffix=".json") as f:
+        json.dump({"version": RECORD_VERSION, "runs": runs}, f)
+
+
+def data_digest(data):
+    """The first 12 hex digits of the SHA-256 of the training, validation
+    and test arrays: a record's key holds it, so results on other data are
+    not taken for these."""
+    h = hashlib.sha256()
+    for x, y in data:
+        for a in (x, y):
+            a = np.ascontiguousarray(a)
+            h.update("{}{}".format(a.dtype.str, a.shape).encode())
+            h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:12]
+
+
+def record_key(name, seed, epochs, train_size, threads, eta, lmbda, digest):
+    return "{}/seed{}/epochs{}/train{}/threads{}/eta{!r}/lmbda{!r}/data{}".format(
+        name, seed, epochs, train_size or "all", threads, eta, lmbda, digest)
 
 
 def main(argv=None):
@@ -111,12 +127,14 @@ def main(argv=None):
     plain = network3.load_data_shared(args.data)
     runs = read_record(args.record, len(plain[2][1]))
 
-    def run(key, name, factory, epochs, eta, lmbda, data, seed, keep_predictions=False):
+    def run(key, name, factory, epochs, eta, lmbda, data, digest, seed, keep_predictions=False):
         """One network's (test accuracy at best validation, seconds, predictions),
-        from the record when it holds this key, else built by ``factory`` after
-        seeding numpy (the layers draw their weights from it), trained and recorded."""
-        key = "{}/seed{}/epochs{}/train{}".format(key, seed, epochs, args.train_size or "all")
-        if key in runs:
+        from the record when it holds this network (with its predictions, when
+        they are wanted), else built by ``factory`` after seeding numpy (the layers
+        draw their weights from it), trained and recorded."""
+        key = record_key(key, seed, epochs, args.train_size, network3.get_num_threads(), eta,
+                         lmbda, digest)
+        if key in runs and (not keep_predictions or "predictions" in runs[key]):
             r = runs[key]
             print("  {}: from {} ({:.2%}, {:.0f} s with {} threads)".format(
                 key, args.record, r["test_at_best"], r["seconds"], r["threads"]), flush=True)
@@ -144,21 +162,24 @@ def main(argv=None):
         data = expanded if use_expanded else plain
         if args.train_size is not None:
             data = [(data[0][0][:args.train_size], data[0][1][:args.train_size]), data[1], data[2]]
+        digest = data_digest(data) if args.record is not None else None
         if name == "ensemble":
             votes = []
             seconds = 0.0
+            dropout = LADDER["dropout"]
             for k in range(args.ensemble_size):
                 # member k is the dropout rung's network seeded with seed + k: member 0
                 # is that rung itself, and a record of it serves both
-                _, s, predictions = run("dropout", name, LADDER["dropout"][2],
-                                        epochs, eta, lmbda, data, args.seed + k, keep_predictions=True)
+                _, s, predictions = run("dropout", name, dropout.layers, epochs, dropout.eta,
+                                        dropout.lmbda, data, digest, args.seed + k,
+                                        keep_predictions=True)
                 seconds += s
                 votes.append(predictions)
             votes = np.array(votes)
             majority = np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
             ours = float(np.mean(majority == data[2][1]))
         else:
-            ours, seconds, _ = run(name, name, factory, epochs, eta, lmbda, data, args.seed,
+            ours, seconds, _ = run(name, name, factory, epochs, eta, lmbda, data, digest, args.seed,
                                    keep_predictions=(name == "dropout"))
         if name == "ensemble":
             desc = "majority vote of {} dropout networks (the book: five)".format(args.ensemble_size)

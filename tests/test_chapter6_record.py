@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 
+import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,6 +53,8 @@ def test_a_record_reads_back_what_was_written(chapter6, tmp_path):
     (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1])}}), "'k' is damaged"),
     (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1, 10])}}), "'k' is damaged"),
     (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1, 0.0])}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(predictions=[7, 2, 1, True])}}), "'k' is damaged"),
+    (json.dumps({"version": 1, "runs": {"k": a_run(test_at_best=99.55)}}), "'k' is damaged"),
     (json.dumps({"version": 1, "runs": {"k": "0.99"}}), "'k' is damaged"),
 ])
 def test_a_damaged_record_is_refused_by_name(chapter6, tmp_path, content, fragment):
@@ -100,6 +103,32 @@ def test_a_resumed_ladder_trains_only_what_is_missing(chapter6, mnist_path, tmp_
     assert trained == ["dropout"]
     second = chapter6.main(common + ["--only", "dropout", "ensemble", "--ensemble-size", "2"])
     assert trained == ["dropout", "ensemble"]
-    assert second[0][2] == first[0][2]  # the dropout rung read back, not retrained
+    assert second[0][2:5] == first[0][2:5]  # accuracy and wall time as recorded
     runs = chapter6.read_record(path, 10000)
-    assert sorted(runs) == ["dropout/seed0/epochs1/train100", "dropout/seed1/epochs1/train100"]
+    assert [k.split("/threads")[0] for k in sorted(runs)] == ["dropout/seed0/epochs1/train100",
+                                                             "dropout/seed1/epochs1/train100"]
+    # a record without the predictions the vote needs is trained again
+    key = min(runs)
+    del runs[key]["predictions"]
+    chapter6.write_record(path, runs)
+    chapter6.main(common + ["--only", "ensemble", "--ensemble-size", "1"])
+    assert trained == ["dropout", "ensemble", "ensemble"]
+    assert "predictions" in chapter6.read_record(path, 10000)[key]
+
+
+def test_a_record_is_kept_under_everything_that_decides_the_result(chapter6):
+    """Another seed, size, thread count, rate, lambda or data is another key."""
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    y = np.array([0, 1, 2])
+    data = [(x, y), (x[:1], y[:1]), (x[1:], y[1:])]
+    changed = [(x.copy(), y), (x[:1], y[:1]), (x[1:], y[1:])]
+    changed[0][0][2, 3] += 1
+    digest = chapter6.data_digest(data)
+    assert digest == chapter6.data_digest([(a.copy(), b.copy()) for a, b in data])
+    assert chapter6.data_digest(changed) != digest
+    base = ("dropout", 0, 40, None, 2, 0.03, 0.0, digest)
+    keys = {chapter6.record_key(*base)}
+    for i, other in enumerate([None, 1, 41, 100, 1, 0.1, 0.1, chapter6.data_digest(changed)]):
+        if other is not None:
+            keys.add(chapter6.record_key(*(base[:i] + (other,) + base[i + 1:])))
+    assert len(keys) == 8

@@ -53,7 +53,6 @@ from sklearn import neural_network as _sk  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.utils import shuffle  # noqa: E402
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402
 from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
 from sklearn.utils.validation import check_is_fitted, check_random_state  # noqa: E402
@@ -485,8 +484,13 @@ class _FastnnSolvers(object):
 
         def next_order():
             # scikit-learn shuffles its index array each epoch (composing the orders)
+            # with sklearn.utils.shuffle, which permutes an arange with the generator's
+            # shuffle and indexes by it: the same draws here, without that utility's
+            # input checks (a millisecond an epoch, 12% of one on load_digits)
             if self.shuffle:
-                order[0] = shuffle(order[0], random_state=self._random_state)
+                perm = np.arange(n_samples)
+                self._random_state.shuffle(perm)
+                order[0] = order[0][perm]
             return order[0]
 
         engine = trainer.DenseEngine(kernels, weights, biases, self._rows(X_train, dtype),

@@ -343,14 +343,16 @@ cdef void hidden_error(int m, int n_out, int n_in, const floating* delta,
     times_act_prime(act, <Py_ssize_t>m * n_in, delta_prev, a_prev)
 
 
-cdef void column_sums(int m, int n, const floating* delta, floating* out) noexcept nogil:
-    """(BP3) ``out = delta.sum(axis=0)`` for an ``m`` by ``n`` ``delta``, adding
-    the rows in order ``0..m-1`` as numpy does."""
+cdef void column_sums(int m, int n, const floating* delta, Py_ssize_t ld,
+                      floating* out) noexcept nogil:
+    """(BP3) ``out = delta.sum(axis=0)`` for an ``m`` by ``n`` ``delta`` whose
+    rows lie ``ld`` elements apart, adding the rows in order ``0..m-1`` as
+    numpy does."""
     cdef int i, j
     for j in range(n):
         out[j] = delta[j]
     for i in range(1, m):
-        delta += n
+        delta += ld
         for j in range(n):
             out[j] += delta[j]
 
@@ -363,9 +365,8 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
                      const floating* a_prev, const Step* st) noexcept nogil:
     """(BP3), (BP4) and the optimizer's step for neurons ``j0..j1-1`` of
     layer ``l``; ``delta`` is ``m`` by ``n_out``."""
-    cdef int i, j, n_in = wk.sizes[l], n_out = wk.sizes[l + 1]
+    cdef int n_in = wk.sizes[l], n_out = wk.sizes[l + 1]
     cdef Py_ssize_t row0 = <Py_ssize_t>j0 * n_in
-    cdef floating s
     cdef floating* b = (<floating**>wk.B)[l]
     cdef floating* g = NULL         # the gradient buffer and state arrays, when used
     cdef floating* sw0 = NULL
@@ -384,16 +385,12 @@ cdef void layer_step(Work* wk, int l, int m, int j0, int j1, const floating* del
         sb1 = (<floating**>wk.SB1)[l] + j0
     fc_weight_step(j1 - j0, n_in, m, delta + j0, n_out, a_prev, n_in,
                    (<floating**>wk.W)[l] + row0, g, sw0, sw1, st)
-    # the biases' gradients (column sums, rows in order), then one step a block of them
+    # the biases' gradients (column sums of a block of neurons), then one step of the block
     cdef floating sums[BIAS_BLOCK]
     cdef int k, k0 = j0
     while k0 < j1:
         k = min(<int>BIAS_BLOCK, j1 - k0)
-        for j in range(k0, k0 + k):
-            s = delta[j]
-            for i in range(1, m):
-                s += delta[<Py_ssize_t>i * n_out + j]
-            sums[j - k0] = s
+        column_sums(m, k, delta + k0, n_out, sums)
         param_step(k, b + k0, sums, NULL if sb0 == NULL else sb0 + (k0 - j0),
                    NULL if sb1 == NULL else sb1 + (k0 - j0), st, False)
         k0 += k
@@ -730,7 +727,7 @@ cdef void backprop_kernel(Work* wk, const floating* X, const floating* Y, int m,
     for l in range(L - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        column_sums(m, n_out, deltas[l], nabla_b[l])                           # (BP3)
+        column_sums(m, n_out, deltas[l], n_out, nabla_b[l])                           # (BP3)
         gemm(True, False, n_out, n_in, m, 1.0, deltas[l], n_out, acts[l], n_in,
              0.0, nabla_w[l], n_in)                                             # (BP4)
         if loss != NULL and wk.alpha != 0:

@@ -14,7 +14,10 @@ reports it)::
 With ``--record FILE`` every finished network (each rung, and each member of the
 vote with its test-set predictions) is written to FILE, a JSON file replaced
 atomically; a later run with the same file reads it back instead of training
-that network again, so a long ladder can be spread over several sittings.  A
+that network again, so a long ladder can be spread over several sittings.
+A network in training is saved after every epoch in the folder FILE.partial
+and taken up there by the next run, so a sitting that ends mid-network loses
+at most the epoch it was in.  A
 network is recorded under everything that decides its result (rung, seed,
 epochs, training size, threads, eta, lambda and a digest of the data), so a run
 with other settings trains its own.
@@ -34,18 +37,91 @@ import time
 import numpy as np
 
 # the installed fastnn: the source tree's own fastnn/ is not built
-from fastnn import network3
+from fastnn import _network3_file, network3
 from fastnn._files import atomic_write
+from fastnn.cli import merge_network3  # one history from two runs, network3's best-epoch rule
 from fastnn.ladder import LADDER, MB  # the rungs, shared with `fastnn train --preset`
 from fastnn.network3 import Network
 
 
-def train(name, layers, epochs, eta, lmbda, data, verbose):
+def train(name, layers, epochs, eta, lmbda, data, verbose, checkpoint=None):
+    """Train ``layers`` (a fresh network: the caller has seeded numpy) for
+    ``epochs`` epochs, one ``SGD`` call an epoch; returns the network, its
+    history (network3's dict) and the seconds spent training it.
+
+    With ``checkpoint`` (a path without extension), the network and its
+    history are saved after every epoch, and a network found saved there is
+    taken up where it stopped: the weights, the dropout generator's state and
+    the history come back, so the result is the one an unbroken run gives.
+    An epoch is one call because ``SGD`` continues its optimizer and
+    generator from one call to the next; the best epoch of the merged
+    history follows network3's rule (a tie is a new best)."""
     net = Network(layers, MB)
     training, validation, test = data
-    t = time.perf_counter()
-    hist = net.SGD(training, epochs, MB, eta, validation, test, lmbda=lmbda, verbose=verbose)
-    return net, hist, time.perf_counter() - t
+    hist, seconds = None, 0.0
+    if checkpoint is not None:
+        hist, seconds = read_checkpoint(checkpoint, net, name, epochs)
+    for epoch in range(len(hist["validation_accuracy"]) if hist else 0, epochs):
+        t = time.perf_counter()
+        h = net.SGD(training, 1, MB, eta, validation, test, lmbda=lmbda, verbose=False)
+        seconds += time.perf_counter() - t
+        hist = h if hist is None else merge_network3(hist, h, len(training[1]) // MB)
+        if checkpoint is not None:
+            write_checkpoint(checkpoint, net, epochs, hist, seconds)
+        if verbose:
+            print("  {} epoch {}/{}: validation {:.2%}, test at best {:.2%} ({:.0f} s)".format(
+                name, epoch + 1, epochs, hist["validation_accuracy"][-1],
+                hist["test_accuracy_at_best"] or 0.0, seconds), flush=True)
+    return net, hist, seconds
+
+
+def read_checkpoint(path, net, name, epochs):
+    """The history and seconds saved at ``path`` (its ``.json``) for a
+    network of ``epochs`` epochs, with the saved weights put into ``net``;
+    (None, 0.0) when nothing is saved there.  The path names the network (the
+    record's key): ``name`` only labels the printed line, as the dropout rung
+    and the vote's first member are one network."""
+    if not os.path.exists(path + ".json"):
+        return None, 0.0
+    try:
+        with open(path + ".json", encoding="utf-8") as f:
+            saved = json.load(f)
+        ok = (isinstance(saved, dict) and saved.get("epochs") == epochs and isinstance(saved.get("history"), dict)
+              and isinstance(saved.get("seconds"), float))
+        done = len(saved["history"]["validation_accuracy"]) if ok else -1
+        if not 0 < done <= epochs or saved.get("network") != os.path.basename(
+                "{}.epoch{}.npz".format(path, done)):
+            raise ValueError("not a checkpoint of a network of {} epochs".format(epochs))
+        _network3_file.load_weights(net, os.path.join(os.path.dirname(path), saved["network"]))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError("{}.json: a damaged checkpoint ({}); delete it to train that network "
+                         "from the start".format(path, e)) from None
+    print("  {}: resumed after epoch {} of {} ({:.0f} s so far)".format(
+        name, done, epochs, saved["seconds"]), flush=True)
+    return saved["history"], saved["seconds"]
+
+
+def write_checkpoint(path, net, epochs, hist, seconds):
+    """Save ``net`` after its latest epoch beside ``path`` and then the JSON
+    that names it, each atomically, so a break at any moment leaves a JSON
+    naming a whole network of its own epoch; the network it named before is
+    removed last."""
+    done = len(hist["validation_accuracy"])
+    network = "{}.epoch{}.npz".format(path, done)
+    net.save(network)
+    with atomic_write(path + ".json", "w", suffix=".json") as f:
+        json.dump({"epochs": epochs, "history": hist, "seconds": seconds,
+                   "network": os.path.basename(network)}, f)
+    if os.path.exists("{}.epoch{}.npz".format(path, done - 1)):
+        os.remove("{}.epoch{}.npz".format(path, done - 1))
+
+
+def remove_checkpoint(path):
+    """Delete what ``write_checkpoint`` left at ``path`` (its network is recorded)."""
+    folder, stem = os.path.split(path)
+    for f in os.listdir(folder):
+        if f == stem + ".json" or (f.startswith(stem + ".epoch") and f.endswith(".npz")):
+            os.remove(os.path.join(folder, f))
 
 
 RECORD_VERSION = 1
@@ -116,7 +192,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="MNIST directory or mnist.pkl.gz")
-    parser.add_argument("--verbose", action="store_true", help="print network3's training lines")
+    parser.add_argument("--verbose", action="store_true", help="print a line after every epoch")
     parser.add_argument("--record", default=None, metavar="FILE",
                         help="keep every finished network's result in FILE (JSON) and reuse "
                              "those already there: a resumable ladder")
@@ -140,7 +216,13 @@ def main(argv=None):
                 key, args.record, r["test_at_best"], r["seconds"], r["threads"]), flush=True)
             return r["test_at_best"], r["seconds"], r.get("predictions")
         np.random.seed(seed)
-        net, hist, seconds = train(name, factory(), epochs, eta, lmbda, data, args.verbose)
+        checkpoint = None
+        if args.record is not None:     # a network's epochs so far, kept beside the record
+            folder = args.record + ".partial"
+            os.makedirs(folder, exist_ok=True)
+            checkpoint = os.path.join(folder, hashlib.sha256(key.encode()).hexdigest()[:16])
+        net, hist, seconds = train(name, factory(), epochs, eta, lmbda, data, args.verbose,
+                                   checkpoint)
         predictions = [int(v) for v in net.predict(data[2][0])] if keep_predictions else None
         if args.record is not None:
             runs[key] = {"test_at_best": hist["test_accuracy_at_best"], "seconds": seconds,
@@ -149,6 +231,7 @@ def main(argv=None):
             if predictions is not None:
                 runs[key]["predictions"] = predictions
             write_record(args.record, runs)
+            remove_checkpoint(checkpoint)
         return hist["test_accuracy_at_best"], seconds, predictions
     expanded = None
     rows = []

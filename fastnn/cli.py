@@ -825,7 +825,7 @@ def train_preset(args):
             raise           # stopped before training began: nothing to save
         records = interrupted(args, net.history, len(net.history["validation_accuracy"]))
     if previous is not None:
-        records = merge_network3(previous, records)
+        records = merge_network3(previous, records, len(X) // MB)
     if records["test_accuracy_at_best"] is not None:
         args.report = "test accuracy {:.2%} at the best validation accuracy ({:.2%}, iteration " \
             "{})".format(records["test_accuracy_at_best"], records["best_validation_accuracy"],
@@ -846,10 +846,13 @@ def load_preset_weights(path, net):
         raise UserError("--resume: {}".format(exc)) from None
 
 
-def merge_network3(before, after):
-    """One network3 history from two runs, the second continuing the first;
-    the best epoch is chosen by the trainer's one rule (``fastnn._best``: a
-    tie is a new best, so the later run's epoch wins it)."""
+def merge_network3(before, after, batches):
+    """One network3 history from two runs, the second continuing the first
+    (``batches`` mini-batches an epoch); the best epoch is chosen by the
+    trainer's one rule (``fastnn._best``: a tie is a new best, so the later
+    run's epoch wins it).  ``SGD`` counts iterations from 0 in each call, so
+    a best epoch of the second run has its iteration moved on by the first
+    run's epochs."""
     from ._best import improves
     merged = {k: list(v) + list(after.get(k, [])) for k, v in before.items() if isinstance(v, list)}
     later = after["best_iteration"] is not None and (
@@ -857,6 +860,8 @@ def merge_network3(before, after):
         improves(after["best_validation_accuracy"], before["best_validation_accuracy"]))
     for k in ("best_validation_accuracy", "best_iteration", "test_accuracy_at_best"):
         merged[k] = (after if later else before)[k]
+    if later:
+        merged["best_iteration"] += batches * len(before["validation_accuracy"])
     return merged
 
 

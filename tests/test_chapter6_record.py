@@ -132,3 +132,98 @@ def test_a_record_is_kept_under_everything_that_decides_the_result(chapter6):
         if other is not None:
             keys.add(chapter6.record_key(*(base[:i] + (other,) + base[i + 1:])))
     assert len(keys) == 8
+
+
+def small_net_and_data():
+    """A dropout network and data small enough for a unit test (mini-batches
+    of the ladder's size), built after seeding numpy as the script does."""
+    from fastnn.network3 import FullyConnectedLayer, SoftmaxLayer
+    rng = np.random.default_rng(5)
+    x = rng.random((120, 12), dtype=np.float32)
+    y = (x[:, 0] + x[:, 1] > 1).astype(np.int64) + 2 * (x[:, 2] > 0.5)
+    data = [(x[:80], y[:80]), (x[80:100], y[80:100]), (x[100:], y[100:])]
+
+    def layers():
+        np.random.seed(3)
+        return [FullyConnectedLayer(12, 16, p_dropout=0.5), SoftmaxLayer(16, 4, p_dropout=0.5)]
+    return layers, data
+
+
+def weights(net):
+    return [a for layer in net.layers for a in (layer.w, layer.b)]
+
+
+def assert_same_history(hist, expected):
+    """Equal, but for the training cost's last bits: each epoch's cost is summed
+    over the trainer's chunks of mini-batches, and where the chunks fall
+    depends on the calls (the chunk size carries over within a call)."""
+    assert hist.keys() == expected.keys()
+    for k in hist:
+        if k == "training_cost":
+            np.testing.assert_allclose(hist[k], expected[k], rtol=1e-12, atol=0)
+        else:
+            assert hist[k] == expected[k], k
+
+
+def test_an_epoch_a_call_trains_as_one_call_does(chapter6):
+    """train() calls SGD once an epoch (so it can save between epochs); the
+    weights, the dropout masks' generator and the history end as one call of
+    all the epochs leaves them, the best epoch's iteration counted from the start."""
+    layers, data = small_net_and_data()
+    whole = chapter6.Network(layers(), chapter6.MB)
+    expected = whole.SGD(data[0], 4, chapter6.MB, 0.5, data[1], data[2], lmbda=0.1, verbose=False)
+    net, hist, seconds = chapter6.train("t", layers(), 4, 0.5, 0.1, data, False)
+    for i, (a, b) in enumerate(zip(weights(net), weights(whole))):
+        assert np.array_equal(a, b), "parameter {} differs".format(i)
+    assert_same_history(hist, expected)
+    assert seconds > 0
+    assert net.rng.bit_generator.state == whole.rng.bit_generator.state
+
+
+def test_a_broken_sitting_goes_on_from_its_last_epoch(chapter6, tmp_path, monkeypatch):
+    """A run stopped (Ctrl-C) in its third epoch keeps two in the checkpoint;
+    the next sitting trains the last two and ends where an unbroken run does."""
+    layers, data = small_net_and_data()
+    unbroken, expected, _ = chapter6.train("t", layers(), 4, 0.5, 0.1, data, False)
+    checkpoint = str(tmp_path / "member")
+    real_sgd = chapter6.Network.SGD
+    calls = []
+
+    def stopped_in_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_sgd(self, *args, **kwargs)
+
+    monkeypatch.setattr(chapter6.Network, "SGD", stopped_in_third)
+    with pytest.raises(KeyboardInterrupt):
+        chapter6.train("t", layers(), 4, 0.5, 0.1, data, False, checkpoint)
+    assert sorted(os.listdir(tmp_path)) == ["member.epoch2.npz", "member.json"]
+    monkeypatch.setattr(chapter6.Network, "SGD", real_sgd)
+    net, hist, seconds = chapter6.train("t", layers(), 4, 0.5, 0.1, data, True, checkpoint)
+    for i, (a, b) in enumerate(zip(weights(net), weights(unbroken))):
+        assert np.array_equal(a, b), "parameter {} differs".format(i)
+    assert_same_history(hist, expected)
+    assert sorted(os.listdir(tmp_path)) == ["member.epoch4.npz", "member.json"]
+    chapter6.remove_checkpoint(checkpoint)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("damage", ["more epochs", "missing network", "not json", "no history"])
+def test_a_damaged_checkpoint_is_refused_by_name(chapter6, tmp_path, damage):
+    layers, data = small_net_and_data()
+    checkpoint = str(tmp_path / "member")
+    chapter6.train("t", layers(), 2, 0.5, 0.1, data, False, checkpoint)
+    epochs = 2
+    if damage == "no history":
+        saved = json.loads((tmp_path / "member.json").read_text())
+        saved["history"] = []
+        (tmp_path / "member.json").write_text(json.dumps(saved))
+    elif damage == "more epochs":
+        epochs = 3
+    elif damage == "missing network":
+        os.remove(checkpoint + ".epoch2.npz")
+    else:
+        (tmp_path / "member.json").write_text("{")
+    with pytest.raises(ValueError, match="member.json: a damaged checkpoint"):
+        chapter6.train("t", layers(), epochs, 0.5, 0.1, data, False, checkpoint)

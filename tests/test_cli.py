@@ -429,3 +429,21 @@ def test_main_called_from_python_puts_the_warning_format_back(capsys, monkeypatc
     assert seen == ["fastnn bench: warning: careful\n"]
     assert warnings.formatwarning is before
     capsys.readouterr()
+
+
+def test_a_resumed_network3_history_counts_iterations_from_the_first_run():
+    """network3's SGD counts iterations from 0 in each call; the merged history
+    of a resumed preset run gives the best epoch's iteration from the start."""
+    from fastnn.cli import merge_network3
+    first = dict(validation_accuracy=[0.5, 0.6], test_accuracy=[0.5, 0.6], training_cost=[1.0, 0.9],
+                 eta=[0.1, 0.1], best_validation_accuracy=0.6, best_iteration=2*20 - 1,
+                 test_accuracy_at_best=0.6)
+    better = dict(validation_accuracy=[0.55, 0.7], test_accuracy=[None, 0.7],
+                  training_cost=[0.8, 0.7], eta=[0.1, 0.1], best_validation_accuracy=0.7,
+                  best_iteration=2*20 - 1, test_accuracy_at_best=0.7)
+    merged = merge_network3(first, better, 20)
+    assert merged["best_iteration"] == 4*20 - 1 and merged["test_accuracy_at_best"] == 0.7
+    assert merged["validation_accuracy"] == [0.5, 0.6, 0.55, 0.7]
+    worse = dict(better, best_validation_accuracy=0.59, test_accuracy_at_best=0.59)
+    merged = merge_network3(first, worse, 20)
+    assert merged["best_iteration"] == 2*20 - 1 and merged["test_accuracy_at_best"] == 0.6

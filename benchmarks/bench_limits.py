@@ -35,13 +35,14 @@ Also printed:
   (above 1: later epochs are slower, as when optimizer state sinks into the
   subnormal range);
 * with ``--anchors``, [784, 100, 10] momentum and Adam at mini-batch 10, 32
-  and 128 in PyTorch eager (its usual loop) and scikit-learn's
-  ``MLPClassifier`` (one ``partial_fit`` pass over the rows), one thread
-  each, beside fastnn's time for the same cell (each skipped with the
-  reason when not installed).
+  and 128 in PyTorch eager (its usual loop), JAX (the whole epoch one
+  jit-compiled ``lax.scan``, the peer that goes furthest from Python) and
+  scikit-learn's ``MLPClassifier`` (one ``partial_fit`` pass over the rows),
+  one thread each, beside fastnn's time for the same cell (each skipped with
+  the reason when not installed).
 
 Run:  python benchmarks/bench_limits.py [--rounds 3] [--rows 10000] [--before PATH]
-                                        [--anchors] [--only-drift]
+                                        [--anchors] [--only-drift] [--only-anchors]
       FASTNN_BENCH_QUICK=1 python benchmarks/bench_limits.py   (seconds: checks it runs)
 (from the repository root after installing, or with the tree built in place on
 PYTHONPATH: the children import the fastnn this script imports).
@@ -130,6 +131,64 @@ for name, mb in cells:
         torch.nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
         opt.step()
     out.append([time.perf_counter() - t])
+print(json.dumps(out))
+"""
+
+# JAX: the whole epoch one jit-compiled lax.scan over the mini-batches (its
+# fastest form: no Python between steps), the optimizers written out as
+# PyTorch's (momentum: buf = mu buf + g; Adam with bias corrections), the
+# gradient of the mean log-likelihood by jax.grad.  The scan takes whole
+# mini-batches only (at most 127 rows of 10,000 left out).  Compiled before
+# the timing, on a copy; the process is held to one core, XLA's pool included.
+JAX = r"""
+import json, os, sys, time
+import numpy as np
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+data, H, dtype, cells = sys.argv[1], int(sys.argv[2]), np.dtype(sys.argv[3]), json.loads(sys.argv[4])
+X = jnp.asarray(np.load(data + "/X.npy").astype(dtype))
+y = jnp.asarray(np.load(data + "/y.npy").astype(np.int32))
+n = len(X)
+
+def loss(params, rows):
+    (w1, b1), (w2, b2) = params
+    z = jnp.maximum(X[rows] @ w1.T + b1, 0) @ w2.T + b2
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[rows][:, None], 1))
+
+grad = jax.grad(loss)
+
+def momentum(carry, rows, lr=0.01, mu=0.9):
+    params, buf = carry
+    buf = jax.tree.map(lambda v, g: mu * v + g, buf, grad(params, rows))
+    return (jax.tree.map(lambda p, v: p - lr * v, params, buf), buf), None
+
+def adam(carry, rows, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    params, (m, v, t) = carry
+    g = grad(params, rows)
+    t = t + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+    c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+    params = jax.tree.map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+    return (params, (m, v, t)), None
+
+out = []
+for name, mb in cells:
+    rng = np.random.default_rng(0)
+    params = [(jnp.asarray((rng.standard_normal((b, a)) / np.sqrt(a / 2)).astype(dtype)),
+               jnp.zeros(b, dtype)) for a, b in ((784, H), (H, 10))]
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    state = zeros if name == "momentum" else (zeros, zeros, jnp.asarray(0, dtype))
+    batches = jnp.asarray(rng.permutation(n)[:n - n % mb].reshape(-1, mb))
+    epoch = jax.jit(lambda carry: jax.lax.scan(momentum if name == "momentum" else adam, carry, batches)[0])
+    jax.block_until_ready(epoch((params, state)))       # compile
+    t = time.perf_counter()
+    trained = jax.block_until_ready(epoch((params, state)))
+    out.append([time.perf_counter() - t])
+    if not all(bool(jnp.isfinite(p).all()) for p in jax.tree.leaves(trained[0])):
+        raise SystemExit("jax: {} at mini-batch {} diverged".format(name, mb))
 print(json.dumps(out))
 """
 
@@ -325,10 +384,12 @@ def drift(a, data, conditions):
 
 
 def anchors(a, data, root):
-    """[784, 100, 10] momentum and Adam against PyTorch and scikit-learn."""
+    """[784, 100, 10] momentum and Adam against PyTorch, JAX and scikit-learn,
+    with each cell's limit (the grid's roofline) measured in the same rounds."""
     cells = [[name, mb] for name in ANCHOR_OPTIMIZERS for mb in a.batches]
     peers = [("fastnn", CHILD, root)]
-    for label, code, module in (("torch", TORCH, "torch"), ("sklearn", SKLEARN, "sklearn")):
+    for label, code, module in (("torch", TORCH, "torch"), ("jax", JAX, "jax"),
+                                ("sklearn", SKLEARN, "sklearn")):
         try:
             __import__(module)
         except ImportError:
@@ -336,11 +397,14 @@ def anchors(a, data, root):
             continue
         peers.append((label, code, root))
     times = {}
+    rates, bws = {}, {}
     print()
     print("anchors: [784, 100, 10], one epoch of {} rows, one thread each; {} rounds; "
           "load average {}".format(a.rows, a.rounds, load()), flush=True)
     for _ in range(a.rounds):
         for dtype in a.dtypes:
+            rates.setdefault(dtype, []).append(gemm_rate(dtype))
+            bws.setdefault(dtype, []).append(bandwidth(parameters(100), dtype))
             for label, code, path in peers:
                 args = (data, 100, dtype, json.dumps(cells)) + ((1,) if label == "fastnn" else ())
                 out = run_child(code, child_env(path), *args)
@@ -348,16 +412,20 @@ def anchors(a, data, root):
                     times.setdefault((label, name, dtype, mb), []).extend(t)
     labels = [p[0] for p in peers]
     others = labels[1:]
-    print("| optimizer | dtype | mini-batch | " + " | ".join(l + " (s)" for l in labels) + " | " +
-          " | ".join(l + " / fastnn" for l in others) + " |")
-    print("|---|---|---|" + "---|" * (len(labels) + len(others)))
+    print("| optimizer | dtype | mini-batch | limit (s) | " + " | ".join(l + " (s)" for l in labels) +
+          " | " + " | ".join(l + " / fastnn" for l in others) + " | " +
+          " | ".join(l + " x limit" for l in labels) + " |")
+    print("|---|---|---|---|" + "---|" * (2 * len(labels) + len(others)))
     for name in ANCHOR_OPTIMIZERS:
         for dtype in a.dtypes:
             for mb in a.batches:
+                roof = limit(name, 100, dtype, mb, a.rows, statistics.median(rates[dtype]),
+                             statistics.median(bws[dtype]))[2]
                 med = {l: statistics.median(times[(l, name, dtype, mb)]) for l in labels}
-                print("| {} | {} | {} | ".format(name, dtype, mb) +
+                print("| {} | {} | {} | {:.3f} | ".format(name, dtype, mb, roof) +
                       " | ".join("{:.3f}".format(med[l]) for l in labels) + " | " +
-                      " | ".join("{:.2f}".format(med[l] / med["fastnn"]) for l in others) + " |")
+                      " | ".join("{:.2f}".format(med[l] / med["fastnn"]) for l in others) + " | " +
+                      " | ".join("{:.2f}".format(med[l] / roof) for l in labels) + " |")
     print("load average {}".format(load()))
 
 
@@ -375,6 +443,7 @@ def main():
     p.add_argument("--before", help="another fastnn build (a folder to put on PYTHONPATH)")
     p.add_argument("--anchors", action="store_true", help="also PyTorch and scikit-learn")
     p.add_argument("--only-drift", action="store_true", help="the drift check alone")
+    p.add_argument("--only-anchors", action="store_true", help="the anchors alone")
     p.add_argument("--no-drift", action="store_true", help="skip the drift check")
     a = p.parse_args()
     root = fastnn_root()
@@ -384,11 +453,11 @@ def main():
         drift_data = os.path.join(folder, "drift")
         save_data(grid_data, a.rows)
         save_data(drift_data, a.drift_rows)
-        if not a.only_drift:
+        if not (a.only_drift or a.only_anchors):
             grid(a, grid_data, conditions)
-        if not a.no_drift:
+        if not (a.no_drift or a.only_anchors):
             drift(a, drift_data, conditions)
-        if a.anchors or QUICK:
+        if a.anchors or a.only_anchors or QUICK:
             anchors(a, grid_data, root)
 
 

@@ -579,7 +579,7 @@ def test_narrow_inputs_wide_layer_same_in_chunks_and_threads(dtype, sizes, split
         for first, count in calls:
             _dense.train(w, b, X, Y, order, 10, spec, step, first, count, num_threads=num_threads)
         runs[what] = w + b
-    ours = _gemm.simd() != "blas" and _gemm.route(False, True, 10, 100, sizes[0]) == "nt"
+    ours = _gemm.simd() != "blas" and _gemm.route(False, True, 10, 100, sizes[0], dtype) == "nt"
     if not ours:
         assert_net_close(runs["three threads"][:2], runs["three threads"][2:],
                          runs["one call"][:2], runs["one call"][2:], "three threads",

@@ -61,7 +61,8 @@ def check(variant, kind, dtype, M, N, K, alpha, beta, pad, rng):
     ran = _gemm.gemm(trans_a, trans_b, alpha, A, B, beta, C, variant)
     what = "{} {} {} M={} N={} K={} alpha={} beta={} pad={}".format(
         variant, kind, np.dtype(dtype).name, M, N, K, alpha, beta, pad)
-    expected = _gemm.route(trans_a, trans_b, M, N, K)     # kind, or BLAS for short wide dots
+    # kind, or BLAS for short wide dots and, in some variants, nt past its rows
+    expected = _gemm.route(trans_a, trans_b, M, N, K, dtype, variant)
     assert ran == expected == (kind if expected != "blas" else "blas"), \
         "{}: ran {!r}, not the {!r} the routing rule picks".format(what, ran, expected)
     assert_close(C, desired.astype(dtype), what, atol=RTOL[dtype] * float(size.max()))
@@ -89,23 +90,37 @@ def test_nan_garbage_with_beta_zero(variant, dtype):
             check(variant, kind, dtype, M, N, K, 1.0, 0.0, pad=5, rng=rng)
 
 
-def test_routing():
-    """The small side decides: at most SMALL_DIM rows of A (nt, nn), or a sum
-    over at most SMALL_DIM terms (tn); both transposed never."""
-    s = _gemm.SMALL_DIM
-    assert _gemm.route(False, True, s, 1000, 1000) == "nt"
-    assert _gemm.route(False, False, s, 1000, 1000) == "nn"
-    assert _gemm.route(True, False, 1000, 1000, s) == "tn"
-    assert _gemm.route(False, True, s + 1, 1000, 1000) == "blas"
-    assert _gemm.route(False, False, s + 1, 1000, 1000) == "blas"
-    assert _gemm.route(True, False, 1000, 1000, s + 1) == "blas"
-    assert _gemm.route(True, True, 1, 1, 1) == "blas"
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_routing(variant, dtype):
+    """The small side decides: at most nt_rows rows of A (nt; SMALL_DIM but
+    in the AVX2 variant, where BLAS is faster from 15 rows in float64 and 25
+    in float32), at most SMALL_DIM rows of A (nn), or a sum over at most
+    SMALL_DIM terms (tn); both transposed never."""
+    s, r = _gemm.SMALL_DIM, _gemm.nt_rows(dtype, variant)
+    assert 10 <= r <= s and r == ({"float64": 14, "float32": 24}[np.dtype(dtype).name]
+                                  if variant == "avx2" else s)
+    route = lambda *shape: _gemm.route(*shape, dtype=dtype, variant=variant)  # noqa: E731
+    assert route(False, True, r, 1000, 1000) == "nt"
+    assert route(False, False, s, 1000, 1000) == "nn"
+    assert route(True, False, 1000, 1000, s) == "tn"
+    assert route(False, True, r + 1, 1000, 1000) == "blas"
+    assert route(False, False, s + 1, 1000, 1000) == "blas"
+    assert route(True, False, 1000, 1000, s + 1) == "blas"
+    assert route(True, True, 1, 1, 1) == "blas"
     # short dots stay with BLAS (a first convolution's product), whatever N is:
     # a split of the neurons must not change the kernel
     for n in (1, 10, 128, 2304):
-        assert _gemm.route(False, True, 20, n, s - 1) == "blas"
-        assert _gemm.route(False, True, 10, n, s) == "nt"
-    assert _gemm.route(False, True, 0, 10, 10) == "blas"
+        assert route(False, True, 10, n, s - 1) == "blas"
+        assert route(False, True, 10, n, s) == "nt"
+    assert route(False, True, 0, 10, 10) == "blas"
+
+
+def test_the_blas_level_routes_nothing():
+    for dtype in (np.float32, np.float64):
+        assert _gemm.nt_rows(dtype, "blas") == 0
+        assert {_gemm.route(ta, tb, 10, 100, 10, dtype, "blas")
+                for ta in (False, True) for tb in (False, True)} == {"blas"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

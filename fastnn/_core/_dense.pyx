@@ -90,7 +90,7 @@ from ._layers cimport (ACT_EXP, ACT_LINEAR, ACT_SIGMOID, ACT_SOFTMAX, COST_CROSS
                        Activation, act_known, act_name, make_activation,
                        times_act_prime, fc_forward, fc_input_error, fc_weight_step, softmax_rows)
 from ._optim cimport Step, make_step, param_step, step_begin
-from ._simd cimport FASTNN_SIMD_BLAS, fastnn_simd, fastnn_simd_share, level_ref
+from ._simd cimport fastnn_simd, fastnn_simd_share, level_ref
 from ._threads cimport FASTNN_HAVE_OPENMP, INT_LIMIT, Team, fastnn_bar_t, sync, team_join
 
 cnp.import_array()
@@ -108,10 +108,11 @@ OPENMP = bool(FASTNN_HAVE_OPENMP)
 
 cdef enum:
     # rows feedforward pushes through the network at a time: 32, the most
-    # rows the small-matrix nt kernel takes (FASTNN_SMALL_DIM), so a layer
-    # with 32 or more inputs is multiplied by ours, not BLAS, and a chunk of
-    # 784 inputs converted to float64 (200 KB) stays in L2; 1.3-1.5x faster
-    # than 256 rows through BLAS for [784, H, 10], H = 30 to 300, either dtype
+    # rows the small-matrix nt kernel takes (FASTNN_SMALL_DIM; its AVX2
+    # variant takes fewer and leaves 32 to BLAS, which is faster there), and a
+    # chunk of 784 inputs converted to float64 (200 KB) stays in L2; 1.3-1.5x
+    # faster than 256 rows through BLAS for [784, H, 10], H = 30 to 300, either
+    # dtype, on the AVX-512 machine where it was measured
     CHUNK = 32
     # the first layer's neurons stepped and then fed forward at a time
     # (first_layer_step_forward): 60 rows of 784 float64 weights, 376 KB,
@@ -661,6 +662,7 @@ cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp*
                     intp start, intp stop, int mini_batch_size, int num_threads) noexcept nogil:
     """Train on the mini-batches of positions ``start .. stop-1``, in one
     parallel region (none at all with one thread)."""
+    cdef int level = fastnn_simd(), size = sizeof(floating)
     wk.bar.count = 0
     wk.bar.sense = 0
     wk.stop = stop
@@ -670,9 +672,11 @@ cdef void train_run(Work* wk, const xfloating* X, const floating* Y, const intp*
     # Fuse the first layer's step with the next forward pass only when our
     # small-matrix kernels make both products (see first_layer_step_forward),
     # and the first layer is not the (perhaps softmax) output layer.
-    wk.fuse = (wk.L >= 2 and fastnn_simd() != FASTNN_SIMD_BLAS and wk.fuse_allowed
-               and fastnn_smallmm_route(False, True, mini_batch_size, FUSE_ROWS, wk.sizes[0]) != 0
-               and fastnn_smallmm_route(True, False, FUSE_ROWS, wk.sizes[0], mini_batch_size) != 0)
+    wk.fuse = (wk.L >= 2 and wk.fuse_allowed
+               and fastnn_smallmm_route(level, size, False, True, mini_batch_size, FUSE_ROWS,
+                                        wk.sizes[0]) != 0
+               and fastnn_smallmm_route(level, size, True, False, FUSE_ROWS, wk.sizes[0],
+                                        mini_batch_size) != 0)
     if num_threads <= 1:
         train_worker(wk, X, Y, order, start, stop, mini_batch_size)
         return

@@ -12,7 +12,7 @@ import numpy as np
 cimport numpy as cnp
 
 from ._blas cimport (FASTNN_SMALL_DIM, fastnn_smallmm_d_with, fastnn_smallmm_f_with,
-                     fastnn_smallmm_route, gemm as blas_gemm)
+                     fastnn_smallmm_nt_rows, fastnn_smallmm_route, gemm as blas_gemm)
 from ._simd cimport fastnn_simd, fastnn_simd_share, level_ref
 from ._simd import VARIANTS, available, simd   # noqa: F401  (for the tests and benchmarks)
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -26,9 +26,27 @@ fastnn_simd_share(level_ref())
 SMALL_DIM = FASTNN_SMALL_DIM
 
 
-def route(bint trans_a, bint trans_b, int M, int N, int K):
-    """Which kernel serves the shape: "nt", "nn", "tn", or "blas"."""
-    return ("blas", "nt", "nn", "tn")[fastnn_smallmm_route(trans_a, trans_b, M, N, K)]
+def _level(variant):
+    if variant is None:
+        return fastnn_simd()
+    if variant not in available():
+        raise ValueError("variant {!r} is not one of this CPU's: {}".format(variant, available()))
+    return VARIANTS.index(variant)
+
+
+def route(bint trans_a, bint trans_b, int M, int N, int K, dtype=np.float64, variant=None):
+    """Which kernel serves the shape for ``dtype`` in ``variant`` (None: the
+    level the kernels use): "nt", "nn", "tn", or "blas"."""
+    cdef int size = np.dtype(dtype).itemsize
+    return ("blas", "nt", "nn", "tn")[fastnn_smallmm_route(_level(variant), size, trans_a,
+                                                           trans_b, M, N, K)]
+
+
+def nt_rows(dtype=np.float64, variant=None):
+    """The most rows of A that the nt kernel takes for ``dtype`` in
+    ``variant`` (None: the level the kernels use); 0 at level "blas"."""
+    cdef int level = _level(variant)
+    return 0 if level == 0 else fastnn_smallmm_nt_rows(level, np.dtype(dtype).itemsize)
 
 
 def _matrix(x, str name, dtype, bint writeable=False):
@@ -57,13 +75,7 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C, variant=None):
     if (B.shape[1] if trans_b else B.shape[0]) != K or C.shape[0] != M or C.shape[1] != N:
         raise ValueError("shapes do not match: op(A) {}x{}, B {}, C {}".format(
             M, K, B.shape, C.shape))
-    cdef int level
-    if variant is None:
-        level = fastnn_simd()
-    else:
-        if variant not in available():
-            raise ValueError("variant {!r} is not one of this CPU's: {}".format(variant, available()))
-        level = VARIANTS.index(variant)
+    cdef int level = _level(variant)
     cdef void* a = cnp.PyArray_DATA(<cnp.ndarray>A)
     cdef void* b = cnp.PyArray_DATA(<cnp.ndarray>B)
     cdef void* c = cnp.PyArray_DATA(<cnp.ndarray>C)
@@ -88,4 +100,4 @@ def gemm(bint trans_a, bint trans_b, alpha, A, B, beta, C, variant=None):
             if not done:
                 dgemm(&tb, &ta, &N, &M, &K, &da, <double*>b, &ldb, <double*>a, &lda, &db,
                       <double*>c, &ldc)
-    return route(trans_a, trans_b, M, N, K) if done else "blas"
+    return route(trans_a, trans_b, M, N, K, dtype, variant) if done else "blas"

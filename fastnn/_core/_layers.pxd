@@ -22,7 +22,7 @@ from libc.math cimport exp, expf, log, tanh, tanhf
 
 from fastnn._core._blas cimport fastnn_smallmm_route, gemm
 from fastnn._core._optim cimport Step, param_step
-from fastnn._core._simd cimport FASTNN_SIMD_BLAS, fastnn_simd
+from fastnn._core._simd cimport fastnn_simd
 
 cdef extern from "_activations.h":
     # An activation as the kernels are told it: its code (the registry's,
@@ -205,7 +205,7 @@ cdef inline void fc_weight_step(int rows, int cols, int m, const floating* A, in
         gemm(True, False, rows, cols, m, <floating>(-st.s), A, lda, D, ldd,
              <floating>(1 - st.decay), w, cols)
         return
-    if fastnn_simd() == FASTNN_SIMD_BLAS or fastnn_smallmm_route(True, False, rows, cols, m) == 0:
+    if fastnn_smallmm_route(fastnn_simd(), sizeof(floating), True, False, rows, cols, m) == 0:
         gemm(True, False, rows, cols, m, <floating>1, A, lda, D, ldd, <floating>0, g, cols)
         param_step(<Py_ssize_t>rows * cols, w, g, s0, s1, st, True)
         return

@@ -74,8 +74,13 @@
 #if FASTNN_X86_SIMD
 /* ---- AVX2 with FMA: 16 registers of 256 bits ----------------------------- */
 #define ATTR __attribute__((target("avx2,fma")))
-#define DOT_MR 3
-#define DOT_NR 4
+/* nt's block: 5 rows of A by 2 of B, 10 accumulators of the 16 registers, so
+   a mini-batch of 10 is two whole blocks.  Against 3 by 4 (a 10-row product
+   is then blocks of 3, 3, 3 and 1): 0.77-0.97x its time for m = 10 and 14 in
+   float64 and 10 to 24 in float32, H = 30 to 1,000, on an AMD EPYC (Zen 2
+   class); the same bits, as every element is summed alike in any block. */
+#define DOT_MR 5
+#define DOT_NR 2
 #define OUT_MR 6
 #define OUT_NV 2
 

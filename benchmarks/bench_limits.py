@@ -139,11 +139,12 @@ print(json.dumps(out))
 # PyTorch's (momentum: buf = mu buf + g; Adam with bias corrections), the
 # gradient of the mean log-likelihood by jax.grad.  The scan takes whole
 # mini-batches only (at most 127 rows of 10,000 left out).  Compiled before
-# the timing, on a copy; the process is held to one core, XLA's pool included.
+# the timing, on a copy; on Linux the process is held to one core, XLA's pool included.
 JAX = r"""
 import json, os, sys, time
 import numpy as np
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+if hasattr(os, "sched_setaffinity"):      # Linux: one core, XLA's threads included
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp

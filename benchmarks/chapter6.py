@@ -86,11 +86,11 @@ def read_checkpoint(path, net, name, epochs):
     try:
         with open(path + ".json", encoding="utf-8") as f:
             saved = json.load(f)
-        ok = (isinstance(saved, dict) and saved.get("epochs") == epochs and isinstance(saved.get("history"), dict)
-              and isinstance(saved.get("seconds"), float))
+        ok = (isinstance(saved, dict) and saved.get("epochs") == epochs
+              and isinstance(saved.get("history"), dict) and isinstance(saved.get("seconds"), float))
         done = len(saved["history"]["validation_accuracy"]) if ok else -1
         if not 0 < done <= epochs or saved.get("network") != os.path.basename(
-                "{}.epoch{}.npz".format(path, done)):
+                epoch_file(path, done)):
             raise ValueError("not a checkpoint of a network of {} epochs".format(epochs))
         _network3_file.load_weights(net, os.path.join(os.path.dirname(path), saved["network"]))
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -101,19 +101,24 @@ def read_checkpoint(path, net, name, epochs):
     return saved["history"], saved["seconds"]
 
 
+def epoch_file(path, done):
+    """The file of the checkpoint at ``path`` that holds the network after ``done`` epochs."""
+    return "{}.epoch{}.npz".format(path, done)
+
+
 def write_checkpoint(path, net, epochs, hist, seconds):
     """Save ``net`` after its latest epoch beside ``path`` and then the JSON
     that names it, each atomically, so a break at any moment leaves a JSON
     naming a whole network of its own epoch; the network it named before is
     removed last."""
     done = len(hist["validation_accuracy"])
-    network = "{}.epoch{}.npz".format(path, done)
+    network = epoch_file(path, done)
     net.save(network)
     with atomic_write(path + ".json", "w", suffix=".json") as f:
         json.dump({"epochs": epochs, "history": hist, "seconds": seconds,
                    "network": os.path.basename(network)}, f)
-    if os.path.exists("{}.epoch{}.npz".format(path, done - 1)):
-        os.remove("{}.epoch{}.npz".format(path, done - 1))
+    if os.path.exists(epoch_file(path, done - 1)):
+        os.remove(epoch_file(path, done - 1))
 
 
 def remove_checkpoint(path):

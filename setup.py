@@ -102,10 +102,17 @@ class BuildExt(build_ext):
                 ext.extra_link_args = []
         super().build_extensions()
 
+# Every module is rebuilt when any of the kernels' C headers changes: Cython
+# tracks the headers a .pyx or .pxd names, but not those a header includes
+# (_smallmm.h includes _smallmm_body.h), and without this setuptools would
+# keep a module compiled from the old one.
+HEADERS = sorted(glob.glob(os.path.join("fastnn", "_core", "*.h")))
+
 extensions = [
     Extension(
         "fastnn._core." + os.path.splitext(os.path.basename(path))[0],
         [path],
+        depends=HEADERS,
         include_dirs=[numpy.get_include()],
         define_macros=macros,
         extra_compile_args=compile_args,

@@ -16,7 +16,7 @@ from fastnn._core import _gemm
 from helpers import assert_close
 
 VARIANTS = _gemm.available()[1:]          # ours: "generic", and what the CPU runs
-SMALL = [1, 2, 5, 9, 10, 11, 17, 32]
+SMALL = [1, 2, 5, 9, 10, 11, 17, 32, 64, 65]   # 64: tn_depth in float32 AVX2
 WIDE = [1, 7, 8, 9, 15, 16, 17, 33, 1000]
 # against a float64 product, relative to the largest sum of |terms|
 RTOL = {np.float32: 2e-6, np.float64: 4e-15}
@@ -96,17 +96,21 @@ def test_routing(variant, dtype):
     """The small side decides: at most nt_rows rows of A (nt; SMALL_DIM but
     in the AVX2 variant, where BLAS is faster from 15 rows in float64 and 25
     in float32), at most SMALL_DIM rows of A (nn), or a sum over at most
-    SMALL_DIM terms (tn); both transposed never."""
+    tn_depth terms (tn; SMALL_DIM but in the AVX2 variant in float32, where
+    ours is faster up to 64); both transposed never."""
     s, r = _gemm.SMALL_DIM, _gemm.nt_rows(dtype, variant)
+    d = _gemm.tn_depth(dtype, variant)
+    avx2 = variant == "avx2"
     assert 10 <= r <= s and r == ({"float64": 14, "float32": 24}[np.dtype(dtype).name]
-                                  if variant == "avx2" else s)
+                                  if avx2 else s)
+    assert d == (64 if avx2 and dtype == np.float32 else s)
     route = lambda *shape: _gemm.route(*shape, dtype=dtype, variant=variant)  # noqa: E731
     assert route(False, True, r, 1000, 1000) == "nt"
     assert route(False, False, s, 1000, 1000) == "nn"
-    assert route(True, False, 1000, 1000, s) == "tn"
+    assert route(True, False, 1000, 1000, d) == "tn"
     assert route(False, True, r + 1, 1000, 1000) == "blas"
     assert route(False, False, s + 1, 1000, 1000) == "blas"
-    assert route(True, False, 1000, 1000, s + 1) == "blas"
+    assert route(True, False, 1000, 1000, d + 1) == "blas"
     assert route(True, True, 1, 1, 1) == "blas"
     # short dots stay with BLAS (a first convolution's product), whatever N is:
     # a split of the neurons must not change the kernel
@@ -119,6 +123,7 @@ def test_routing(variant, dtype):
 def test_the_blas_level_routes_nothing():
     for dtype in (np.float32, np.float64):
         assert _gemm.nt_rows(dtype, "blas") == 0
+        assert _gemm.tn_depth(dtype, "blas") == 0
         assert {_gemm.route(ta, tb, 10, 100, 10, dtype, "blas")
                 for ta in (False, True) for tb in (False, True)} == {"blas"}
 

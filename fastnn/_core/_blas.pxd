@@ -17,6 +17,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, saxpy, daxpy
 cdef extern from "_smallmm.h" nogil:
     int FASTNN_SMALL_DIM
     int fastnn_smallmm_nt_rows(int level, int elsize)
+    int fastnn_smallmm_tn_depth(int level, int elsize)
     int fastnn_smallmm_route(int level, int elsize, int trans_a, int trans_b, int M, int N, int K)
     int fastnn_smallmm_f(int trans_a, int trans_b, int M, int N, int K, float alpha,
                          const float* A, int lda, const float* B, int ldb, float beta,

@@ -12,7 +12,8 @@ import numpy as np
 cimport numpy as cnp
 
 from ._blas cimport (FASTNN_SMALL_DIM, fastnn_smallmm_d_with, fastnn_smallmm_f_with,
-                     fastnn_smallmm_nt_rows, fastnn_smallmm_route, gemm as blas_gemm)
+                     fastnn_smallmm_nt_rows, fastnn_smallmm_route, fastnn_smallmm_tn_depth,
+                     gemm as blas_gemm)
 from ._simd cimport fastnn_simd, fastnn_simd_share, level_ref
 from ._simd import VARIANTS, available, simd   # noqa: F401  (for the tests and benchmarks)
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -47,6 +48,14 @@ def nt_rows(dtype=np.float64, variant=None):
     ``variant`` (None: the level the kernels use); 0 at level "blas"."""
     cdef int level = _level(variant)
     return 0 if level == 0 else fastnn_smallmm_nt_rows(level, np.dtype(dtype).itemsize)
+
+
+def tn_depth(dtype=np.float64, variant=None):
+    """The longest sum (the small side K) that the tn kernel takes for
+    ``dtype`` in ``variant`` (None: the level the kernels use); 0 at level
+    "blas"."""
+    cdef int level = _level(variant)
+    return 0 if level == 0 else fastnn_smallmm_tn_depth(level, np.dtype(dtype).itemsize)
 
 
 def _matrix(x, str name, dtype, bint writeable=False):

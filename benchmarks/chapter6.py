@@ -117,8 +117,9 @@ def write_checkpoint(path, net, epochs, hist, seconds):
     with atomic_write(path + ".json", "w", suffix=".json") as f:
         json.dump({"epochs": epochs, "history": hist, "seconds": seconds,
                    "network": os.path.basename(network)}, f)
-    if os.path.exists(epoch_file(path, done - 1)):
-        os.remove(epoch_file(path, done - 1))
+    previous = epoch_file(path, done - 1)
+    if os.path.exists(previous):
+        os.remove(previous)
 
 
 def remove_checkpoint(path):

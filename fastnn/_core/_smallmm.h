@@ -218,7 +218,7 @@ static inline int fastnn_smallmm_nt_rows(int level, int elsize)
    128, on an AMD EPYC (Zen 2 class) whose big float32 gemm runs at 76; a
    float32 epoch of [784, 100, 10] or [784, 1000, 10] at mini-batch 48 and 64
    took 0.91-0.98x the time with BLAS's (medians of 4 alternating rounds),
-   while at 128 the larger network lost (1.04-1.18x).  In float64 OpenBLAS
+   while at 128 the larger network lost (1.03-1.18x).  In float64 OpenBLAS
    is as fast at K = 32 and faster from 64, so there, and in the other
    variants, tn keeps to FASTNN_SMALL_DIM. */
 static inline int fastnn_smallmm_tn_depth(int level, int elsize)

@@ -54,10 +54,10 @@ of ``_smallmm.h`` never looks at the number of neurons), so with our
 small-matrix kernels (mini-batches of at most 32 and a first layer of at
 least 32 inputs) results are bit for bit one thread's.  Through BLAS
 (larger mini-batches, fewer inputs, ``FASTNN_SIMD=blas``) they are so when
-BLAS computes each element of a part of a gemm as it does in the whole:
-OpenBLAS does in float64, not always in float32, where it picks kernels by
-size, and a few weights then differ from one thread's in the last bit
-(the tests check both).  Threads pay only on cores that nothing else is
+BLAS computes each element of a part of a gemm as it does in the whole,
+which OpenBLAS, picking its kernels by size, does not always do (float32
+on every machine measured, float64 too with its AVX-512 kernels): a few
+weights then differ from one thread's in the last bit (the tests bound it).  Threads pay only on cores that nothing else is
 using.  With more than one thread, keep BLAS itself to one thread
 (threadpoolctl; ``fastnn.trainer.run`` does).
 

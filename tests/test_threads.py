@@ -2,7 +2,8 @@
 
 The compiled kernels split a large first layer's neurons across threads
 (``_dense.threads_for`` says when); two threads must leave the weights one
-thread leaves, bit for bit.  ``MLP(num_threads=...)``, ``fastnn.set_num_threads``,
+thread leaves, bit for bit where our kernels make the products and within a
+bound where BLAS does.  ``MLP(num_threads=...)``, ``fastnn.set_num_threads``,
 ``FASTNN_NUM_THREADS`` and ``network3.set_num_threads`` are one setting.
 """
 import subprocess
@@ -44,10 +45,12 @@ def assert_same_bits(actual, expected, what):
 
 
 def assert_blas_close(actual, expected, what):
-    """Lists of weights then biases, equal to a few units in the last place
-    of the weights' scale (1e-12 of it in float64, 1e-6 in float32, after the
-    15 steps of ``train_copies``): the bound for products made by BLAS, whose
-    sums over a part of a product need not run in the whole's order."""
+    """Lists of weights then biases, each within 1e-12 of the weights' scale
+    in float64 and 1e-6 in float32 of the expected (after the 15 steps of
+    ``train_copies``; the differences seen are a few units in the last
+    place): the bound for products made by BLAS, whose sums over a part of a
+    product need not run in the whole's order.  A failure names the layer,
+    the tensor, the worst index and its difference."""
     L = len(actual) // 2
     for i, (a, e) in enumerate(zip(actual, expected)):
         bound = (1e-12 if e.dtype == np.float64 else 1e-6) * max(1.0, float(np.max(np.abs(e))))

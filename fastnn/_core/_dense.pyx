@@ -57,9 +57,10 @@ least 32 inputs) results are bit for bit one thread's.  Through BLAS
 BLAS computes each element of a part of a gemm as it does in the whole,
 which OpenBLAS, picking its kernels by size, does not always do (float32
 on every machine measured, float64 too with its AVX-512 kernels): a few
-weights then differ from one thread's in the last bit (the tests bound it).  Threads pay only on cores that nothing else is
-using.  With more than one thread, keep BLAS itself to one thread
-(threadpoolctl; ``fastnn.trainer.run`` does).
+weights then differ from one thread's in the last bit (the tests bound
+it).  Threads pay only on cores that nothing else is using.  With more
+than one thread, keep BLAS itself to one thread (threadpoolctl;
+``fastnn.trainer.run`` does).
 
 When our kernels make both of the first layer's products, its step is
 fused with the next mini-batch's forward pass (``first_layer_step_forward``), which streams its

@@ -56,7 +56,7 @@ least 32 inputs) results are bit for bit one thread's.  Through BLAS
 (larger mini-batches, fewer inputs, ``FASTNN_SIMD=blas``) they are so when
 BLAS computes each element of a part of a gemm as it does in the whole,
 which OpenBLAS, picking its kernels by size, does not always do (float32
-on every machine measured, float64 too with its AVX-512 kernels): a few
+on every machine measured, float64 too with 0.3.30's AVX-512 kernels): a few
 weights then differ from one thread's in the last bit (the tests bound
 it).  Threads pay only on cores that nothing else is using.  With more
 than one thread, keep BLAS itself to one thread (threadpoolctl;

@@ -16,7 +16,7 @@ import fastnn
 from fastnn import MLP, _config, network, network3, trainer
 from fastnn._core import _dense, _gemm, _simd
 from fastnn.optimizers import Step
-from helpers import fastnn_env
+from helpers import assert_close, fastnn_env
 
 DTYPES = [np.float32, np.float64]
 needs_openmp = pytest.mark.skipif(not _dense.OPENMP, reason="built without OpenMP")
@@ -54,10 +54,8 @@ def assert_blas_close(actual, expected, what):
     L = len(actual) // 2
     for i, (a, e) in enumerate(zip(actual, expected)):
         bound = (1e-12 if e.dtype == np.float64 else 1e-6) * max(1.0, float(np.max(np.abs(e))))
-        worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape)
-        assert abs(a[worst] - e[worst]) <= bound, "{}: {} of layer {} differ by {:.3g} at {}".format(
-            what, "weights" if i < L else "biases", i % L + 1, float(abs(a[worst] - e[worst])),
-            list(worst))
+        assert_close(a, e, "{}: {} of layer {}".format(what, "weights" if i < L else "biases",
+                                                        i % L + 1), atol=bound)
 
 
 def train_copies(sizes, dtype, mini_batch_size, threads, rows=150, momentum=0.0, seed=3):

@@ -26,11 +26,13 @@ being a mean already, ``m = 1``), and ``eta`` the learning rate:
   scikit-learn uses);
 * Adam: with ``g`` the regularized mean gradient and ``t`` the number of
   steps taken (this one included), ``m1 <- b1 m1 + (1-b1) g``,
-  ``m2 <- b2 m2 + (1-b2) g^2``, and ``w <- w - a m1 / (sqrt(m2)/d + eps)``
+  ``m2 <- b2 m2 + (1-b2) g^2``, and ``w <- w - a m1 / (r sqrt(m2) + eps)``
   where PyTorch's form (the default) has ``a = eta/(1 - b1^t)`` and
-  ``d = sqrt(1 - b2^t)``, and scikit-learn's (``form="sklearn"``) folds both
+  ``r = 1/sqrt(1 - b2^t)``, and scikit-learn's (``form="sklearn"``) folds both
   corrections into the step size, ``a = eta*sqrt(1 - b2^t)/(1 - b1^t)``,
-  ``d = 1``;
+  ``r = 1``.  (PyTorch divides ``sqrt(m2)`` by ``sqrt(1 - b2^t)``; the
+  reciprocal, made once a step, saves a division a weight, which is what
+  bounds this step, within a rounding of PyTorch's value.);
 * AdamW: Adam, with the weights first shrunk by ``1 - eta*weight_decay``
   (decoupled weight decay; biases are not decayed).
 
@@ -203,10 +205,10 @@ class Adam(Optimizer):
         bc1 = 1 - b1**float(step.t)
         bc2 = 1 - b2**float(step.t)
         if self.form == "sklearn":
-            a, d = step.eta*np.sqrt(bc2)/bc1, 1.0
+            a, r = step.eta*np.sqrt(bc2)/bc1, 1.0
         else:
-            a, d = step.eta/bc1, np.sqrt(bc2)
-        return {"s": 1.0/m, "a": float(a), "d": float(d), "l2": step.l2/step.n + step.alpha/m,
+            a, r = step.eta/bc1, 1.0/np.sqrt(bc2)
+        return {"s": 1.0/m, "a": float(a), "r": float(r), "l2": step.l2/step.n + step.alpha/m,
                 "l1": step.l1/step.n, "keep": 1 - step.eta*self.weight_decay}
 
     def reference_step(self, w, g, state, step, k, regularize):
@@ -219,7 +221,7 @@ class Adam(Optimizer):
             w[...] = w*k["keep"]
         m1[...] = normal_or_zero(b1*m1 + (1-b1)*g)
         m2[...] = normal_or_zero(b2*m2 + (1-b2)*(g*g))
-        w[...] = w - (k["a"]*m1)/(np.sqrt(m2)/k["d"] + self.eps)
+        w[...] = w - (k["a"]*m1)/(k["r"]*np.sqrt(m2) + self.eps)
 
 
 class AdamW(Adam):

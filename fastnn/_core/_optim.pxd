@@ -37,9 +37,10 @@ cdef struct Step:
     bint plain              # SGD without momentum and L1: fused into the gemm
     # this mini-batch's scalars (step_begin).  SGD: the step is
     # d = -s G - decay w - l1 sgn(w) (plain: w <- (1 - decay) w - s G);
-    # Adam: g = s G + l2 w + l1 sgn(w), and the step size a and correction d.
+    # Adam: g = s G + l2 w + l1 sgn(w), the step size a and the correction r
+    # of sqrt(m2).
     double s, decay
-    double a, d, keep
+    double a, r, keep
 
 
 cdef inline Step make_step(dict s) except *:
@@ -57,7 +58,7 @@ cdef inline Step make_step(dict s) except *:
     st.eps, st.weight_decay = s.get("eps", 1.0), s.get("weight_decay", 0.0)
     st.folded = s.get("folded", False)
     st.plain = st.kind == OPT_SGD and st.momentum == 0 and st.l1 == 0
-    st.s = st.decay = st.a = st.d = st.keep = 0
+    st.s = st.decay = st.a = st.r = st.keep = 0
     return st
 
 
@@ -71,10 +72,10 @@ cdef inline void step_begin(Step* st, int m) noexcept nogil:
         bc2 = 1 - pow(st.beta2, st.t)
         if st.folded:
             st.a = st.eta * sqrt(bc2) / bc1
-            st.d = 1.0
+            st.r = 1.0
         else:
             st.a = st.eta / bc1
-            st.d = sqrt(bc2)
+            st.r = 1.0 / sqrt(bc2)
         st.s = 1.0 / m
         st.decay = st.l2 / st.n + st.alpha / m
         st.keep = 1 - st.eta * st.weight_decay
@@ -94,10 +95,10 @@ cdef extern from "_steps.h" nogil:
                       int regularize, int nesterov)
     void fastnn_adam_f(Py_ssize_t n, float* w, const float* g, float* m1, float* m2, float s,
                        float l2, float l1, float keep, float b1, float c1, float b2, float c2,
-                       float a, float d, float eps, int regularize, int decay)
+                       float a, float r, float eps, int regularize, int decay)
     void fastnn_adam_d(Py_ssize_t n, double* w, const double* g, double* m1, double* m2,
                        double s, double l2, double l1, double keep, double b1, double c1,
-                       double b2, double c2, double a, double d, double eps, int regularize,
+                       double b2, double c2, double a, double r, double eps, int regularize,
                        int decay)
 
 
@@ -123,14 +124,14 @@ cdef inline void adam_step(Py_ssize_t n, floating* w, const floating* g, floatin
     cdef floating l1 = <floating>(st.l1 / st.n), keep = <floating>st.keep
     cdef floating b1 = <floating>st.beta1, c1 = <floating>(1 - st.beta1)
     cdef floating b2 = <floating>st.beta2, c2 = <floating>(1 - st.beta2)
-    cdef floating a = <floating>st.a, d = <floating>st.d, eps = <floating>st.eps
+    cdef floating a = <floating>st.a, r = <floating>st.r, eps = <floating>st.eps
     cdef bint decay = regularize and st.weight_decay != 0
     regularize = regularize and (st.decay != 0 or st.l1 != 0)
     if floating is float:
-        fastnn_adam_f(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, regularize,
+        fastnn_adam_f(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, r, eps, regularize,
                       decay)
     else:
-        fastnn_adam_d(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d, eps, regularize,
+        fastnn_adam_d(n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, r, eps, regularize,
                       decay)
 
 

@@ -100,7 +100,7 @@ FASTNN_STEP_TARGET static void fastnn_sgd_##SFX(ptrdiff_t n, T* FASTNN_STEP_REST
 /* One Adam loop, its case (REG: the coupled terms l2 w + l1 sgn(w) join the
    gradient; DECAY: AdamW's decoupled shrink by keep) fixed by the caller:
    g~ = s g (+ l2 w + l1 sgn w); m1 <- b1 m1 + c1 g~; m2 <- b2 m2 + c2 g~^2;
-   w <- w - a m1 / (sqrt(m2) / d + eps). */
+   w <- w - a m1 / (r sqrt(m2) + eps). */
 #define FASTNN_ADAM_LOOP(T, TINY, SQRT, REG, DECAY)                                            \
     for (i = 0; i < n; i++) {                                                                  \
         T gi = g[i] * s;                                                                       \
@@ -108,13 +108,13 @@ FASTNN_STEP_TARGET static void fastnn_sgd_##SFX(ptrdiff_t n, T* FASTNN_STEP_REST
         if (DECAY) w[i] = w[i] * keep;                                                         \
         m1[i] = FASTNN_NORMAL_OR_ZERO(T, b1 * m1[i] + c1 * gi, TINY);                          \
         m2[i] = FASTNN_NORMAL_OR_ZERO(T, b2 * m2[i] + c2 * (gi * gi), TINY);                   \
-        w[i] = w[i] - (a * m1[i]) / (SQRT(m2[i]) / d + eps);                                   \
+        w[i] = w[i] - (a * m1[i]) / (r * SQRT(m2[i]) + eps);                                   \
     }
 
 #define FASTNN_ADAM_LOOPS(T, TINY, SQRT, SFX)                                                  \
 FASTNN_STEP_TARGET static void fastnn_adam_##SFX(ptrdiff_t n, T* FASTNN_STEP_RESTRICT w,       \
         const T* FASTNN_STEP_RESTRICT g, T* FASTNN_STEP_RESTRICT m1,                           \
-        T* FASTNN_STEP_RESTRICT m2, T s, T l2, T l1, T keep, T b1, T c1, T b2, T c2, T a, T d, \
+        T* FASTNN_STEP_RESTRICT m2, T s, T l2, T l1, T keep, T b1, T c1, T b2, T c2, T a, T r, \
         T eps, int regularize, int decay)                                                      \
 {                                                                                              \
     FASTNN_STEP_NO_CONTRACT                                                                    \
@@ -167,8 +167,8 @@ static inline void fastnn_sgd_##S(ptrdiff_t n, T* w, const T* g, T* v, T s, T mu
                                      nesterov));                                               \
 }                                                                                              \
 static inline void fastnn_adam_##S(ptrdiff_t n, T* w, const T* g, T* m1, T* m2, T s, T l2,    \
-        T l1, T keep, T b1, T c1, T b2, T c2, T a, T d, T eps, int regularize, int decay) {    \
-    FASTNN_STEP_PICK(fastnn_adam, S, (n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, d,  \
+        T l1, T keep, T b1, T c1, T b2, T c2, T a, T r, T eps, int regularize, int decay) {    \
+    FASTNN_STEP_PICK(fastnn_adam, S, (n, w, g, m1, m2, s, l2, l1, keep, b1, c1, b2, c2, a, r,  \
                                       eps, regularize, decay));                                \
 }
 

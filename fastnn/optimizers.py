@@ -140,7 +140,7 @@ class SGD(Optimizer):
             else:
                 w[...] = w - s*g
             return
-        if regularize:
+        if regularize and (decay or l1):
             d = -s*g - decay*w - l1*np.sign(w)
         else:
             d = -s*g

@@ -7,6 +7,11 @@
 
   converting the 50,000 training and 10,000 test pairs, shuffling, training
   and evaluating after every epoch included (the printed lines go nowhere).
+  Its ``extra_info`` also holds the session's FLOP limit: its arithmetic
+  (``(4*784 + 60)*30`` flops a training pair, the forward products and the
+  weight gradients of both layers and the error sent back to the hidden
+  layer; ``(2*784 + 20)*30`` an evaluated pair) at the big-gemm rate of one
+  float64 thread, measured in the same run.
   Beside it, the per-example arithmetic of the book's own loop
   (``tests/oracle.py``), timed on a subset (1,000 training pairs for one
   epoch, 1,000 test pairs) and scaled to the same session; its row's
@@ -64,8 +69,11 @@ def test_session_dropin(benchmark, book_data):
         _quiet(net.SGD, data, EPOCHS, 10, 3.0, test_data=test)
 
     benchmark.pedantic(run, setup=setup, rounds=ROUNDS, iterations=1)
+    from bench_limits import gemm_rate
+    rate = gemm_rate(np.float64)
+    flops = EPOCHS * 30 * ((4 * 784 + 60) * len(training) + (2 * 784 + 20) * len(test))
     benchmark.extra_info.update(kind="session", implementation="drop-in", epochs=EPOCHS,
-                                train=TRAIN, test=TEST)
+                                train=TRAIN, test=TEST, gemm_rate=rate, flop_limit=flops / rate)
 
 
 @pytest.mark.benchmark(group="chapter-1 session")

@@ -27,6 +27,9 @@ def main(path):
         fast, info = session["drop-in"]
         print("Chapter 1 session ({} epochs, {} training and {} test pairs): drop-in {:.2f} s"
               .format(info["epochs"], info["train"], info["test"], fast), end="")
+        if "flop_limit" in info:
+            print(" ({:.2f}x its FLOP limit of {:.2f} s at {:.1f} GFLOP/s)".format(
+                fast / info["flop_limit"], info["flop_limit"], info["gemm_rate"] / 1e9), end="")
         if "per-example (scaled)" in session:
             slow = session["per-example (scaled)"][0]
             print(", per-example book loop {:.1f} s (scaled): {:.1f}x".format(slow, slow / fast))

@@ -30,9 +30,10 @@ being a mean already, ``m = 1``), and ``eta`` the learning rate:
   where PyTorch's form (the default) has ``a = eta/(1 - b1^t)`` and
   ``r = 1/sqrt(1 - b2^t)``, and scikit-learn's (``form="sklearn"``) folds both
   corrections into the step size, ``a = eta*sqrt(1 - b2^t)/(1 - b1^t)``,
-  ``r = 1``.  (PyTorch divides ``sqrt(m2)`` by ``sqrt(1 - b2^t)``; the
-  reciprocal, made once a step, saves a division a weight, which is what
-  bounds this step, within a rounding of PyTorch's value.);
+  ``r = 1`` (PyTorch divides ``sqrt(m2)`` by ``sqrt(1 - b2^t)``; multiplying
+  by the reciprocal, made once a step, saves a division a weight, which is
+  what bounds this step, and differs from that quotient by about one
+  rounding);
 * AdamW: Adam, with the weights first shrunk by ``1 - eta*weight_decay``
   (decoupled weight decay; biases are not decayed).
 

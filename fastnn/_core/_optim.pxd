@@ -107,12 +107,13 @@ cdef inline void sgd_step(Py_ssize_t n, floating* w, const floating* g, floating
     """SGD (see the module docstring of ``fastnn.optimizers``); ``v``: the
     velocities, NULL without momentum.  Each scalar is rounded to the dtype
     here, once."""
+    cdef double l1_step = st.eta * (st.l1 / st.n)
     cdef floating s = <floating>st.s, mu = <floating>st.momentum
-    cdef floating decay = <floating>st.decay, l1 = <floating>(st.eta * (st.l1 / st.n))
+    cdef floating decay = <floating>st.decay, l1 = <floating>l1_step
     cdef floating keep = <floating>(1 - st.decay)
     # without L2 or L1 the regularized loop would only add zeros, at half
     # again the cost of the step (the reference skips them alike)
-    regularize = regularize and (st.decay != 0 or st.eta * (st.l1 / st.n) != 0)
+    regularize = regularize and (st.decay != 0 or l1_step != 0)
     if floating is float:
         fastnn_sgd_f(n, w, g, v, s, mu, decay, l1, keep, st.plain, regularize, st.nesterov)
     else:
